@@ -1,0 +1,139 @@
+// Document types, `_id` schemes and Slack time conversions: the one place that defines what flows between stages.
+
+/** Fields every document carries. `_id` is the Elasticsearch metadata id; `id` repeats it in the source. */
+export interface BaseDocument {
+  _id: string;
+  id: string;
+  /** ISO-8601 UTC time of the document's last change in Slack. */
+  _timestamp: string;
+  /** Set by the dedupe stage: hash of the canonical content fields. */
+  content_hash?: string;
+}
+
+export interface UserDocument extends BaseDocument {
+  type: 'user';
+  real_name_normalized: string | null;
+  profile_real_name: string | null;
+  display_name: string | null;
+  display_name_normalized: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  name: string | null;
+  deleted: boolean | null;
+  real_name: string | null;
+  is_admin: boolean | null;
+  is_owner: boolean | null;
+  is_bot: boolean | null;
+  tz: string | null;
+  title: string | null;
+  updated: number | null;
+}
+
+export interface ChannelDocument extends BaseDocument {
+  type: 'channel';
+  topic: string | null;
+  /** The source puts the Slack user id here; the enrich stage replaces it with the display name. */
+  topic_author: string | null;
+  topic_last_updated: number | null;
+  purpose: string | null;
+  purpose_author: string | null;
+  purpose_last_updated: number | null;
+  last_updated: number | null;
+  name: string | null;
+  name_normalized: string | null;
+  created: number | null;
+  is_private: boolean;
+  is_archived: boolean;
+  num_members: number | null;
+  url: string | null;
+}
+
+export interface FileMetadata {
+  id: string;
+  name: string | null;
+  title: string | null;
+  mimetype: string | null;
+  filetype: string | null;
+  size: number | null;
+  url_private: string | null;
+  permalink: string | null;
+}
+
+export interface Reaction {
+  name: string;
+  count: number;
+}
+
+export interface MessageDocument extends BaseDocument {
+  type: 'message';
+  /** Channel name (Elastic's field); `channel_id` carries the id. */
+  channel: string;
+  channel_id: string;
+  /** Display name after enrichment; before it, the bot name or the raw user id. */
+  author: string | null;
+  author_id: string | null;
+  author_type: 'user' | 'bot';
+  text: string;
+  edited_ts: string | null;
+  ts: string;
+  subtype: string | null;
+  reply_count: number | null;
+  latest_reply: string | null;
+  thread_ts: string | null;
+  permalink: string | null;
+  files: FileMetadata[] | null;
+  attachments_text: string | null;
+  reactions: Reaction[] | null;
+}
+
+/**
+ * A message that disappeared from Slack, as found by an incremental run.
+ * NDJSON writes it as a line like any document; Elasticsearch deletes `_id`.
+ */
+export interface TombstoneDocument {
+  _id: string;
+  id: string;
+  type: 'tombstone';
+  deleted_type: 'message';
+  channel_id: string;
+  ts: string;
+  _timestamp: string;
+}
+
+export type SlackDocument = UserDocument | ChannelDocument | MessageDocument;
+export type AnyDocument = SlackDocument | TombstoneDocument;
+export type DocumentType = AnyDocument['type'];
+
+export const messageId = (channelId: string, ts: string): string => `${channelId}-${ts}`;
+
+/** Slack `ts` ("1700000000.123456") → ISO-8601 UTC with milliseconds. */
+export function slackTsToIso(ts: string | number): string {
+  const seconds = typeof ts === 'number' ? ts : Number(ts);
+  if (!Number.isFinite(seconds)) throw new TypeError(`not a Slack timestamp: ${String(ts)}`);
+  return new Date(Math.floor(seconds * 1000)).toISOString();
+}
+
+/** Compare two Slack `ts` strings numerically without float rounding. */
+export function compareTs(a: string, b: string): number {
+  const [ai = '0', af = ''] = a.split('.');
+  const [bi = '0', bf = ''] = b.split('.');
+  if (ai.length !== bi.length) return ai.length - bi.length;
+  if (ai !== bi) return ai < bi ? -1 : 1;
+  const width = Math.max(af.length, bf.length);
+  const fa = af.padEnd(width, '0');
+  const fb = bf.padEnd(width, '0');
+  return fa === fb ? 0 : fa < fb ? -1 : 1;
+}
+
+/** Whole seconds as Slack accepts them for `oldest`/`latest` (Elastic bug #3032: decimals lost all data). */
+export const toSlackBoundary = (epochSeconds: number): string => String(Math.floor(epochSeconds));
+
+/** Permalink built locally (no `chat.getPermalink` call): `<team url>archives/<channel>/p<ts without dot>`. */
+export function permalink(teamUrl: string | null, channelId: string, ts: string, threadTs?: string | null): string | null {
+  if (!teamUrl) return null;
+  const base = `${teamUrl.endsWith('/') ? teamUrl : `${teamUrl}/`}archives/${channelId}/p${ts.replace('.', '')}`;
+  return threadTs && threadTs !== ts ? `${base}?thread_ts=${threadTs}&cid=${channelId}` : base;
+}
+
+export const channelUrl = (teamUrl: string | null, channelId: string): string | null =>
+  teamUrl ? `${teamUrl.endsWith('/') ? teamUrl : `${teamUrl}/`}archives/${channelId}` : null;

@@ -1,0 +1,48 @@
+// The shapes that compose: a stage maps one async iterable to another; a sink consumes one and reports.
+
+import type { Logger } from './log.js';
+
+/** Counters a component reports; nested objects allowed (e.g. per-rule matches). */
+export type ComponentStats = Record<string, unknown>;
+
+/**
+ * A stage is a plain function `AsyncIterable<In> → AsyncIterable<Out>`, so it works in `for await`,
+ * in ix's `.pipe(...)` and in `pipeline(...)`. A stage may expose `stats()`; `pipeline` collects it.
+ */
+export interface Stage<In, Out> {
+  (source: AsyncIterable<In>): AsyncIterable<Out>;
+  stageName?: string;
+  stats?: () => ComponentStats;
+}
+
+/** What a source knows at the end of a run that a sink needs to decide about deletions. */
+export interface SourceReport {
+  /** Channels whose history (and threads) were read completely in this run. */
+  completeChannels: string[];
+  /** Channels that were selected but could not be read (not joined, errors). */
+  skippedChannels: string[];
+  /** Oldest `ts` boundary of the window (whole seconds), or null for all history. */
+  windowOldest: string | null;
+  /** True when every selected channel was read completely. */
+  complete: boolean;
+}
+
+/** A source is an async iterable that can report what it read. */
+export interface Source<Out> extends AsyncIterable<Out> {
+  sourceName?: string;
+  stats?: () => ComponentStats;
+  report?: () => SourceReport;
+}
+
+export interface SinkContext {
+  logger: Logger;
+  /** Available once the source is exhausted: what it read completely. */
+  sourceReport: () => SourceReport | undefined;
+  signal?: AbortSignal;
+}
+
+/** A sink consumes documents and resolves with its statistics once everything is durably written. */
+export interface Sink<In> {
+  (documents: AsyncIterable<In>, context: SinkContext): Promise<ComponentStats>;
+  sinkName?: string;
+}
