@@ -1,0 +1,298 @@
+// slackSource(): users, channels, messages and thread replies of a workspace as one async iterable of documents.
+
+import { ConfigError, SlackEtlError } from '../../errors.js';
+import { compareTs, toSlackBoundary, type AnyDocument, type MessageDocument, type SlackDocument } from '../../documents.js';
+import { silentLogger, type Logger } from '../../log.js';
+import type { ComponentStats, Source, SourceReport } from '../../stage.js';
+import { SlackApiClient, SlackApiError, type SlackClientOptions } from './client.js';
+import { runPool, Semaphore } from './concurrency.js';
+import { conversationName, toChannelDocument, toMessageDocument, toUserDocument } from './to-documents.js';
+import type { TierRates } from './pacer.js';
+
+export type ChannelType = 'public' | 'private' | 'im' | 'mpim';
+export const channelTypes: readonly ChannelType[] = ['public', 'private', 'im', 'mpim'];
+
+const slackTypeNames: Record<ChannelType, string> = { public: 'public_channel', private: 'private_channel', im: 'im', mpim: 'mpim' };
+/** Scopes a bot token needs per conversation type: [list, read history]. */
+const scopesByType: Record<ChannelType, [string, string]> = {
+  public: ['channels:read', 'channels:history'],
+  private: ['groups:read', 'groups:history'],
+  im: ['im:read', 'im:history'],
+  mpim: ['mpim:read', 'mpim:history'],
+};
+const authErrors = new Set(['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'token_expired', 'no_permission']);
+/** Errors that mean "this channel cannot be read by us": skip it with a warning, never fail the run. */
+const channelSkipErrors = new Set(['not_in_channel', 'channel_not_found', 'is_archived', 'method_not_supported_for_channel_type', 'access_denied']);
+
+/** Largest page sizes Slack accepts, for the fewest calls. */
+export const pageSizes = { list: 999, history: 999, replies: 1000 } as const;
+
+export interface SlackSourceOptions extends Omit<SlackClientOptions, 'token'> {
+  token: string;
+  /** Days of history to read (Elastic `fetch_last_n_days`); 0 = all history. Default 180. */
+  fetchLastNDays?: number;
+  /** Join public channels the bot is not in (Elastic `auto_join_channels`). Default false. */
+  autoJoinChannels?: boolean;
+  /** Emit user documents (Elastic `sync_users`). Users are always listed. Default true. */
+  syncUsers?: boolean;
+  /** Read the replies of every thread whose parent is in the window. Default true. */
+  threads?: boolean;
+  /** Conversation types to read. Default public only. */
+  channelTypes?: ChannelType[];
+  /** Only these channels (names or ids). */
+  channels?: string[];
+  /** Never these channels (names or ids); wins over `channels`. */
+  excludeChannels?: string[];
+  /** Channels read at once. Default 4. */
+  concurrency?: number;
+  /** Thread reply fetches in flight per channel. Default 4. */
+  threadConcurrency?: number;
+  tierRates?: TierRates;
+  /** The run's "now" (ms since epoch) for the window; default the current time. */
+  now?: number;
+  /** Use this client instead of building one (shares pacing with other users of it). */
+  client?: SlackApiClient;
+  logger?: Logger;
+}
+
+export interface SlackSourceStats extends ComponentStats {
+  channelsRead: number;
+  channelsSkipped: number;
+  channelsJoined: number;
+  threadsRead: number;
+  api: ReturnType<SlackApiClient['stats']>;
+}
+
+export interface SlackSource extends Source<AnyDocument> {
+  readonly client: SlackApiClient;
+  /** users.info for an id missing from users.list (external or new users); null when Slack does not know it. */
+  lookupUser(userId: string): Promise<({ id: string } & Record<string, any>) | null>;
+  stats(): SlackSourceStats;
+  report(): SourceReport;
+}
+
+interface Team {
+  url: string | null;
+  userId: string | null;
+}
+
+export function slackSource(options: SlackSourceOptions): SlackSource {
+  const logger = options.logger ?? silentLogger;
+  const client = options.client ?? new SlackApiClient({ ...options, logger });
+  const fetchLastNDays = options.fetchLastNDays ?? 180;
+  const types = options.channelTypes ?? ['public'];
+  const include = new Set(options.channels ?? []);
+  const exclude = new Set(options.excludeChannels ?? []);
+  const nowSeconds = Math.floor((options.now ?? Date.now()) / 1000);
+  const oldest = fetchLastNDays > 0 ? toSlackBoundary(nowSeconds - fetchLastNDays * 86_400) : null;
+
+  const counters = { channelsRead: 0, channelsSkipped: 0, channelsJoined: 0, threadsRead: 0 };
+  const completeChannels: string[] = [];
+  const skippedChannels: string[] = [];
+  let selectedCount = 0;
+  let started = false;
+
+  const isSelected = (channel: Record<string, any>): boolean => {
+    const id = String(channel.id);
+    const name = conversationName(channel);
+    if (exclude.has(id) || exclude.has(name)) return false;
+    return include.size === 0 || include.has(id) || include.has(name);
+  };
+  const typeOf = (channel: Record<string, any>): ChannelType =>
+    channel.is_im ? 'im' : channel.is_mpim ? 'mpim' : channel.is_private ? 'private' : 'public';
+
+  async function authenticate(): Promise<Team> {
+    let auth: Record<string, any>;
+    try {
+      auth = await client.call('auth.test', {}, 3);
+    } catch (error) {
+      if (error instanceof SlackApiError && authErrors.has(error.slackError)) {
+        throw new ConfigError('slack_auth', `Slack rejected the token (${error.slackError})`, {
+          hint: 'set SLACK_TOKEN or --token to a valid bot token (xoxb-…) of an installed app',
+        });
+      }
+      if (error instanceof SlackEtlError && error.code === 'slack_unavailable') {
+        throw new ConfigError('slack_unreachable', `cannot reach Slack at ${client.displayUrl}: ${error.message.split(': ').slice(1).join(': ')}`, {
+          hint: 'check --slack-api-url (or SLACK_API_URL) and the network',
+        });
+      }
+      throw error;
+    }
+    const granted: unknown = auth.response_metadata?.scopes;
+    if (Array.isArray(granted) && granted.length > 0) {
+      const needed = new Set<string>(['users:read']);
+      for (const type of types) for (const scope of scopesByType[type]) needed.add(scope);
+      if (options.autoJoinChannels && types.includes('public')) needed.add('channels:join');
+      const missing = [...needed].filter((scope) => !granted.includes(scope));
+      if (missing.length > 0) throw missingScopeError(missing);
+    }
+    return { url: typeof auth.url === 'string' ? auth.url : null, userId: auth.user_id ?? null };
+  }
+
+  async function listAll(method: string, params: Record<string, unknown>, key: string): Promise<Record<string, any>[]> {
+    const items: Record<string, any>[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await callOrExplainScope(method, { ...params, limit: pageSizes.list, ...(cursor ? { cursor } : {}) });
+      items.push(...((page[key] as Record<string, any>[] | undefined) ?? []));
+      cursor = page.response_metadata?.next_cursor || undefined;
+    } while (cursor);
+    return items;
+  }
+
+  async function callOrExplainScope(method: string, params: Record<string, unknown>): Promise<Record<string, any>> {
+    try {
+      return await client.call(method, params);
+    } catch (error) {
+      if (error instanceof SlackApiError && error.slackError === 'missing_scope') throw missingScopeError([error.needed ?? `the scope ${method} needs`]);
+      if (error instanceof SlackApiError && authErrors.has(error.slackError)) {
+        throw new ConfigError('slack_auth', `Slack rejected the token during ${method} (${error.slackError})`, { hint: 'check SLACK_TOKEN / --token' });
+      }
+      throw error;
+    }
+  }
+
+  /** Top-level messages (and thread broadcasts) of the window, newest first as Slack pages them. */
+  async function readHistory(channel: Record<string, any>, onPage: (messages: Record<string, any>[]) => void): Promise<void> {
+    let cursor: string | undefined;
+    do {
+      const page = await callOrExplainScope('conversations.history', {
+        channel: channel.id,
+        limit: pageSizes.history,
+        ...(oldest ? { oldest, inclusive: true } : {}),
+        ...(cursor ? { cursor } : {}),
+      });
+      onPage((page.messages as Record<string, any>[] | undefined) ?? []);
+      cursor = page.has_more !== false ? page.response_metadata?.next_cursor || undefined : undefined;
+    } while (cursor);
+  }
+
+  async function readReplies(channel: Record<string, any>, threadTs: string): Promise<Record<string, any>[]> {
+    const replies: Record<string, any>[] = [];
+    let cursor: string | undefined;
+    do {
+      let page: Record<string, any>;
+      try {
+        page = await callOrExplainScope('conversations.replies', { channel: channel.id, ts: threadTs, limit: pageSizes.replies, ...(cursor ? { cursor } : {}) });
+      } catch (error) {
+        // The parent was deleted between the history read and this call: nothing left to read.
+        if (error instanceof SlackApiError && error.slackError === 'thread_not_found') return replies;
+        throw error;
+      }
+      for (const message of (page.messages as Record<string, any>[] | undefined) ?? []) {
+        // The parent comes first and is already in history; so is every broadcast (its ts is after the parent's).
+        if (message.ts === threadTs || message.subtype === 'thread_broadcast') continue;
+        replies.push(message);
+      }
+      cursor = page.response_metadata?.next_cursor || undefined;
+    } while (cursor);
+    counters.threadsRead++;
+    return replies;
+  }
+
+  async function joinIfNeeded(channel: Record<string, any>): Promise<boolean> {
+    if (channel.is_member) return true;
+    if (!options.autoJoinChannels) return false;
+    try {
+      await client.call('conversations.join', { channel: channel.id });
+      counters.channelsJoined++;
+      return true;
+    } catch (error) {
+      if (error instanceof SlackApiError && channelSkipErrors.has(error.slackError)) {
+        logger.warn(`not syncing channel '${conversationName(channel)}' (${channel.id}): cannot join it (${error.slackError})`);
+        return false;
+      }
+      throw error;
+    }
+  }
+
+  /** Everything of one channel, sorted by ts: its document first, then messages and replies. */
+  async function readChannel(channel: Record<string, any>, team: Team): Promise<SlackDocument[]> {
+    const documents: SlackDocument[] = [toChannelDocument(channel, team.url)];
+    if (!(await joinIfNeeded(channel))) {
+      counters.channelsSkipped++;
+      skippedChannels.push(String(channel.id));
+      return documents;
+    }
+    const messages: MessageDocument[] = [];
+    const threadLimit = new Semaphore(options.threadConcurrency ?? 4);
+    const threadReads: Promise<void>[] = [];
+    try {
+      await readHistory(channel, (page) => {
+        for (const message of page) {
+          messages.push(toMessageDocument(message, channel, team.url));
+          if (options.threads !== false && Number(message.reply_count ?? 0) > 0 && (!message.thread_ts || message.thread_ts === message.ts)) {
+            const read = threadLimit.run(async () => {
+              for (const reply of await readReplies(channel, String(message.ts))) messages.push(toMessageDocument(reply, channel, team.url));
+            });
+            read.catch(() => {}); // awaited below with the others
+            threadReads.push(read);
+          }
+        }
+      });
+      await Promise.all(threadReads);
+    } catch (error) {
+      await Promise.allSettled(threadReads);
+      if (error instanceof SlackApiError && channelSkipErrors.has(error.slackError)) {
+        logger.warn(`not syncing channel '${conversationName(channel)}' (${channel.id}): ${error.slackError}`);
+        counters.channelsSkipped++;
+        skippedChannels.push(String(channel.id));
+        return documents;
+      }
+      throw error;
+    }
+    messages.sort((left, right) => compareTs(left.ts, right.ts));
+    for (const message of messages) documents.push(message);
+    counters.channelsRead++;
+    completeChannels.push(String(channel.id));
+    return documents;
+  }
+
+  async function* run(): AsyncGenerator<AnyDocument> {
+    if (started) throw new Error('a slackSource can be iterated once; create another for a new run');
+    started = true;
+    const team = await authenticate();
+    const listed = await listAll('conversations.list', { types: types.map((type) => slackTypeNames[type]).join(','), exclude_archived: false }, 'channels');
+    const selected = listed.filter((channel) => types.includes(typeOf(channel)) && isSelected(channel));
+    for (const name of include) {
+      if (!listed.some((channel) => channel.id === name || conversationName(channel) === name)) logger.warn(`channel '${name}' given in --channels was not found (or the bot cannot see it)`);
+    }
+    const users = await listAll('users.list', {}, 'members');
+    if (options.syncUsers !== false) for (const user of users) yield toUserDocument(user);
+
+    // Without auto-join, channels the bot is not in are left out entirely, as Elastic's connector does.
+    const readable = selected.filter((channel) => channel.is_member || options.autoJoinChannels);
+    selectedCount = readable.length;
+    for await (const documents of runPool(readable, options.concurrency ?? 4, (channel) => readChannel(channel, team))) {
+      yield* documents;
+    }
+  }
+
+  return {
+    sourceName: 'slack',
+    client,
+    [Symbol.asyncIterator]: () => run(),
+    async lookupUser(userId: string) {
+      try {
+        const answer = await client.call('users.info', { user: userId });
+        return (answer.user as ({ id: string } & Record<string, any>) | undefined) ?? null;
+      } catch (error) {
+        if (error instanceof SlackApiError && (error.slackError === 'user_not_found' || error.slackError === 'users_not_found')) return null;
+        throw error;
+      }
+    },
+    stats: () => ({ ...counters, api: client.stats() }),
+    report: () => ({
+      completeChannels: [...completeChannels],
+      skippedChannels: [...skippedChannels],
+      windowOldest: oldest,
+      complete: completeChannels.length === selectedCount,
+    }),
+  };
+}
+
+function missingScopeError(scopes: string[]): ConfigError {
+  return new ConfigError('slack_missing_scope', `the Slack token lacks the scope${scopes.length > 1 ? 's' : ''} ${scopes.join(', ')}`, {
+    hint: 'add them under OAuth & Permissions of the Slack app, reinstall it, and use the new token (or drop the channel types that need them)',
+  });
+}
