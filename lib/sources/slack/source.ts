@@ -98,6 +98,8 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
     if (exclude.has(id) || exclude.has(name)) return false;
     return include.size === 0 || include.has(id) || include.has(name);
   };
+  // conversations.list sends no `is_member` for DMs: a DM it lists is always the caller's own.
+  const isMember = (channel: Record<string, any>): boolean => channel.is_member === true || channel.is_im === true;
   const typeOf = (channel: Record<string, any>): ChannelType =>
     channel.is_im ? 'im' : channel.is_mpim ? 'mpim' : channel.is_private ? 'private' : 'public';
 
@@ -191,7 +193,7 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
   }
 
   async function joinIfNeeded(channel: Record<string, any>): Promise<boolean> {
-    if (channel.is_member) return true;
+    if (isMember(channel)) return true;
     if (!options.autoJoinChannels) return false;
     try {
       await client.call('conversations.join', { channel: channel.id });
@@ -261,7 +263,7 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
     if (options.syncUsers !== false) for (const user of users) yield toUserDocument(user);
 
     // Without auto-join, channels the bot is not in are left out entirely, as Elastic's connector does.
-    const readable = selected.filter((channel) => channel.is_member || options.autoJoinChannels);
+    const readable = selected.filter((channel) => isMember(channel) || options.autoJoinChannels);
     selectedCount = readable.length;
     for await (const documents of runPool(readable, options.concurrency ?? 4, (channel) => readChannel(channel, team))) {
       yield* documents;

@@ -1,0 +1,34 @@
+// `slack-etl sync`: Slack → Elasticsearch index.
+
+import { ConfigError } from '../../errors.js';
+import { checkElasticsearch, createElasticsearchClient, elasticsearchSink } from '../../sinks/elasticsearch.js';
+import { runSlackJob, type CliIo } from '../job.js';
+import type { CliConfig } from '../options.js';
+
+export async function runSync(config: CliConfig, io: CliIo): Promise<number> {
+  if (!config.index) throw new ConfigError('usage', 'sync needs --index NAME', { hint: "see 'slack-etl sync --help'" });
+  if (!config.esUrl) throw new ConfigError('usage', 'sync needs an Elasticsearch URL', { hint: 'set ELASTICSEARCH_URL or pass --es-url' });
+  if (config.esUsername && !config.esPassword) {
+    throw new ConfigError('usage', '--es-username needs a password', { hint: 'set ELASTICSEARCH_PASSWORD (preferred) or pass --es-password' });
+  }
+  const node = config.esUrl;
+  const client = createElasticsearchClient({
+    node,
+    apiKey: config.esApiKey,
+    username: config.esUsername,
+    password: config.esPassword,
+    caCertPath: config.esCaCert,
+  });
+  try {
+    return await runSlackJob({
+      config,
+      io,
+      preflight: () => checkElasticsearch(client, node),
+      sink: elasticsearchSink({ client, index: config.index, deleteStale: config.deleteStale, deadLetterPath: config.deadLetter }),
+      verb: 'synced',
+      destination: `index ${config.index}`,
+    });
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,211 @@
+// The CLI's options, declared once: parsing, validation, defaults, environment variables and --help all read this table.
+
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../errors.js';
+import { channelTypes, type ChannelType } from '../sources/slack/source.js';
+import { defaultTierRates, parseTierRates, type TierRates } from '../sources/slack/pacer.js';
+
+export type CommandName = 'export' | 'sync' | 'demo';
+type Kind = 'string' | 'boolean' | 'count' | 'list';
+
+interface OptionSpec {
+  flag: string;
+  kind: Kind;
+  commands: readonly CommandName[];
+  description: string;
+  env?: string;
+  /** Elastic connector's name for the same setting. */
+  elastic?: string;
+  placeholder?: string;
+  secret?: boolean;
+  defaultText?: string;
+}
+
+const slackCommands = ['export', 'sync'] as const;
+const allCommands = ['export', 'sync', 'demo'] as const;
+
+export const optionSpecs: readonly OptionSpec[] = [
+  { flag: 'out', kind: 'string', commands: ['export', 'demo'], placeholder: 'FILE|-', description: 'NDJSON output file (`.gz` = gzip) or - for stdout; written under a temporary name and renamed on success', defaultText: 'export: -, demo: slack-demo.ndjson' },
+  { flag: 'token', kind: 'string', commands: slackCommands, env: 'SLACK_TOKEN', elastic: 'token', placeholder: 'xoxb-…', secret: true, description: 'Slack bot (xoxb-) or user (xoxp-) token; prefer the environment variable' },
+  { flag: 'slack-api-url', kind: 'string', commands: slackCommands, env: 'SLACK_API_URL', placeholder: 'URL', description: 'Slack Web API base URL (GovSlack, proxies, the fake)', defaultText: 'https://slack.com/api/' },
+  { flag: 'fetch-last-n-days', kind: 'count', commands: slackCommands, elastic: 'fetch_last_n_days', placeholder: 'N', description: 'days of message history to read; 0 = all history', defaultText: '180' },
+  { flag: 'auto-join-channels', kind: 'boolean', commands: slackCommands, elastic: 'auto_join_channels', description: 'join public channels the bot is not in (needs channels:join)' },
+  { flag: 'no-sync-users', kind: 'boolean', commands: slackCommands, elastic: 'sync_users: false', description: 'do not emit user documents (users are still read to resolve names)' },
+  { flag: 'no-threads', kind: 'boolean', commands: slackCommands, description: 'do not read thread replies' },
+  { flag: 'channel-types', kind: 'list', commands: slackCommands, placeholder: 'public,private,im,mpim', description: 'conversation types to read', defaultText: 'public' },
+  { flag: 'channels', kind: 'list', commands: slackCommands, placeholder: 'a,b', description: 'only these channels (names or ids)' },
+  { flag: 'exclude-channels', kind: 'list', commands: slackCommands, placeholder: 'a,b', description: 'never these channels (names or ids); wins over --channels' },
+  { flag: 'rules', kind: 'string', commands: slackCommands, placeholder: 'FILE', description: "Elastic basic sync rules (JSON array, {\"rules\": […]}, or a connector's filtering)" },
+  { flag: 'state', kind: 'string', commands: slackCommands, placeholder: 'FILE', description: 'incremental state: the next run emits only new, changed and deleted documents' },
+  { flag: 'concurrency', kind: 'count', commands: slackCommands, placeholder: 'N', description: 'channels read at once', defaultText: '4' },
+  { flag: 'tier-rates', kind: 'string', commands: slackCommands, placeholder: 'T2,T3,T4', description: 'requests per minute per Slack method of tiers 2, 3, 4', defaultText: '20,50,100' },
+  { flag: 'index', kind: 'string', commands: ['sync'], placeholder: 'NAME', description: 'Elasticsearch index (created with mappings if missing)' },
+  { flag: 'es-url', kind: 'string', commands: ['sync'], env: 'ELASTICSEARCH_URL', placeholder: 'URL', description: 'Elasticsearch URL' },
+  { flag: 'es-api-key', kind: 'string', commands: ['sync'], env: 'ELASTICSEARCH_API_KEY', placeholder: 'KEY', secret: true, description: 'Elasticsearch API key (encoded form)' },
+  { flag: 'es-username', kind: 'string', commands: ['sync'], env: 'ELASTICSEARCH_USERNAME', placeholder: 'USER', description: 'Elasticsearch basic-auth user' },
+  { flag: 'es-password', kind: 'string', commands: ['sync'], env: 'ELASTICSEARCH_PASSWORD', placeholder: 'PASSWORD', secret: true, description: 'Elasticsearch basic-auth password; prefer the environment variable' },
+  { flag: 'es-ca-cert', kind: 'string', commands: ['sync'], placeholder: 'FILE', description: 'CA certificate (PEM) to trust for Elasticsearch' },
+  { flag: 'delete-stale', kind: 'boolean', commands: ['sync'], description: 'delete indexed messages no longer in Slack (complete channels only, inside the window)' },
+  { flag: 'dead-letter', kind: 'string', commands: ['sync'], placeholder: 'FILE', description: 'NDJSON file for documents Elasticsearch rejected after retries', defaultText: 'slack-etl-dead-letter.ndjson' },
+  { flag: 'quiet', kind: 'boolean', commands: allCommands, description: 'no progress display and no summary' },
+  { flag: 'log-format', kind: 'string', commands: allCommands, placeholder: 'text|json', description: 'stderr log format; json adds error details', defaultText: 'text' },
+  { flag: 'help', kind: 'boolean', commands: allCommands, description: 'show this help' },
+];
+
+export interface CliConfig {
+  command: CommandName;
+  out: string | undefined;
+  token: string | undefined;
+  slackApiUrl: string | undefined;
+  fetchLastNDays: number;
+  autoJoinChannels: boolean;
+  syncUsers: boolean;
+  threads: boolean;
+  channelTypes: ChannelType[];
+  channels: string[] | undefined;
+  excludeChannels: string[] | undefined;
+  rules: string | undefined;
+  state: string | undefined;
+  concurrency: number;
+  tierRates: TierRates;
+  index: string | undefined;
+  esUrl: string | undefined;
+  esApiKey: string | undefined;
+  esUsername: string | undefined;
+  esPassword: string | undefined;
+  esCaCert: string | undefined;
+  deleteStale: boolean;
+  deadLetter: string;
+  quiet: boolean;
+  logFormat: 'text' | 'json';
+  help: boolean;
+}
+
+const usageError = (message: string, command: string) =>
+  new ConfigError('usage', message, { hint: `see 'slack-etl ${command} --help'` });
+
+function parseCount(flag: string, text: string, command: string, minimum: number): number {
+  if (!/^\d+$/.test(text.trim())) throw usageError(`--${flag} must be a whole number, got '${text}'`, command);
+  const value = Number(text);
+  if (value < minimum) throw usageError(`--${flag} must be at least ${minimum}, got ${value}`, command);
+  return value;
+}
+
+const parseList = (text: string | undefined): string[] | undefined =>
+  text === undefined ? undefined : text.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+
+/** Parse `argv` (after the command name) for `command`. Throws ConfigError (exit 2) naming the flag at fault. */
+export function parseCommandLine(command: CommandName, argv: string[], env: NodeJS.ProcessEnv = process.env): CliConfig {
+  const specs = optionSpecs.filter((spec) => spec.commands.includes(command));
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: Object.fromEntries(specs.map((spec) => [spec.flag, { type: spec.kind === 'boolean' ? 'boolean' : 'string' }])) as Record<string, { type: 'boolean' | 'string' }>,
+    });
+  } catch (error) {
+    const message = (error as Error).message;
+    const unknown = /Unknown option '([^']+)'/.exec(message);
+    if (unknown) throw usageError(`unknown option ${unknown[1]} for 'slack-etl ${command}'`, command);
+    const missingValue = /Option '([^']+?)(?: <value>)?' argument missing/.exec(message);
+    if (missingValue) throw usageError(`option ${missingValue[1]!.split(',').pop()!.trim()} needs a value`, command);
+    const positional = /Unexpected argument '([^']+)'/.exec(message);
+    if (positional) throw usageError(`unexpected argument '${positional[1]}' for 'slack-etl ${command}'`, command);
+    throw usageError(message.split('\n')[0]!, command);
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const text = (flag: string): string | undefined => {
+    const spec = specs.find((candidate) => candidate.flag === flag);
+    const value = values[flag];
+    if (typeof value === 'string') {
+      if (value.trim() === '' && flag !== 'out') throw usageError(`--${flag} needs a non-empty value`, command);
+      return value;
+    }
+    const fromEnv = spec?.env ? env[spec.env] : undefined;
+    return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
+  };
+  const flagSet = (flag: string): boolean => values[flag] === true;
+
+  const requestedTypes = parseList(text('channel-types')) ?? ['public'];
+  for (const type of requestedTypes) {
+    if (!channelTypes.includes(type as ChannelType)) throw usageError(`--channel-types: unknown type '${type}' (use ${channelTypes.join(', ')})`, command);
+  }
+  const logFormat = text('log-format') ?? 'text';
+  if (logFormat !== 'text' && logFormat !== 'json') throw usageError(`--log-format must be text or json, got '${logFormat}'`, command);
+  let tierRates = defaultTierRates;
+  const tierText = text('tier-rates');
+  if (tierText !== undefined) {
+    try {
+      tierRates = parseTierRates(tierText);
+    } catch (error) {
+      throw usageError(`--tier-rates: ${(error as Error).message}`, command);
+    }
+  }
+  const fetchText = text('fetch-last-n-days');
+  const concurrencyText = text('concurrency');
+  return {
+    command,
+    out: text('out'),
+    token: text('token'),
+    slackApiUrl: text('slack-api-url'),
+    fetchLastNDays: fetchText === undefined ? 180 : parseCount('fetch-last-n-days', fetchText, command, 0),
+    autoJoinChannels: flagSet('auto-join-channels'),
+    syncUsers: !flagSet('no-sync-users'),
+    threads: !flagSet('no-threads'),
+    channelTypes: [...new Set(requestedTypes)] as ChannelType[],
+    channels: parseList(text('channels')),
+    excludeChannels: parseList(text('exclude-channels')),
+    rules: text('rules'),
+    state: text('state'),
+    concurrency: concurrencyText === undefined ? 4 : parseCount('concurrency', concurrencyText, command, 1),
+    tierRates,
+    index: text('index'),
+    esUrl: text('es-url'),
+    esApiKey: text('es-api-key'),
+    esUsername: text('es-username'),
+    esPassword: text('es-password'),
+    esCaCert: text('es-ca-cert'),
+    deleteStale: flagSet('delete-stale'),
+    deadLetter: text('dead-letter') ?? 'slack-etl-dead-letter.ndjson',
+    quiet: flagSet('quiet'),
+    logFormat,
+    help: flagSet('help'),
+  };
+}
+
+const commandSummaries: Record<CommandName, string> = {
+  export: 'slack-etl export [--out FILE|-] [options]            Slack → NDJSON (default stdout)',
+  sync: 'slack-etl sync --index NAME [es options] [options]     Slack → Elasticsearch',
+  demo: 'slack-etl demo [--out FILE|-]                         bundled sample workspace, served on loopback, → NDJSON',
+};
+
+export function commandHelp(command: CommandName): string {
+  const specs = optionSpecs.filter((spec) => spec.commands.includes(command));
+  const label = (spec: OptionSpec) => `--${spec.flag}${spec.placeholder ? ` ${spec.placeholder}` : ''}`;
+  const width = Math.max(...specs.map((spec) => label(spec).length)) + 2;
+  const lines = specs.map((spec) => {
+    const extras = [spec.defaultText ? `default ${spec.defaultText}` : '', spec.env ? `env ${spec.env}` : '', spec.elastic ? `Elastic: ${spec.elastic}` : '']
+      .filter(Boolean)
+      .join('; ');
+    return `  ${label(spec).padEnd(width)}${spec.description}${extras ? ` (${extras})` : ''}`;
+  });
+  return [`usage: ${commandSummaries[command]}`, '', 'options:', ...lines, '', exitCodesHelp].join('\n');
+}
+
+const exitCodesHelp = 'exit codes: 0 success; 1 the run failed or was partial; 2 usage, configuration, token or rules error';
+
+export const generalHelp = [
+  'slack-etl — move a Slack workspace into Elasticsearch or NDJSON',
+  '',
+  'commands:',
+  ...Object.values(commandSummaries).map((line) => `  ${line}`),
+  '  slack-etl rules check FILE                            validate a sync-rules file',
+  '',
+  "run 'slack-etl <command> --help' for a command's options",
+  exitCodesHelp,
+].join('\n');
+
+/** Every secret the configuration holds, for redaction. */
+export const secretsOf = (config: Partial<CliConfig>): Array<string | undefined> => [config.token, config.esApiKey, config.esPassword];

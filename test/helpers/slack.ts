@@ -1,0 +1,84 @@
+// Test helpers: a fake Slack with a generated workspace, the CLI as a real process, NDJSON readers.
+
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { generateWorkspace, type GenerateOptions, type Workspace } from '../../fixtures/slack-api/generator.js';
+import { startFakeSlack, type FakeSlackOptions, type FakeSlackServer } from '../../fixtures/slack-api/server.js';
+import type { TierRates } from '../../lib/sources/slack/pacer.js';
+
+export const testToken = 'xoxb-test-token';
+/** The fake's tiers run this much faster than Slack's; clients pace with `scaledTierRates` to match. */
+export const rateScale = 600;
+export const scaledTierRates: TierRates = { tier1: rateScale, tier2: 20 * rateScale, tier3: 50 * rateScale, tier4: 100 * rateScale };
+export const scaledTierRatesFlag = `${20 * rateScale},${50 * rateScale},${100 * rateScale}`;
+
+export interface TestContext {
+  teardown(fn: () => unknown): void;
+}
+
+export async function startWorkspace(
+  t: TestContext,
+  generate: GenerateOptions = {},
+  server: Partial<Omit<FakeSlackOptions, 'workspace'>> = {},
+): Promise<{ workspace: Workspace; slack: FakeSlackServer; nowMs: number }> {
+  const workspace = generateWorkspace({ size: 'small', seed: 7, ...generate });
+  const slack = await startFakeSlack({ rateScale, ...server, workspace });
+  t.teardown(() => slack.close());
+  return { workspace, slack, nowMs: workspace.now * 1000 };
+}
+
+export async function temporaryDirectory(t: TestContext): Promise<string> {
+  const directory = await mkdtemp(join(tmpdir(), 'slack-etl-test-'));
+  t.teardown(() => rm(directory, { recursive: true, force: true }));
+  return directory;
+}
+
+const binPath = fileURLToPath(new URL('../../bin/slack-etl.js', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  elapsedMs: number;
+}
+
+/** Run the built CLI (bin/slack-etl.js → dist) as a child process, as a user would. */
+export function runCli(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  const started = performance.now();
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
+    if (value !== undefined && !key.startsWith('TAP') && !key.startsWith('NODE_OPTIONS')) env[key] = value;
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [binPath, ...args], { env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, elapsedMs: performance.now() - started });
+    });
+  });
+}
+
+export function parseNdjson(text: string): Array<Record<string, any>> {
+  return text
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => JSON.parse(line) as Record<string, any>);
+}
+
+export async function readNdjson(path: string): Promise<Array<Record<string, any>>> {
+  const bytes = await readFile(path);
+  return parseNdjson((path.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8'));
+}
+
+export const idsOf = (documents: Array<{ _id: string }>): string[] => documents.map((document) => document._id).sort();
