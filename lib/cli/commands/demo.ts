@@ -1,7 +1,7 @@
 // `slack-etl demo`: serves the bundled sample workspace on loopback and exports it to NDJSON.
 
 import { generateWorkspace } from '../../../fixtures/slack-api/generator.js';
-import { startFakeSlack } from '../../../fixtures/slack-api/server.js';
+import { ALL_SCOPES, startFakeSlack } from '../../../fixtures/slack-api/server.js';
 import { checkNdjsonTarget, ndjsonSink } from '../../sinks/ndjson.js';
 import { runSlackJob, type CliIo } from '../job.js';
 import type { CliConfig } from '../options.js';
@@ -14,7 +14,7 @@ export async function runDemo(config: CliConfig, io: CliIo): Promise<number> {
   const out = config.out ?? 'slack-demo.ndjson';
   await checkNdjsonTarget(out);
   const workspace = generateWorkspace({ size: 'small', seed: 1 });
-  const fake = await startFakeSlack({ workspace, tokens: { [demoToken]: { scopes: allScopes } }, rateScale: demoRateScale });
+  const fake = await startFakeSlack({ workspace, tokens: { [demoToken]: { scopes: [...ALL_SCOPES] } }, rateScale: demoRateScale });
   try {
     if (!config.quiet) io.stderr.write(`demo: sample workspace '${workspace.team.name}' served at ${fake.url}\n`);
     const code = await runSlackJob({
@@ -40,16 +40,3 @@ export async function runDemo(config: CliConfig, io: CliIo): Promise<number> {
     await fake.close();
   }
 }
-
-const allScopes = [
-  'users:read',
-  'channels:read',
-  'channels:history',
-  'channels:join',
-  'groups:read',
-  'groups:history',
-  'im:read',
-  'im:history',
-  'mpim:read',
-  'mpim:history',
-];
