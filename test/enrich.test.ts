@@ -1,0 +1,268 @@
+// Enrichment: authors, mentions, channel references, links and entities in message text; user lookups once per unknown id; bots, deleted users, failures, syncUsers false.
+
+import t from 'tap';
+import type { AnyDocument, ChannelDocument, MessageDocument, TombstoneDocument, UserDocument } from '../lib/documents.js';
+import { displayName, enrich, rewriteSlackText, type EnrichOptions, type UserLookupResult } from '../lib/transforms/enrich.js';
+
+function user(id: string, fields: Partial<UserDocument> = {}): UserDocument {
+  return {
+    _id: id,
+    id,
+    _timestamp: '2024-01-01T00:00:00.000Z',
+    type: 'user',
+    real_name_normalized: null,
+    profile_real_name: null,
+    display_name: null,
+    display_name_normalized: null,
+    first_name: null,
+    last_name: null,
+    name: null,
+    deleted: false,
+    real_name: null,
+    is_admin: false,
+    is_owner: false,
+    is_bot: false,
+    tz: null,
+    title: null,
+    updated: null,
+    ...fields,
+  };
+}
+
+function channel(id: string, name: string, fields: Partial<ChannelDocument> = {}): ChannelDocument {
+  return {
+    _id: id,
+    id,
+    _timestamp: '2024-01-01T00:00:00.000Z',
+    type: 'channel',
+    topic: null,
+    topic_author: null,
+    topic_last_updated: null,
+    purpose: null,
+    purpose_author: null,
+    purpose_last_updated: null,
+    last_updated: null,
+    name,
+    name_normalized: name,
+    created: 1700000000,
+    is_private: false,
+    is_archived: false,
+    num_members: 3,
+    url: null,
+    ...fields,
+  };
+}
+
+let sequence = 0;
+function message(fields: Partial<MessageDocument> = {}): MessageDocument {
+  const ts = fields.ts ?? `1700000000.${String(++sequence).padStart(6, '0')}`;
+  return {
+    _id: `C1-${ts}`,
+    id: `C1-${ts}`,
+    _timestamp: '2024-01-01T00:00:00.000Z',
+    type: 'message',
+    channel: 'general',
+    channel_id: 'C1',
+    author: 'U1',
+    author_id: 'U1',
+    author_type: 'user',
+    text: 'hello',
+    edited_ts: null,
+    ts,
+    subtype: null,
+    reply_count: null,
+    latest_reply: null,
+    thread_ts: null,
+    permalink: null,
+    files: null,
+    attachments_text: null,
+    reactions: null,
+    ...fields,
+  };
+}
+
+async function* from<T>(items: T[]): AsyncIterable<T> {
+  yield* items;
+}
+
+async function run(documents: AnyDocument[], options?: EnrichOptions) {
+  const stage = enrich(options);
+  const out: AnyDocument[] = [];
+  for await (const document of stage(from(documents))) out.push(document);
+  return { out, stats: stage.stats!(), messages: out.filter((document): document is MessageDocument => document.type === 'message') };
+}
+
+const users = [
+  user('U1', { display_name_normalized: 'ann', real_name_normalized: 'Ann Example', real_name: 'Ann Example', name: 'ann.e' }),
+  user('U2', { display_name_normalized: '', real_name_normalized: 'Bob Builder', name: 'bob' }),
+  user('U3', { name: 'carol' }),
+  user('U4'),
+  user('U5', { display_name_normalized: 'dave', deleted: true }),
+  user('U6', { real_name: 'Deploy Bot', name: 'deploybot', is_bot: true }),
+];
+
+t.test('displayName follows Elastic\'s order and skips empty strings', async (t) => {
+  t.equal(displayName({ id: 'U1', name: 'n', real_name: 'r', profile: { display_name_normalized: 'd', real_name_normalized: 'rn' } }), 'd');
+  t.equal(displayName({ id: 'U1', name: 'n', real_name: 'r', profile: { display_name_normalized: '', real_name_normalized: 'rn' } }), 'rn');
+  t.equal(displayName({ id: 'U1', name: 'n', real_name: 'r', profile: {} }), 'r');
+  t.equal(displayName({ id: 'U1', name: 'n', real_name: '' }), 'n');
+  t.equal(displayName({ id: 'U1' }), 'U1');
+  t.equal(displayName(users[1]!), 'Bob Builder', 'UserDocument fields are read too');
+});
+
+t.test('every token form of Slack text', async (t) => {
+  const names: Record<string, string> = { U1: 'ann', W9: 'grid user' };
+  const channels: Record<string, string> = { C2: 'random' };
+  const rewrite = (text: string) => rewriteSlackText(text, (id) => names[id], (id) => channels[id]);
+  const cases: Array<[string, string]> = [
+    ['hi <@U1>', 'hi @ann'],
+    ['hi <@U1|old-name>', 'hi @ann'],
+    ['hi <@W9>', 'hi @grid user'],
+    ['hi <@U404>', 'hi @U404'],
+    ['hi <@U404|someone>', 'hi @U404'],
+    ['see <#C9|general>', 'see #general'],
+    ['see <#C2>', 'see #random'],
+    ['see <#C2|>', 'see #random'],
+    ['see <#C404>', 'see #C404'],
+    ['<https://example.com/a?b=1&amp;c=2|the docs>', 'the docs (https://example.com/a?b=1&c=2)'],
+    ['<https://example.com>', 'https://example.com'],
+    ['<https://example.com|https://example.com>', 'https://example.com'],
+    ['mail <mailto:ann@example.com|ann@example.com>', 'mail ann@example.com'],
+    ['mail <mailto:ann@example.com|Ann>', 'mail Ann (ann@example.com)'],
+    ['mail <mailto:ann@example.com>', 'mail ann@example.com'],
+    ['<!here> <!channel> <!everyone>', '@here @channel @everyone'],
+    ['<!here|@here> look', '@here look'],
+    ['ping <!subteam^S123|@platform-team>', 'ping @platform-team'],
+    ['ping <!subteam^S123>', 'ping @S123'],
+    ['due <!date^1700000000^{date_short}|Nov 14, 2023>', 'due Nov 14, 2023'],
+    ['a &lt;b&gt; &amp;&amp; c', 'a <b> && c'],
+    ['&lt;@U1&gt; is escaped text, not a token', '<@U1> is escaped text, not a token'],
+    ['&amp;lt; stays &lt; once', '&lt; stays < once'],
+    ['<https://x.test|R&amp;D &lt;team&gt;>', 'R&D <team> (https://x.test)'],
+    ['plain text, no tokens', 'plain text, no tokens'],
+    ['unclosed <@U1 stays', 'unclosed <@U1 stays'],
+    ['', ''],
+    ['emoji 🎉 and ünïcödé <@U1>', 'emoji 🎉 and ünïcödé @ann'],
+  ];
+  for (const [input, expected] of cases) t.equal(rewrite(input), expected, JSON.stringify(input));
+  t.equal(
+    rewriteSlackText('<@U1>', () => 'R&amp;D', () => undefined),
+    '@R&amp;D',
+    'names inserted by a rewrite are never unescaped again',
+  );
+});
+
+t.test('messages: author and text from the user map learned from user documents', async (t) => {
+  const { out, messages, stats } = await run([
+    ...users,
+    channel('C1', 'general'),
+    message({ author_id: 'U1', author: 'U1', text: '<@U2> and <@U3> meet <@U4> &amp; <@U5> in <#C1>', attachments_text: 'from <@U1>: <https://a.test|A>' }),
+    message({ author_id: 'U5', author: 'U5' }),
+    message({ author_id: 'U6', author: 'U6', text: 'deployed' }),
+    message({ author_type: 'bot', author_id: 'B1', author: 'CI Bot', text: 'build <!here>' }),
+  ]);
+  t.equal(out.filter((document) => document.type === 'user').length, 6, 'user documents pass through');
+  t.same(messages.map((document) => document.author), ['ann', 'dave', 'Deploy Bot', 'CI Bot'], 'users by name, deleted users too, bot users resolved, bot_profile name kept');
+  t.equal(messages[0]!.text, '@Bob Builder and @carol meet @U4 & @dave in #general');
+  t.equal(messages[0]!.attachments_text, 'from @ann: A (https://a.test)');
+  t.equal(messages[3]!.text, 'build @here');
+  t.equal(messages[3]!.author_id, 'B1', 'ids stay in author_id');
+  t.match(stats, { usersLearned: 6, lookups: 0, lookupFailures: 0, unknownUsers: 0, usersDropped: 0 });
+  const original = message({ author_id: 'U1', author: 'U1' });
+  const [, enriched] = (await run([users[0]!, original])).out as [UserDocument, MessageDocument];
+  t.same(Object.keys(enriched).filter((key) => key !== 'content_hash'), Object.keys(original), 'every field kept, same order');
+  t.equal(original.author, 'U1', 'the input document is not modified');
+});
+
+t.test('unknown users: lookupUser once per id across many messages, then cached; unknown stays the id', async (t) => {
+  const calls: string[] = [];
+  const directory: Record<string, UserLookupResult | null> = {
+    U7: { id: 'U7', name: 'eve', profile: { display_name_normalized: '', real_name_normalized: 'Eve Late' } },
+    U8: null,
+  };
+  const lookupUser = async (id: string) => {
+    calls.push(id);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    return directory[id] ?? null;
+  };
+  const { messages, stats } = await run(
+    [
+      users[0]!,
+      message({ author_id: 'U7', author: 'U7', text: 'hi <@U8> <@U8> <@U1>' }),
+      message({ author_id: 'U8', author: 'U8', text: '<@U7> <@U7|eve>' }),
+      message({ author_id: 'U7', author: 'U7', text: '<@U8>' }),
+      message({ author_id: 'U1', author: 'U1', text: 'cc <@U7>' }),
+    ],
+    { lookupUser },
+  );
+  t.same(calls.sort(), ['U7', 'U8'], 'one call per unknown id, misses cached too');
+  t.same(messages.map((document) => document.author), ['Eve Late', 'U8', 'Eve Late', 'ann']);
+  t.same(messages.map((document) => document.text), ['hi @U8 @U8 @ann', '@Eve Late @Eve Late', '@U8', 'cc @Eve Late']);
+  t.match(stats, { lookups: 2, lookupFailures: 0, unknownUsers: 1 });
+});
+
+t.test('without lookupUser, unknown ids stay ids and are counted once', async (t) => {
+  const { messages, stats } = await run([message({ author_id: 'U9', author: 'U9', text: '<@U9> <@U10>' }), message({ author_id: 'U9', author: 'U9', text: '<@U10>' })]);
+  t.same(messages.map((document) => [document.author, document.text]), [['U9', '@U9 @U10'], ['U9', '@U10']]);
+  t.match(stats, { lookups: 0, unknownUsers: 2 });
+});
+
+t.test('users.info failures are unknown, counted, and never fail the run', async (t) => {
+  let calls = 0;
+  const { messages, stats } = await run(
+    [message({ author_id: 'U11', author: 'U11', text: '<@U12>' }), message({ author_id: 'U11', author: 'U11', text: '<@U11>' })],
+    {
+      lookupUser: async (id) => {
+        calls++;
+        if (id === 'U11') throw new Error('ratelimited');
+        return { id, profile: { display_name_normalized: 'zed' } };
+      },
+    },
+  );
+  t.equal(calls, 2, 'a failed id is not retried for every message');
+  t.same(messages.map((document) => [document.author, document.text]), [['U11', '@zed'], ['U11', '@U11']]);
+  t.match(stats, { lookups: 2, lookupFailures: 1, unknownUsers: 1 });
+});
+
+t.test('syncUsers false: user documents teach names, then are dropped', async (t) => {
+  const { out, stats } = await run([...users.slice(0, 2), message({ author_id: 'U2', author: 'U2', text: 'hi <@U1>' })], { syncUsers: false });
+  t.same(out.map((document) => document.type), ['message']);
+  t.equal((out[0] as MessageDocument).author, 'Bob Builder');
+  t.equal((out[0] as MessageDocument).text, 'hi @ann');
+  t.match(stats, { usersLearned: 2, usersDropped: 2 });
+});
+
+t.test('channels: topic and purpose authors become names; channel references resolve from channel documents', async (t) => {
+  const lookups: string[] = [];
+  const { out } = await run(
+    [
+      users[0]!,
+      channel('C1', 'general', { topic: 'Launch', topic_author: 'U1', purpose: 'Chat', purpose_author: 'U13' }),
+      channel('C2', 'no-topic', { topic_author: '', purpose_author: null }),
+      message({ text: 'moved to <#C2>, see <#C3>' }),
+    ],
+    {
+      lookupUser: async (id) => {
+        lookups.push(id);
+        return { id, real_name: 'Former Member', deleted: true };
+      },
+    },
+  );
+  const [general, noTopic] = out.filter((document): document is ChannelDocument => document.type === 'channel');
+  t.equal(general!.topic_author, 'ann');
+  t.equal(general!.purpose_author, 'Former Member', 'a deleted user found by users.info resolves by name');
+  t.equal(noTopic!.topic_author, '', 'empty creator stays empty');
+  t.equal(noTopic!.purpose_author, null);
+  t.same(lookups, ['U13']);
+  t.equal((out.at(-1) as MessageDocument).text, 'moved to #no-topic, see #C3');
+});
+
+t.test('other documents pass through untouched; stage name and stats', async (t) => {
+  const tombstone: TombstoneDocument = { _id: 'C1-1', id: 'C1-1', type: 'tombstone', deleted_type: 'message', channel_id: 'C1', ts: '1', _timestamp: '2024-01-01T00:00:00.000Z' };
+  const stage = enrich();
+  const out: AnyDocument[] = [];
+  for await (const document of stage(from([tombstone]))) out.push(document);
+  t.equal(out[0], tombstone, 'same object');
+  t.equal(stage.stageName, 'enrich');
+  t.same(stage.stats!(), { usersLearned: 0, lookups: 0, lookupFailures: 0, unknownUsers: 0, usersDropped: 0 });
+});
