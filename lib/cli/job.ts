@@ -1,5 +1,8 @@
 // Runs one Slack job for the CLI: checks everything that can fail early, builds the standard pipeline, reports.
 
+import { setMaxListeners } from 'node:events';
+import { rename, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ConfigError, RunError, describeError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
@@ -9,6 +12,8 @@ import { slackSource } from '../sources/slack/source.js';
 import { enrich } from '../transforms/enrich.js';
 import { loadRules, syncRules } from '../transforms/sync-rules.js';
 import { dedupe } from '../transforms/dedupe.js';
+import { ndjsonSink } from '../sinks/ndjson.js';
+import { StateStore } from '../state/store.js';
 import { formatSummary, progressLine } from './report.js';
 import { secretsOf, type CliConfig } from './options.js';
 
@@ -50,6 +55,38 @@ function exitCodeOf(stats: RunStats): 0 | 1 {
   return typeof stats.sink.dropped === 'number' && stats.sink.dropped > 0 ? 1 : 0;
 }
 
+/** The fixed name an NDJSON export with --state writes to until it completes (recorded in the state for a resume). */
+export const partialPathFor = (out: string): string => {
+  const finalPath = resolve(out);
+  return join(dirname(finalPath), `.${basename(finalPath)}.slack-etl-partial`);
+};
+
+/**
+ * Where a resumable export continues: the bytes the state says are committed in the partial file. A run killed after
+ * renaming the partial file but before saving the state left its whole output under the final name: continue that.
+ */
+async function resumePoint(state: StateStore, out: string, logger: Logger): Promise<number> {
+  const run = state.run;
+  if (!run) return 0;
+  const partialPath = partialPathFor(out);
+  const partialSize = (await stat(partialPath).catch(() => null))?.size;
+  if (partialSize === undefined) {
+    const finalSize = (await stat(resolve(out)).catch(() => null))?.size;
+    if (finalSize === run.committedBytes) {
+      await rename(resolve(out), partialPath);
+      return run.committedBytes;
+    }
+    logger.warn(`the unfinished export recorded in ${state.path} is gone (no ${partialPath}); documents it had written are not written again`);
+    return 0;
+  }
+  if (partialSize < run.committedBytes) {
+    throw new ConfigError('state_partial_mismatch', `${partialPath} is shorter than the state file ${state.path} says (${partialSize} < ${run.committedBytes} bytes)`, {
+      hint: `restore the file, or start over with a new --state path (a full export)`,
+    });
+  }
+  return run.committedBytes;
+}
+
 export async function runSlackJob(plan: JobPlan): Promise<number> {
   const { config, io } = plan;
   const logger = loggerFor(config, io);
@@ -58,12 +95,29 @@ export async function runSlackJob(plan: JobPlan): Promise<number> {
   }
   const rules = config.rules ? await loadRules(config.rules) : [];
   await plan.preflight();
+  const state = config.state ? await StateStore.open(config.state) : undefined;
+  const out = config.command === 'export' ? (config.out ?? '-') : undefined;
+  // gzip streams cannot be cut back to a checkpoint, and a pipe cannot be rewound: those save the state at the end only.
+  const resumable = state !== undefined && out !== undefined && out !== '-' && !out.endsWith('.gz');
+  if (state?.run && !(resumable && resolve(state.run.path) === resolve(out!))) {
+    throw new ConfigError('state_run_pending', `the state file ${state.path} records an unfinished export to ${state.run.path}`, {
+      hint: `finish it first: run the same export again with --out ${state.run.path}`,
+    });
+  }
 
   const abort = new AbortController();
+  // Every paced call waiting for its turn listens on this one signal (and removes its listener after).
+  setMaxListeners(0, abort.signal);
   const stopSignals = ['SIGINT', 'SIGTERM'] as const;
   const onSignal = (signal: string) => {
-    logger.warn(`received ${signal}: stopping; nothing is written under the final name (run again to start over)`);
-    abort.abort(new RunError('interrupted', `interrupted by ${signal}`));
+    if (abort.signal.aborted) return;
+    logger.warn(
+      resumable
+        ? `received ${signal}: stopping; saving what was written so far`
+        : `received ${signal}: stopping; nothing is written under the final name (run again to start over)`,
+    );
+    const message = resumable ? `interrupted: run the same command again to resume (state kept in ${config.state})` : `interrupted by ${signal}`;
+    abort.abort(new RunError('interrupted', message));
   };
   for (const signal of stopSignals) process.on(signal, onSignal);
 
@@ -82,19 +136,57 @@ export async function runSlackJob(plan: JobPlan): Promise<number> {
     now: plan.now ?? nowFromEnvironment(io.env),
     logger,
     signal: abort.signal,
+    state,
   });
   const stages: Stage<any, any>[] = [
     Object.assign(enrich({ syncUsers: config.syncUsers, lookupUser: (id) => source.lookupUser(id) }), { stageName: 'enrich' }),
   ];
   if (rules.length > 0) stages.push(Object.assign(syncRules(rules), { stageName: 'syncRules' }));
-  stages.push(Object.assign(dedupe(), { stageName: 'dedupe' }));
+  stages.push(Object.assign(dedupe({ seen: state }), { stageName: 'dedupe' }));
   const progress = !config.quiet && io.stderrIsTTY ? progressLine(io.stderr, () => source.client.stats().calls) : null;
   if (progress) stages.push(progress);
 
+  let sink = plan.sink;
+  if (state) {
+    const stopOnAbort: Stage<any, any> = async function* (documents) {
+      for await (const document of documents) {
+        if (abort.signal.aborted) throw abort.signal.reason;
+        yield document;
+      }
+    };
+    stages.push(stopOnAbort, state.track());
+  }
   try {
-    const stats = await pipeline(source, ...stages, plan.sink, { logger, signal: abort.signal });
+    // auth.test before anything is written: a state file of another team must fail here, untouched.
+    const team = await source.team();
+    if (state && team.id !== null) state.bindTeam({ id: team.id, url: team.url });
+    if (state && resumable) {
+      const partialPath = partialPathFor(out!);
+      let committedInRun = 0;
+      sink = ndjsonSink({
+        path: out,
+        resume: {
+          partialPath,
+          committedBytes: await resumePoint(state, out!, logger),
+          onCheckpoint: async (checkpoint) => {
+            state.commit(checkpoint.documents - committedInRun);
+            committedInRun = checkpoint.documents;
+            state.run = { path: out!, partialPath, committedBytes: checkpoint.bytes };
+            await state.save();
+          },
+        },
+      });
+    }
+    const stats = await pipeline(source, ...stages, sink, { logger, signal: abort.signal });
     progress?.stop();
     if (stats.sink.closedEarly) return 0;
+    if (state && exitCodeOf(stats) === 0) {
+      // Everything reached the sink: the documents, then the thread checkpoints they vouch for.
+      state.commit();
+      state.recordChannels(source.incrementalReport());
+      state.run = null;
+      await state.save();
+    }
     if (!config.quiet) io.stderr.write(formatSummary(plan.verb, plan.destination, stats) + '\n');
     const code = exitCodeOf(stats);
     if (code !== 0) {

@@ -17,6 +17,26 @@ export interface NdjsonSinkOptions {
   stdout?: Writable;
   /** Force gzip on or off (default: by the `.gz` suffix). */
   gzip?: boolean;
+  /** Resumable file output with checkpoints (incremental state; plain files only, not gzip or stdout). */
+  resume?: NdjsonResumeOptions;
+}
+
+export interface NdjsonCheckpoint {
+  /** Documents of this sink run now durably in the file (cumulative, in input order). */
+  documents: number;
+  /** Length of the partial file up to the last complete, synced line. */
+  bytes: number;
+}
+
+export interface NdjsonResumeOptions {
+  /** A fixed name for the file being written (recorded by the caller) instead of a per-process temporary one. */
+  partialPath: string;
+  /** Bytes of `partialPath` an earlier run committed: the file is cut to this length and appended to. 0 starts it afresh. */
+  committedBytes: number;
+  /** Called after each checkpoint's fsync; the run waits for it. Also called when the input fails, for what was written. */
+  onCheckpoint: (checkpoint: NdjsonCheckpoint) => Promise<void>;
+  /** Time between checkpoints; default 1000 ms. */
+  intervalMs?: number;
 }
 
 export interface NdjsonSinkStats extends ComponentStats {
@@ -55,6 +75,61 @@ export async function checkNdjsonTarget(path: string | undefined): Promise<void>
 
 const isBrokenPipe = (error: unknown): boolean => (error as { code?: string } | null)?.code === 'EPIPE' || (error as { code?: string } | null)?.code === 'ERR_STREAM_DESTROYED';
 
+const diskFullError = (path: string): RunError =>
+  new RunError('disk_full', `no space left while writing ${path}; nothing was written under that name`, { hint: 'free disk space and run again' });
+
+/**
+ * The resumable file path: lines go straight to the partial file; at each checkpoint it is fsynced and the caller
+ * records the committed prefix. A failure keeps the partial file (cut back to the last checkpoint on resume).
+ */
+async function writeResumable(documents: AsyncIterable<object>, finalPath: string, resume: NdjsonResumeOptions, stats: NdjsonSinkStats): Promise<NdjsonSinkStats> {
+  const handle = await open(resume.partialPath, resume.committedBytes > 0 ? 'r+' : 'w');
+  const intervalMs = resume.intervalMs ?? 1000;
+  let position = resume.committedBytes;
+  let chunk = '';
+  let writing = false;
+  let lastCheckpoint = performance.now();
+  const flush = async () => {
+    if (!chunk) return;
+    const buffer = Buffer.from(chunk);
+    chunk = '';
+    await handle.write(buffer, 0, buffer.length, position);
+    position += buffer.length;
+    stats.bytes += buffer.length;
+  };
+  const checkpoint = async () => {
+    writing = true;
+    await flush();
+    await handle.sync();
+    await resume.onCheckpoint({ documents: stats.documents, bytes: position });
+    lastCheckpoint = performance.now();
+    writing = false;
+  };
+  try {
+    await handle.truncate(resume.committedBytes);
+    for await (const document of documents) {
+      chunk += JSON.stringify(document) + '\n';
+      stats.documents++;
+      if (chunk.length >= chunkBytes) {
+        writing = true;
+        await flush();
+        writing = false;
+      }
+      if (performance.now() - lastCheckpoint >= intervalMs) await checkpoint();
+    }
+    await checkpoint();
+    await handle.close();
+    await rename(resume.partialPath, finalPath);
+    return stats;
+  } catch (error) {
+    // The input failed (an interrupt, a Slack error): what reached us is whole documents, so keep it for the resume.
+    if (!writing) await checkpoint().catch(() => {});
+    await handle.close().catch(() => {});
+    if ((error as { code?: string }).code === 'ENOSPC') throw diskFullError(stats.path);
+    throw error;
+  }
+}
+
 export function ndjsonSink(options: NdjsonSinkOptions = {}): Sink<object> {
   const sink = async (documents: AsyncIterable<object>): Promise<NdjsonSinkStats> => {
     const toStdout = isStdout(options.path);
@@ -62,6 +137,10 @@ export function ndjsonSink(options: NdjsonSinkOptions = {}): Sink<object> {
     const stats: NdjsonSinkStats = { documents: 0, bytes: 0, path: toStdout ? '-' : options.path!, closedEarly: false };
 
     const finalPath = toStdout ? null : resolve(options.path!);
+    if (options.resume) {
+      if (!finalPath || gzip) throw new TypeError('ndjsonSink: `resume` needs a plain (not gzip) file path');
+      return writeResumable(documents, finalPath, options.resume, stats);
+    }
     const temporaryPath = finalPath ? join(dirname(finalPath), `.${basename(finalPath)}.${process.pid}.${Date.now()}.partial`) : null;
     const handle = temporaryPath ? await open(temporaryPath, 'w') : null;
     const fileStream = handle ? createWriteStream('', { fd: handle.fd, autoClose: false } as Parameters<typeof createWriteStream>[1]) : null;
@@ -81,7 +160,13 @@ export function ndjsonSink(options: NdjsonSinkOptions = {}): Sink<object> {
       if (streamError) throw streamError;
       stats.bytes += Buffer.byteLength(chunk);
       if (!head.write(chunk)) {
-        await Promise.race([once(head, 'drain'), once(head, 'close'), once(destination, 'close')]);
+        // The listeners of the two events that did not happen are removed, so they do not pile up per chunk.
+        const settled = new AbortController();
+        try {
+          await Promise.race([once(head, 'drain', { signal: settled.signal }), once(head, 'close', { signal: settled.signal }), once(destination, 'close', { signal: settled.signal })]);
+        } finally {
+          settled.abort();
+        }
         if (streamError) throw streamError;
       }
     }
@@ -118,7 +203,7 @@ export function ndjsonSink(options: NdjsonSinkOptions = {}): Sink<object> {
         return stats;
       }
       if ((error as { code?: string }).code === 'ENOSPC') {
-        throw new RunError('disk_full', `no space left while writing ${stats.path}; nothing was written under that name`, { hint: 'free disk space and run again' });
+        throw diskFullError(stats.path);
       }
       throw error;
     }

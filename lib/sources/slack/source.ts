@@ -1,13 +1,15 @@
 // slackSource(): users, channels, messages and thread replies of a workspace as one async iterable of documents.
 
 import { ConfigError, SlackEtlError } from '../../errors.js';
-import { compareTs, toSlackBoundary, type AnyDocument, type MessageDocument, type SlackDocument } from '../../documents.js';
+import { compareTs, toSlackBoundary, type AnyDocument, type MessageDocument, type TombstoneDocument } from '../../documents.js';
 import { silentLogger, type Logger } from '../../log.js';
 import type { ComponentStats, Source, SourceReport } from '../../stage.js';
 import { SlackApiClient, SlackApiError, type SlackClientOptions } from './client.js';
 import { runPool, Semaphore } from './concurrency.js';
 import { conversationName, toChannelDocument, toMessageDocument, toUserDocument } from './to-documents.js';
 import type { TierRates } from './pacer.js';
+import type { ChannelCheckpoint, StateStore } from '../../state/store.js';
+import type { ThreadState } from '../../state/state-file.js';
 
 export type ChannelType = 'public' | 'private' | 'im' | 'mpim';
 export const channelTypes: readonly ChannelType[] = ['public', 'private', 'im', 'mpim'];
@@ -53,6 +55,13 @@ export interface SlackSourceOptions extends Omit<SlackClientOptions, 'token'> {
   /** Use this client instead of building one (shares pacing with other users of it). */
   client?: SlackApiClient;
   logger?: Logger;
+  /**
+   * Incremental run: re-read each channel's window history, read replies only of threads that changed, are new, or
+   * had a reply within `activeThreadDays`, and emit tombstones for stored messages that disappeared.
+   */
+  state?: StateStore;
+  /** Threads with a reply this recent are always re-read (Slack does not move `latest_reply` on a reply edit). Default 30. */
+  activeThreadDays?: number;
 }
 
 export interface SlackSourceStats extends ComponentStats {
@@ -60,6 +69,9 @@ export interface SlackSourceStats extends ComponentStats {
   channelsSkipped: number;
   channelsJoined: number;
   threadsRead: number;
+  /** Incremental runs: threads whose replies were not read because they had not changed. */
+  threadsUnchanged: number;
+  tombstones: number;
   api: ReturnType<SlackApiClient['stats']>;
 }
 
@@ -69,9 +81,14 @@ export interface SlackSource extends Source<AnyDocument> {
   lookupUser(userId: string): Promise<({ id: string } & Record<string, any>) | null>;
   stats(): SlackSourceStats;
   report(): SourceReport;
+  /** auth.test, once per source (the run uses the same answer): fails fast on a bad token. */
+  team(): Promise<Team>;
+  /** Per channel read completely: what the next incremental run needs (newest ts, threads as read). */
+  incrementalReport(): Record<string, ChannelCheckpoint>;
 }
 
-interface Team {
+export interface Team {
+  id: string | null;
   url: string | null;
   userId: string | null;
 }
@@ -86,7 +103,12 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
   const nowSeconds = Math.floor((options.now ?? Date.now()) / 1000);
   const oldest = fetchLastNDays > 0 ? toSlackBoundary(nowSeconds - fetchLastNDays * 86_400) : null;
 
-  const counters = { channelsRead: 0, channelsSkipped: 0, channelsJoined: 0, threadsRead: 0 };
+  const counters = { channelsRead: 0, channelsSkipped: 0, channelsJoined: 0, threadsRead: 0, threadsUnchanged: 0, tombstones: 0 };
+  const state = options.state;
+  const activeSince = toSlackBoundary(nowSeconds - (options.activeThreadDays ?? 30) * 86_400);
+  const runTimestamp = new Date(nowSeconds * 1000).toISOString();
+  const checkpoints: Record<string, ChannelCheckpoint> = {};
+  let teamAnswer: Promise<Team> | undefined;
   const completeChannels: string[] = [];
   const skippedChannels: string[] = [];
   let selectedCount = 0;
@@ -128,7 +150,7 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
       const missing = [...needed].filter((scope) => !granted.includes(scope));
       if (missing.length > 0) throw missingScopeError(missing);
     }
-    return { url: typeof auth.url === 'string' ? auth.url : null, userId: auth.user_id ?? null };
+    return { id: typeof auth.team_id === 'string' ? auth.team_id : null, url: typeof auth.url === 'string' ? auth.url : null, userId: auth.user_id ?? null };
   }
 
   async function listAll(method: string, params: Record<string, unknown>, key: string): Promise<Record<string, any>[]> {
@@ -208,52 +230,102 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
     }
   }
 
-  /** Everything of one channel, sorted by ts: its document first, then messages and replies. */
-  async function readChannel(channel: Record<string, any>, team: Team): Promise<SlackDocument[]> {
-    const documents: SlackDocument[] = [toChannelDocument(channel, team.url)];
+  /** Incremental runs: a thread's replies are read when it is new to the state, moved, or recently active. */
+  function threadNeedsReading(channelId: string, parent: Record<string, any>): boolean {
+    if (!state) return true;
+    const stored = state.threadsOf(channelId)?.[String(parent.ts)];
+    if (!stored) return true;
+    const latestReply = typeof parent.latest_reply === 'string' ? parent.latest_reply : null;
+    if (stored.latestReply !== latestReply || stored.replyCount !== Number(parent.reply_count ?? 0)) return true;
+    return latestReply !== null && compareTs(latestReply, activeSince) >= 0;
+  }
+
+  /**
+   * Stored messages of a channel read completely that Slack no longer has. A stored reply counts only when its thread
+   * was re-read or its parent (inside the window) is gone or has no replies left; a thread skipped as unchanged is not
+   * looked at, and neither is anything whose message (or parent) is older than the window.
+   */
+  function tombstonesOf(channelId: string, present: Set<string>, unreadThreads: Set<string>): TombstoneDocument[] {
+    if (!state) return [];
+    const tombstones: TombstoneDocument[] = [];
+    for (const id of state.messageIdsOf(channelId)) {
+      if (present.has(id) || !state.documents.has(id)) continue;
+      const ts = id.slice(channelId.length + 1);
+      const threadTs = state.replies.get(id);
+      const anchorTs = threadTs ?? ts;
+      if (threadTs !== undefined && unreadThreads.has(threadTs)) continue;
+      if (oldest !== null && compareTs(anchorTs, oldest) < 0) continue;
+      tombstones.push({ _id: id, id, type: 'tombstone', deleted_type: 'message', channel_id: channelId, ts, _timestamp: runTimestamp });
+    }
+    counters.tombstones += tombstones.length;
+    return tombstones;
+  }
+
+  /** Messages and replies of one channel sorted by ts, then its tombstones. */
+  async function readChannel(channel: Record<string, any>, team: Team): Promise<AnyDocument[]> {
+    const channelId = String(channel.id);
+    const documents: AnyDocument[] = [];
     if (!(await joinIfNeeded(channel))) {
       counters.channelsSkipped++;
-      skippedChannels.push(String(channel.id));
+      skippedChannels.push(channelId);
       return documents;
     }
     const messages: MessageDocument[] = [];
+    const threads: Record<string, ThreadState> = {};
+    const unreadThreads = new Set<string>();
+    let newestTs: string | null = null;
     const threadLimit = new Semaphore(options.threadConcurrency ?? 4);
     const threadReads: Promise<void>[] = [];
     try {
       await readHistory(channel, (page) => {
         for (const message of page) {
           messages.push(toMessageDocument(message, channel, team.url));
-          if (options.threads !== false && Number(message.reply_count ?? 0) > 0 && (!message.thread_ts || message.thread_ts === message.ts)) {
-            const read = threadLimit.run(async () => {
-              for (const reply of await readReplies(channel, String(message.ts))) messages.push(toMessageDocument(reply, channel, team.url));
-            });
-            read.catch(() => {}); // awaited below with the others
-            threadReads.push(read);
+          const ts = String(message.ts);
+          if (newestTs === null || compareTs(ts, newestTs) > 0) newestTs = ts;
+          if (!(Number(message.reply_count ?? 0) > 0 && (!message.thread_ts || message.thread_ts === message.ts))) continue;
+          threads[ts] = { latestReply: typeof message.latest_reply === 'string' ? message.latest_reply : null, replyCount: Number(message.reply_count) };
+          if (options.threads === false || !threadNeedsReading(channelId, message)) {
+            unreadThreads.add(ts);
+            if (options.threads !== false) counters.threadsUnchanged++;
+            continue;
           }
+          const read = threadLimit.run(async () => {
+            for (const reply of await readReplies(channel, ts)) messages.push(toMessageDocument(reply, channel, team.url));
+          });
+          read.catch(() => {}); // awaited below with the others
+          threadReads.push(read);
         }
       });
       await Promise.all(threadReads);
     } catch (error) {
       await Promise.allSettled(threadReads);
       if (error instanceof SlackApiError && channelSkipErrors.has(error.slackError)) {
-        logger.warn(`not syncing channel '${conversationName(channel)}' (${channel.id}): ${error.slackError}`);
+        logger.warn(`not syncing channel '${conversationName(channel)}' (${channelId}): ${error.slackError}`);
         counters.channelsSkipped++;
-        skippedChannels.push(String(channel.id));
+        skippedChannels.push(channelId);
         return documents;
       }
       throw error;
     }
     messages.sort((left, right) => compareTs(left.ts, right.ts));
     for (const message of messages) documents.push(message);
+    if (state) {
+      documents.push(...tombstonesOf(channelId, new Set(messages.map((message) => message._id)), unreadThreads));
+      // Without replies read, the stored thread checkpoints stay: a later run with threads must still read them.
+      checkpoints[channelId] = { newestTs, threads: options.threads === false ? null : threads };
+    }
     counters.channelsRead++;
-    completeChannels.push(String(channel.id));
+    completeChannels.push(channelId);
     return documents;
   }
+
+  const authenticateOnce = (): Promise<Team> => (teamAnswer ??= authenticate());
 
   async function* run(): AsyncGenerator<AnyDocument> {
     if (started) throw new Error('a slackSource can be iterated once; create another for a new run');
     started = true;
-    const team = await authenticate();
+    const team = await authenticateOnce();
+    if (state && team.id !== null) state.bindTeam({ id: team.id, url: team.url });
     const listed = await listAll('conversations.list', { types: types.map((type) => slackTypeNames[type]).join(','), exclude_archived: false }, 'channels');
     const selected = listed.filter((channel) => types.includes(typeOf(channel)) && isSelected(channel));
     for (const name of include) {
@@ -265,6 +337,9 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
     // Without auto-join, channels the bot is not in are left out entirely, as Elastic's connector does.
     const readable = selected.filter((channel) => isMember(channel) || options.autoJoinChannels);
     selectedCount = readable.length;
+    // Every channel document comes before any message, so enrich can name every #channel mention whatever order
+    // the channels finish in: the same workspace gives the same documents (an incremental run relies on that).
+    for (const channel of readable) yield toChannelDocument(channel, team.url);
     for await (const documents of runPool(readable, options.concurrency ?? 4, (channel) => readChannel(channel, team))) {
       yield* documents;
     }
@@ -284,6 +359,8 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
       }
     },
     stats: () => ({ ...counters, api: client.stats() }),
+    team: authenticateOnce,
+    incrementalReport: () => ({ ...checkpoints }),
     report: () => ({
       completeChannels: [...completeChannels],
       skippedChannels: [...skippedChannels],

@@ -1,0 +1,107 @@
+// Resume: an export with --state killed (SIGKILL) at several points and started again ends with a clean run's documents, once each; SIGTERM stops with a resume hint.
+
+import t, { type Test } from 'tap';
+import { spawn } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseNdjson, runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+
+const binPath = fileURLToPath(new URL('../bin/slack-etl.js', import.meta.url));
+
+/** Starts the CLI and sends `signal` once the partial file holds at least `bytes` bytes; resolves with the exit. */
+function runUntil(args: string[], env: Record<string, string>, partialPath: string, bytes: number, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; sent: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [binPath, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let sent = false;
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const watch = setInterval(() => {
+      stat(partialPath).then(
+        (info) => {
+          if (!sent && info.size >= bytes) {
+            sent = true;
+            child.kill(signal);
+          }
+        },
+        () => {},
+      );
+    }, 20);
+    const deadline = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code, exitSignal) => {
+      clearInterval(watch);
+      clearTimeout(deadline);
+      resolve({ code, signal: exitSignal, stderr, sent });
+    });
+  });
+}
+
+function checkedIds(t: Test, text: string, label: string): string[] {
+  const documents = parseNdjson(text);
+  const ids = documents.map((document) => String(document._id));
+  t.equal(new Set(ids).size, ids.length, `${label}: no id twice`);
+  return ids.sort();
+}
+
+t.test('an export killed with SIGKILL at several points and resumed each time ends with exactly a clean run’s documents', async (t) => {
+  const { slack, nowMs } = await startWorkspace(t, { size: 'medium' });
+  const directory = await temporaryDirectory(t);
+  const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
+  const common = ['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--fetch-last-n-days', '90', '--quiet'];
+
+  const clean = await runCli([...common, '--out', join(directory, 'clean.ndjson')], { env });
+  t.equal(clean.code, 0, clean.stderr);
+  const cleanIds = checkedIds(t, await readFile(join(directory, 'clean.ndjson'), 'utf8'), 'clean run');
+  const cleanSize = (await stat(join(directory, 'clean.ndjson'))).size;
+  t.ok(cleanIds.length > 3_000, `a real export (${cleanIds.length} documents)`);
+
+  const out = join(directory, 'resumed.ndjson');
+  const partialPath = join(directory, '.resumed.ndjson.slack-etl-partial');
+  const args = [...common, '--state', join(directory, 'state.json'), '--out', out];
+  let kills = 0;
+  // Kill points by how much of the output exists: early, around a third, around two thirds.
+  for (const fraction of [0.05, 0.35, 0.7]) {
+    const killed = await runUntil(args, env, partialPath, Math.floor(cleanSize * fraction), 'SIGKILL');
+    if (killed.sent) {
+      kills++;
+      t.equal(killed.signal, 'SIGKILL', `killed at ${fraction * 100}% of the output`);
+    } else t.equal(killed.code, 0, `finished before the ${fraction * 100}% kill point: ${killed.stderr}`);
+  }
+  t.ok(kills >= 2, `the run was killed mid-way at least twice (${kills})`);
+  const last = await runCli(args, { env });
+  t.equal(last.code, 0, last.stderr);
+  const text = await readFile(out, 'utf8');
+  t.ok(text.endsWith('\n'), 'the file ends with a whole line');
+  const resumedIds = checkedIds(t, text, 'resumed run');
+  t.strictSame(resumedIds, cleanIds, 'the same document ids as a clean run');
+  const state = JSON.parse(await readFile(join(directory, 'state.json'), 'utf8'));
+  t.equal(state.run, null, 'the finished run is no longer recorded as pending');
+  await t.rejects(stat(partialPath), 'no partial file left');
+
+  const again = await runCli(args, { env });
+  t.equal(again.code, 0, again.stderr);
+  t.equal(await readFile(out, 'utf8'), '', 'a run after completion finds nothing new');
+});
+
+t.test('SIGTERM stops gracefully: exit 1, a resume hint naming the state file, and the written part kept', async (t) => {
+  const { slack, nowMs } = await startWorkspace(t, { size: 'medium' });
+  const directory = await temporaryDirectory(t);
+  const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
+  const statePath = join(directory, 'state.json');
+  const out = join(directory, 'out.ndjson');
+  const partialPath = join(directory, '.out.ndjson.slack-etl-partial');
+  const args = ['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--fetch-last-n-days', '90', '--quiet', '--state', statePath, '--out', out];
+  const stopped = await runUntil(args, env, partialPath, 1, 'SIGTERM');
+  t.ok(stopped.sent, 'the signal was sent mid-run');
+  t.equal(stopped.code, 1, 'exit 1');
+  t.match(stopped.stderr, /interrupted: run the same command again to resume \(state kept in .*state\.json\)/);
+  const state = JSON.parse(await readFile(statePath, 'utf8'));
+  t.ok(state.run, 'the unfinished run is recorded');
+  t.equal((await stat(partialPath)).size, state.run.committedBytes, 'the partial file holds exactly the committed bytes');
+  t.equal(parseNdjson(await readFile(partialPath, 'utf8')).length, Object.keys(state.documents).length, 'every committed line is in the state');
+  await t.rejects(stat(out), 'nothing under the final name yet');
+  const resumed = await runCli(args, { env });
+  t.equal(resumed.code, 0, resumed.stderr);
+  t.ok(parseNdjson(await readFile(out, 'utf8')).length > Object.keys(state.documents).length, 'the resumed run completed the file');
+});
