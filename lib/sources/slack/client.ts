@@ -208,6 +208,8 @@ export class SlackApiClient {
 
   private reportRestricted(method: string): void {
     this.counters.restrictedRegime = true;
+    // Both methods are restricted together: pace them at Tier 1 from now on instead of bouncing off 429s.
+    for (const restricted of restrictedMethods) this.pacers.slowToTier(restricted, 1);
     this.logger.warn(
       `Slack is applying its 2025 limits for non-Marketplace apps to ${method} (1 request per minute, 15 messages per page): ` +
         'the run continues at that pace and will take much longer; a Marketplace-approved or internal app avoids it',

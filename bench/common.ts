@@ -1,0 +1,35 @@
+// Shared pieces of the benchmark figures: result hand-off to bench/run.ts, timing, and memory readings.
+
+import { parseArgs } from 'node:util';
+
+/** Each figure process prints exactly one line starting with this marker, followed by its JSON result. */
+export const resultMarker = 'BENCH_RESULT ';
+
+export interface FigureArguments {
+  quick: boolean;
+  values: Record<string, string | boolean | undefined>;
+}
+
+export function figureArguments(extra: Record<string, { type: 'string' | 'boolean' }> = {}): FigureArguments {
+  const { values } = parseArgs({ options: { quick: { type: 'boolean' }, ...extra }, allowPositionals: false });
+  return { quick: values.quick === true, values };
+}
+
+/** Peak resident set size of this process so far, in MB (`maxRSS` is reported in kilobytes). */
+export const peakRssMb = (): number => Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
+export const rssMb = (): number => Math.round((process.memoryUsage().rss / 1024 / 1024) * 10) / 10;
+
+export function reportResult(result: object): void {
+  process.stdout.write(`${resultMarker}${JSON.stringify({ ...result, peakRssMb: peakRssMb() })}\n`);
+}
+
+export const round = (value: number, digits = 2): number => {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+};
+
+export async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms: number }> {
+  const started = performance.now();
+  const result = await work();
+  return { result, ms: performance.now() - started };
+}

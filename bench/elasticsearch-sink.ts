@@ -1,0 +1,114 @@
+// Figure 3: elasticsearchSink into the fake Elasticsearch against raw client.helpers.bulk on the same documents, and an unchanged re-sync.
+
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@elastic/elasticsearch';
+import type { AnyDocument, SlackDocument } from '../lib/documents.js';
+import { pipeline } from '../lib/pipeline.js';
+import { elasticsearchSink, indexMappings } from '../lib/sinks/elasticsearch.js';
+import { dedupe } from '../lib/transforms/dedupe.js';
+import { enrich } from '../lib/transforms/enrich.js';
+import { figureArguments, reportResult, round } from './common.js';
+import { benchmarkDocuments, readTemplates } from './documents.js';
+
+const { quick, values } = figureArguments({ templates: { type: 'string' }, count: { type: 'string' }, rounds: { type: 'string' } });
+const templates = await readTemplates(String(values.templates));
+const messageCount = Number(values.count ?? (quick ? 10_000 : 50_000));
+const rounds = Number(values.rounds ?? (quick ? 1 : 3));
+/** The sink's defaults, given to raw helpers.bulk too so both send the same requests. */
+const flushBytes = 2_000_000;
+const concurrency = 4;
+
+// Documents as the sink receives them in a run: enriched and hashed.
+const documents: SlackDocument[] = [];
+for await (const document of dedupe()(enrich()(benchmarkDocuments(templates, messageCount)))) documents.push(document as SlackDocument);
+
+const fake = spawn(process.execPath, [fileURLToPath(new URL('./fake-elasticsearch-process.js', import.meta.url))], { stdio: ['pipe', 'pipe', 'inherit'] });
+const answers = createInterface({ input: fake.stdout! })[Symbol.asyncIterator]();
+const nextAnswer = async (): Promise<Record<string, any>> => JSON.parse(String((await answers.next()).value)) as Record<string, any>;
+const { url } = await nextAnswer();
+const fakeStats = async () => {
+  fake.stdin!.write('stats\n');
+  return nextAnswer();
+};
+const client = new Client({ node: url });
+let indexNumber = 0;
+
+async function rawBulk(): Promise<number> {
+  const index = `raw-${indexNumber++}`;
+  const started = performance.now();
+  await client.indices.create({ index, mappings: indexMappings as never });
+  const stats = await client.helpers.bulk<SlackDocument>({
+    datasource: documents,
+    index,
+    flushBytes,
+    concurrency,
+    onDocument: (document) => {
+      const { _id, ...body } = document;
+      return [{ index: { _id } }, body];
+    },
+  });
+  await client.indices.refresh({ index });
+  const seconds = (performance.now() - started) / 1000;
+  if (stats.successful !== documents.length) throw new Error(`raw bulk indexed ${stats.successful} of ${documents.length}`);
+  await client.indices.delete({ index });
+  return seconds;
+}
+
+async function* replay(): AsyncGenerator<AnyDocument> {
+  yield* documents;
+}
+
+async function sinkRun(index: string): Promise<{ seconds: number; stats: Record<string, unknown> }> {
+  const started = performance.now();
+  const run = await pipeline(replay(), elasticsearchSink({ client, index, flushBytes, concurrency, refresh: true }));
+  return { seconds: (performance.now() - started) / 1000, stats: run.sink };
+}
+
+try {
+  await rawBulk(); // warm-up: connections, JIT
+  await sinkRun(`warm-${indexNumber++}`);
+  const raw: number[] = [];
+  const sink: number[] = [];
+  let lastIndex = '';
+  for (let round = 0; round < rounds; round++) {
+    raw.push(await rawBulk());
+    lastIndex = `sink-${indexNumber++}`;
+    const first = await sinkRun(lastIndex);
+    if (first.stats.indexed !== documents.length) throw new Error(`sink indexed ${String(first.stats.indexed)} of ${documents.length}`);
+    sink.push(first.seconds);
+  }
+  const before = await fakeStats();
+  const again = await sinkRun(lastIndex);
+  const after = await fakeStats();
+  const items = Object.values(after.itemsByAction as Record<string, number>).reduce((total, count) => total + count, 0) -
+    Object.values(before.itemsByAction as Record<string, number>).reduce((total, count) => total + count, 0);
+  const median = (list: number[]) => [...list].sort((left, right) => left - right)[Math.floor(list.length / 2)]!;
+  const rawPerSecond = documents.length / median(raw);
+  const sinkPerSecond = documents.length / median(sink);
+  reportResult({
+    figure: 'elasticsearch-sink',
+    documents: documents.length,
+    rounds,
+    flushBytes,
+    concurrency,
+    rawSeconds: raw.map((seconds) => round(seconds, 3)),
+    sinkSeconds: sink.map((seconds) => round(seconds, 3)),
+    rawDocumentsPerSecond: Math.round(rawPerSecond),
+    sinkDocumentsPerSecond: Math.round(sinkPerSecond),
+    ratio: round(sinkPerSecond / rawPerSecond, 3),
+    resync: {
+      seconds: round(again.seconds, 3),
+      unchanged: again.stats.unchanged,
+      indexed: again.stats.indexed,
+      updated: again.stats.updated,
+      sinkBulkRequests: again.stats.bulkRequests,
+      fakeBulkRequests: after.bulkRequests - before.bulkRequests,
+      fakeItems: items,
+    },
+  });
+} finally {
+  await client.close();
+  fake.stdin!.end();
+}
