@@ -1,7 +1,7 @@
 // `npm run bench`: runs the four figures of SPEC §8, each in its own process beside a floor measured in the same run, and writes BENCHMARKS.md.
 
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -273,5 +273,9 @@ than the ${incremental.activeThreadDays}-day active window.
 | unchanged re-sync | ${incremental.again.seconds} s | \`${json(incremental.again.callsByMethod)}\` | ${number(incremental.again.documents)} | ${incremental.again.inactiveRepliesCalls} |`
   : `Pending: ${incremental?.error ?? 'not run'}`}
 `;
-await writeFile(fileURLToPath(new URL('../../BENCHMARKS.md', import.meta.url)), markdown);
+const benchmarksPath = fileURLToPath(new URL('../../BENCHMARKS.md', import.meta.url));
+// The chaos figures come from test/chaos/run-chaos.ts, not from this run: keep that section as it is.
+const previous = await readFile(benchmarksPath, 'utf8').catch(() => '');
+const chaosSection = previous.includes('\n## Chaos') ? previous.slice(previous.indexOf('\n## Chaos')) : '';
+await writeFile(benchmarksPath, markdown + chaosSection);
 process.stderr.write(`bench: wrote BENCHMARKS.md in ${totalSeconds} s\n`);

@@ -111,6 +111,15 @@ export function parseCommandLine(command: CommandName, argv: string[], env: Node
     if (unknown) throw usageError(`unknown option ${unknown[1]} for 'slack-etl ${command}'`, command);
     const missingValue = /Option '([^']+?)(?: <value>)?' argument missing/.exec(message);
     if (missingValue) throw usageError(`option ${missingValue[1]!.split(',').pop()!.trim()} needs a value`, command);
+    // parseArgs will not take a value starting with '-' after a space (`--concurrency -1`): say what it saw.
+    const ambiguous = /Option '([^']+)' argument is ambiguous/.exec(message);
+    if (ambiguous) {
+      const flag = ambiguous[1]!.split(',').pop()!.trim();
+      const next = argv[argv.indexOf(flag) + 1] ?? '';
+      throw new ConfigError('usage', `option ${flag} needs a value, but is followed by '${next}'`, {
+        hint: `write ${flag}=${next} if that is the value; see 'slack-etl ${command} --help'`,
+      });
+    }
     const positional = /Unexpected argument '([^']+)'/.exec(message);
     if (positional) throw usageError(`unexpected argument '${positional[1]}' for 'slack-etl ${command}'`, command);
     throw usageError(message.split('\n')[0]!, command);

@@ -36,6 +36,20 @@ export function progressLine(stream: Writable, apiCalls: () => number): Stage<{ 
   });
 }
 
+/**
+ * Every failed attempt the run recovered from: Slack 429s (Retry-After honoured) and retried calls (5xx, resets,
+ * malformed bodies, timeouts), and Elasticsearch's re-sent requests and throttled documents.
+ */
+function faultsSurvived(api: Record<string, unknown>, sink: Record<string, unknown>): string {
+  const slackRateLimited = number(api.rateLimited);
+  const slackRetries = number(api.retries);
+  const elasticsearchRetries = number(sink.retries);
+  const total = slackRateLimited + slackRetries + elasticsearchRetries;
+  const parts = [`Slack 429s ${formatCount(slackRateLimited)}`, `Slack retries ${formatCount(slackRetries)} (timeouts ${formatCount(number(api.timeouts))})`];
+  if ('indexed' in sink) parts.push(`Elasticsearch retries ${formatCount(elasticsearchRetries)}`);
+  return `  faults survived: ${formatCount(total)} (${parts.join(' · ')})`;
+}
+
 /** The closing summary: documents per type, filtered, deduplicated, API calls, 429s, time, and the sink's figures. */
 export function formatSummary(verb: string, destination: string, stats: RunStats): string {
   const types = Object.entries(stats.documents)
@@ -56,5 +70,6 @@ export function formatSummary(verb: string, destination: string, stats: RunStats
       `  Elasticsearch: indexed ${formatCount(number(sink.indexed))} · updated ${formatCount(number(sink.updated))} · unchanged ${formatCount(number(sink.unchanged))} · deleted ${formatCount(number(sink.deleted))} · dropped ${formatCount(number(sink.dropped))}`,
     );
   }
+  lines.push(faultsSurvived(api, sink));
   return lines.join('\n');
 }

@@ -54,23 +54,38 @@ const isStdout = (path: string | undefined): boolean => path === undefined || pa
 
 /**
  * Fail before any Slack call when the output cannot be written: a missing or read-only directory, or a path that
- * is a directory. Nothing is created here.
+ * is a directory. Nothing is left behind.
  */
 export async function checkNdjsonTarget(path: string | undefined): Promise<void> {
   if (isStdout(path)) return;
   const target = resolve(path!);
   const directory = dirname(target);
   const directoryStat = await stat(directory).catch(() => null);
-  if (!directoryStat?.isDirectory()) {
-    throw new ConfigError('output_directory_missing', `cannot write ${path}: the directory ${directory} does not exist`, { hint: 'create it or choose another --out path' });
+  if (directoryStat && !directoryStat.isDirectory()) {
+    throw new ConfigError('output_directory_missing', `cannot write ${path}: ${directory} is a file, not a directory`, { hint: 'choose another --out path' });
   }
-  try {
-    await access(directory, constants.W_OK);
-  } catch {
-    throw new ConfigError('output_not_writable', `cannot write ${path}: the directory ${directory} is not writable`, { hint: 'choose another --out path' });
+  if (!directoryStat) {
+    throw new ConfigError('output_directory_missing', `cannot write ${path}: the directory ${directory} does not exist`, { hint: 'create it or choose another --out path' });
   }
   const existing = await stat(target).catch(() => null);
   if (existing?.isDirectory()) throw new ConfigError('output_is_directory', `cannot write ${path}: it is a directory`, { hint: 'give a file name to --out' });
+  const notWritable = (reason: string) =>
+    new ConfigError('output_not_writable', `cannot write ${path}: ${reason}`, { hint: 'choose another --out path' });
+  if (existing && !existing.isFile()) {
+    // A device or a pipe is written in place (see ndjsonSink): only it needs to be writable.
+    await access(target, constants.W_OK).catch(() => {
+      throw notWritable('it is not writable');
+    });
+    return;
+  }
+  // Creating a file is the one test that holds for root, read-only mounts and ACLs alike: access() trusts mode bits.
+  const probe = join(directory, `.${basename(target)}.${process.pid}.slack-etl-probe`);
+  try {
+    await (await open(probe, 'wx')).close();
+  } catch (error) {
+    throw notWritable(`the directory ${directory} is not writable (${(error as NodeJS.ErrnoException).code ?? 'cannot create a file'})`);
+  }
+  await rm(probe, { force: true });
 }
 
 const isBrokenPipe = (error: unknown): boolean => (error as { code?: string } | null)?.code === 'EPIPE' || (error as { code?: string } | null)?.code === 'ERR_STREAM_DESTROYED';
@@ -141,8 +156,10 @@ export function ndjsonSink(options: NdjsonSinkOptions = {}): Sink<object> {
       if (!finalPath || gzip) throw new TypeError('ndjsonSink: `resume` needs a plain (not gzip) file path');
       return writeResumable(documents, finalPath, options.resume, stats);
     }
-    const temporaryPath = finalPath ? join(dirname(finalPath), `.${basename(finalPath)}.${process.pid}.${Date.now()}.partial`) : null;
-    const handle = temporaryPath ? await open(temporaryPath, 'w') : null;
+    // A device or a pipe (`/dev/null`, `/dev/full`, a FIFO) is written in place: a file renamed over it would replace it.
+    const inPlace = finalPath !== null && (await stat(finalPath).catch(() => null))?.isFile() === false;
+    const temporaryPath = finalPath && !inPlace ? join(dirname(finalPath), `.${basename(finalPath)}.${process.pid}.${Date.now()}.partial`) : null;
+    const handle = temporaryPath ? await open(temporaryPath, 'w') : inPlace ? await open(finalPath!, 'w') : null;
     const fileStream = handle ? createWriteStream('', { fd: handle.fd, autoClose: false } as Parameters<typeof createWriteStream>[1]) : null;
     const destination: Writable = fileStream ?? options.stdout ?? process.stdout;
     const compressor = gzip ? createGzip() : null;
@@ -191,12 +208,14 @@ export function ndjsonSink(options: NdjsonSinkOptions = {}): Sink<object> {
         await handle.sync();
         await handle.close();
         await rename(temporaryPath, finalPath);
+      } else if (handle) {
+        await handle.close();
       }
       return stats;
     } catch (error) {
       if (handle) {
         await handle.close().catch(() => {});
-        await rm(temporaryPath!, { force: true });
+        if (temporaryPath) await rm(temporaryPath, { force: true });
       }
       if (toStdout && isBrokenPipe(error)) {
         stats.closedEarly = true;
