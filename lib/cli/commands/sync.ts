@@ -11,6 +11,11 @@ export async function runSync(config: CliConfig, io: CliIo): Promise<number> {
   if (config.esUsername && !config.esPassword) {
     throw new ConfigError('usage', '--es-username needs a password', { hint: 'set ELASTICSEARCH_PASSWORD (preferred) or pass --es-password' });
   }
+  if (config.deleteStale && config.state) {
+    throw new ConfigError('usage', '--delete-stale cannot be combined with --state', {
+      hint: 'with --state, messages deleted in Slack are found from the state and deleted from the index anyway: drop --delete-stale',
+    });
+  }
   const node = config.esUrl;
   const client = createElasticsearchClient({
     node,
@@ -23,7 +28,7 @@ export async function runSync(config: CliConfig, io: CliIo): Promise<number> {
     return await runSlackJob({
       config,
       io,
-      preflight: () => checkElasticsearch(client, node),
+      preflight: () => checkElasticsearch(client, node, config.index),
       sink: elasticsearchSink({ client, index: config.index, deleteStale: config.deleteStale, deadLetterPath: config.deadLetter }),
       verb: 'synced',
       destination: `index ${config.index}`,

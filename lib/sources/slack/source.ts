@@ -362,7 +362,8 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
     team: authenticateOnce,
     incrementalReport: () => ({ ...checkpoints }),
     report: () => ({
-      completeChannels: [...completeChannels],
+      // An incremental run emits only changes, so absence proves nothing: its deletions come as tombstones instead.
+      completeChannels: state ? [] : [...completeChannels],
       skippedChannels: [...skippedChannels],
       windowOldest: oldest,
       complete: completeChannels.length === selectedCount,

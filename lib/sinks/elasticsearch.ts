@@ -1,0 +1,636 @@
+// Elasticsearch sink: bulk-indexes documents with client.helpers.bulk, skips unchanged ones, retries throttling and outages, dead-letters the rest.
+
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from '@elastic/elasticsearch';
+import type { estypes, TransportRequestOptions, TransportResult } from '@elastic/elasticsearch';
+import type { OnDropDocument } from '@elastic/elasticsearch/lib/helpers';
+import { compareTs, type AnyDocument, type SlackDocument } from '../documents.js';
+import { ConfigError, RunError, SlackEtlError } from '../errors.js';
+import { redact, type Logger } from '../log.js';
+import type { ComponentStats, Sink, SinkContext } from '../stage.js';
+
+export interface ElasticsearchConnectionOptions {
+  /** `http(s)://host:port`; credentials in the URL work but the flags are safer (they never reach logs). */
+  node: string;
+  /** The encoded API key (`ApiKey <key>` on the wire), as Kibana shows it. */
+  apiKey?: string;
+  username?: string;
+  password?: string;
+  /** PEM file of the CA that signed the cluster's certificate (self-managed clusters). */
+  caCertPath?: string;
+  /** Per-request timeout; default 30 000 ms. */
+  requestTimeoutMs?: number;
+}
+
+export interface ElasticsearchSinkOptions extends Partial<ElasticsearchConnectionOptions> {
+  /** Either a client or connection options. A client passed in is not closed by the sink. */
+  client?: Client;
+  index: string;
+  /** Default true: read `_id` → `content_hash` from the index first and skip documents whose hash is unchanged. */
+  skipUnchanged?: boolean;
+  /**
+   * Default false. After a run whose input ended normally, delete the index's messages of every channel the source
+   * read completely that this run did not produce (only `ts` ≥ the window's oldest). See SPEC §6 for the safeguards.
+   * Full syncs only: a document an upstream stage dropped as unchanged since an earlier run (dedupe with a state
+   * file) never reaches the sink, so it would count as unseen.
+   */
+  deleteStale?: boolean;
+  /** NDJSON file for documents dropped after retries: one `{document, status, error}` per line. */
+  deadLetterPath?: string;
+  /** Bytes of NDJSON per bulk request; default 2 MB (with concurrency 4 it matched raw helpers.bulk's docs/s into the fake). */
+  flushBytes?: number;
+  /** Bulk requests in flight; default 4. */
+  concurrency?: number;
+  /** Retries of a throttled document (per-item 429) and of a failed request (429, 5xx, connection); default 5. */
+  retries?: number;
+  /** First backoff wait; doubles per request retry (capped at 30 s) and is the fixed wait between per-item retries. Default 1000 ms. */
+  retryWaitMs?: number;
+  /** Default true: refresh the index at the end so the documents are searchable at once. */
+  refresh?: boolean;
+}
+
+export interface ElasticsearchSinkStats extends ComponentStats {
+  /** Newly created documents. */
+  indexed: number;
+  /** Documents that replaced an existing one. */
+  updated: number;
+  /** Skipped because the index holds the same `content_hash`. */
+  unchanged: number;
+  deleted: number;
+  /** Deletes (tombstones, stale documents) of ids that were already gone. */
+  deleteNotFound: number;
+  /** Documents the cluster rejected for good (mapping errors, 429 after every retry). */
+  dropped: number;
+  /** Re-sent requests plus re-sent throttled documents. */
+  retries: number;
+  bulkRequests: number;
+  /** NDJSON bytes handed to the bulk API (first attempts only). */
+  bytes: number;
+  /** Channels whose stale messages were kept because the channel produced no documents this run. */
+  staleDeletionSkippedChannels: number;
+  deadLetterFile?: string;
+}
+
+/**
+ * Explicit mappings. `dynamic: false` rather than `strict`: a field we add later, or one a user's own stage adds,
+ * is kept in `_source` (and can be mapped later) instead of failing every document as a strict mapping would;
+ * and unlike dynamic mapping it cannot explode the field count or guess a wrong type from the first value seen.
+ * `ts`, `thread_ts`, `edited_ts`, `latest_reply` stay keywords: Slack ts strings are fixed width (10 digits, 6 decimals),
+ * so keyword order is time order and exact match is what lookups need; time ranges use `_timestamp` (a date).
+ * Slack's epoch-second fields (`created`, `updated`, `*_last_updated`) are `date` with `epoch_second`.
+ */
+const nameField = { type: 'text', fields: { keyword: { type: 'keyword', ignore_above: 256 } } } as const;
+const keyword = { type: 'keyword' } as const;
+const storedOnlyKeyword = { type: 'keyword', index: false, doc_values: false } as const;
+const epochSeconds = { type: 'date', format: 'epoch_second' } as const;
+
+export const indexMappings: Record<string, unknown> = {
+  dynamic: false,
+  properties: {
+    id: keyword,
+    type: keyword,
+    _timestamp: { type: 'date' },
+    content_hash: keyword,
+    // users
+    name: nameField,
+    real_name: nameField,
+    real_name_normalized: nameField,
+    profile_real_name: nameField,
+    display_name: nameField,
+    display_name_normalized: nameField,
+    first_name: nameField,
+    last_name: nameField,
+    title: nameField,
+    tz: keyword,
+    deleted: { type: 'boolean' },
+    is_admin: { type: 'boolean' },
+    is_owner: { type: 'boolean' },
+    is_bot: { type: 'boolean' },
+    updated: epochSeconds,
+    // channels
+    name_normalized: keyword,
+    topic: { type: 'text' },
+    topic_author: nameField,
+    topic_last_updated: epochSeconds,
+    purpose: { type: 'text' },
+    purpose_author: nameField,
+    purpose_last_updated: epochSeconds,
+    last_updated: epochSeconds,
+    created: epochSeconds,
+    is_private: { type: 'boolean' },
+    is_archived: { type: 'boolean' },
+    num_members: { type: 'integer' },
+    url: storedOnlyKeyword,
+    // messages
+    channel: nameField,
+    channel_id: keyword,
+    author: nameField,
+    author_id: keyword,
+    author_type: keyword,
+    text: { type: 'text' },
+    ts: keyword,
+    edited_ts: keyword,
+    subtype: keyword,
+    reply_count: { type: 'integer' },
+    latest_reply: keyword,
+    thread_ts: keyword,
+    permalink: storedOnlyKeyword,
+    attachments_text: { type: 'text' },
+    files: {
+      properties: {
+        id: keyword,
+        name: nameField,
+        title: { type: 'text' },
+        mimetype: keyword,
+        filetype: keyword,
+        size: { type: 'long' },
+        url_private: storedOnlyKeyword,
+        permalink: storedOnlyKeyword,
+      },
+    },
+    reactions: { properties: { name: keyword, count: { type: 'integer' } } },
+  },
+};
+
+const defaults = { flushBytes: 2_000_000, concurrency: 4, retries: 5, retryWaitMs: 1000, requestTimeoutMs: 30_000 };
+const maxBackoffMs = 30_000;
+/** Page size of the start-up read of `_id` → `content_hash`: bounded memory per page, few round trips. */
+const scanPageSize = 5000;
+const scanKeepAlive = '5m';
+/** Idle time after which a partly filled bulk request is sent (the helper's timer restarts on every document). */
+const flushIntervalMs = 1000;
+const droppedDocumentsLogged = 5;
+
+/** The node URL without user:password, for messages. */
+export function safeNodeUrl(node: string): string {
+  try {
+    const url = new URL(node);
+    url.username = '';
+    url.password = '';
+    return url.toString().replace(/\/$/, '');
+  } catch {
+    return node.replace(/\/\/[^/@]*@/, '//');
+  }
+}
+
+/** Removes secrets and any `user:password@` from a message that came from the client or the network. */
+function sanitize(text: string, secrets: Array<string | undefined>): string {
+  return redact(text, secrets).replace(/\/\/[^/\s@]*:[^/\s@]*@/g, '//');
+}
+
+function secretsOf(options: Partial<ElasticsearchConnectionOptions>): Array<string | undefined> {
+  const secrets = [options.apiKey, options.password];
+  try {
+    if (options.node) secrets.push(decodeURIComponent(new URL(options.node).password) || undefined);
+  } catch {
+    // An unparsable URL is reported elsewhere; nothing to extract.
+  }
+  return secrets;
+}
+
+export function createElasticsearchClient(options: ElasticsearchConnectionOptions): Client {
+  let url: URL;
+  try {
+    url = new URL(options.node);
+  } catch {
+    throw new ConfigError('es_url_invalid', 'the Elasticsearch URL is not a valid URL', { hint: 'pass --es-url (or ELASTICSEARCH_URL) like http://localhost:9200' });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError('es_url_invalid', `the Elasticsearch URL ${safeNodeUrl(options.node)} must start with http:// or https://`, {
+      hint: 'pass --es-url (or ELASTICSEARCH_URL) like https://localhost:9200',
+    });
+  }
+  let ca: Buffer | undefined;
+  if (options.caCertPath) {
+    try {
+      ca = readFileSync(options.caCertPath);
+    } catch (error) {
+      throw new ConfigError('es_ca_cert', `cannot read the CA certificate ${options.caCertPath}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`, {
+        hint: 'pass --es-ca-cert the PEM file of the CA that signed the cluster certificate (e.g. config/certs/http_ca.crt)',
+      });
+    }
+  }
+  const auth = options.apiKey ? { apiKey: options.apiKey } : options.username !== undefined ? { username: options.username, password: options.password ?? '' } : undefined;
+  return new Client({
+    node: options.node,
+    ...(auth ? { auth } : {}),
+    ...(ca ? { tls: { ca } } : {}),
+    requestTimeout: options.requestTimeoutMs ?? defaults.requestTimeoutMs,
+  });
+}
+
+interface ErrorLike {
+  name?: string;
+  message?: string;
+  meta?: { statusCode?: number; body?: unknown };
+}
+
+const statusOf = (error: unknown): number | undefined => (error as ErrorLike | null)?.meta?.statusCode;
+
+/** Names, not `instanceof`: a client from the package's CommonJS build throws classes the ESM build does not know. */
+function isTransient(error: unknown): boolean {
+  const name = (error as ErrorLike | null)?.name;
+  if (name === 'ConnectionError' || name === 'TimeoutError' || name === 'NoLivingConnectionsError') return true;
+  if (name !== 'ResponseError') return false;
+  const status = statusOf(error);
+  return status === 429 || status === 500 || status === 502 || status === 503 || status === 504;
+}
+
+function responseReason(error: unknown): string {
+  const body = (error as ErrorLike).meta?.body as { error?: { type?: string; reason?: string } | string } | undefined;
+  if (body && typeof body.error === 'object') return [body.error.type, body.error.reason].filter(Boolean).join(': ');
+  if (body && typeof body.error === 'string') return body.error;
+  return (error as ErrorLike).message ?? 'unknown error';
+}
+
+/**
+ * One error type per cause the user can act on: credentials (exit 2), an unreachable URL (exit 2),
+ * something that is not Elasticsearch (exit 2), everything else a failed run (exit 1). No secret reaches the message.
+ */
+function toSlackEtlError(error: unknown, node: string, secrets: Array<string | undefined>, action: string, afterWrites = false): SlackEtlError {
+  if (error instanceof SlackEtlError) return error;
+  const url = safeNodeUrl(node);
+  const name = (error as ErrorLike | null)?.name;
+  const status = statusOf(error);
+  const detail = sanitize(name === 'ResponseError' ? responseReason(error) : ((error as ErrorLike | null)?.message ?? String(error)), secrets);
+  if (name === 'ResponseError' && status === 401) {
+    return new ConfigError('es_auth', `Elasticsearch at ${url} rejected the credentials: authentication failed (401 ${detail})`, {
+      hint: 'pass a valid API key with --es-api-key (or ELASTICSEARCH_API_KEY), or --es-username/--es-password (ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD)',
+    });
+  }
+  if (name === 'ResponseError' && status === 403) {
+    return new ConfigError('es_auth', `Elasticsearch at ${url} authenticated the credentials but refused to ${action} (403 ${detail})`, {
+      hint: 'use an API key (--es-api-key / ELASTICSEARCH_API_KEY) or user with the cluster privilege `monitor` and the index privileges `manage`, `read`, `write` on the index',
+    });
+  }
+  if (name === 'ConnectionError' || name === 'TimeoutError' || name === 'NoLivingConnectionsError') {
+    // Unreachable from the start is a wrong URL (a usage error); lost in the middle of a run, it is a failed run.
+    const ErrorClass = afterWrites ? RunError : ConfigError;
+    return new ErrorClass('es_unreachable', `Elasticsearch is unreachable at ${url} (${detail})`, {
+      hint: afterWrites ? 'the connection was lost through every retry; run again when the cluster is back' : 'check --es-url (or ELASTICSEARCH_URL), that the cluster runs, and for https --es-ca-cert',
+      cause: error,
+    });
+  }
+  if (name === 'ProductNotSupportedError') {
+    return new ConfigError('es_not_elasticsearch', `the server at ${url} is not Elasticsearch (no x-elastic-product header)`, {
+      hint: 'point --es-url at an Elasticsearch 8 or 9 cluster',
+    });
+  }
+  const what = [status === undefined ? undefined : `HTTP ${status}`, detail].filter(Boolean).join(' ');
+  return new RunError('es_request_failed', `Elasticsearch at ${url} failed to ${action}: ${what || 'unknown error'}`, {
+    hint: isTransient(error) ? 'the cluster stayed overloaded or unavailable through every retry; try again later or raise the retries' : undefined,
+    cause: error,
+  });
+}
+
+/** Elasticsearch's index name rules, checked before any request so a typo is a usage error, not a failed run. */
+export function checkIndexName(index: string): void {
+  const problem =
+    index === '' || index === '.' || index === '..'
+      ? 'is empty or a dot'
+      : index !== index.toLowerCase()
+        ? 'must be lowercase'
+        : /[\\/*?"<>| ,#:]/.test(index)
+          ? 'must not contain \\ / * ? " < > | space , # :'
+          : /^[-_+]/.test(index)
+            ? 'must not start with -, _ or +'
+            : Buffer.byteLength(index) > 255
+              ? 'is longer than 255 bytes'
+              : undefined;
+  if (problem) throw new ConfigError('es_index_invalid', `the index name "${index}" ${problem}`, { hint: 'pass --index a name like slack or slack-acme' });
+}
+
+/** One cheap call before any Slack call: `GET /` proves the URL, the credentials and that the server is Elasticsearch. */
+export async function checkElasticsearch(client: Client, node: string, index?: string): Promise<void> {
+  const secrets = secretsOf({ node });
+  try {
+    // With an index, ask about it alone: an API key limited to index privileges may not read cluster info (GET /).
+    if (index !== undefined) await client.indices.exists({ index }, { maxRetries: 1 });
+    else await client.info({}, { maxRetries: 1 });
+  } catch (error) {
+    throw toSlackEtlError(error, node, secrets, index !== undefined ? `answer HEAD /${index}` : 'answer GET /');
+  }
+}
+
+/** 53 bits of a hash string as one number: a Map of numbers is about half the size of a Map of hash strings. */
+function fingerprint(text: string): number {
+  let high = 0x811c9dc5;
+  let low = 0x01000193;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    high = Math.imul(high ^ code, 0x01000193);
+    low = Math.imul(low ^ code, 0x5bd1e995);
+  }
+  return (high >>> 11) * 4294967296 + (low >>> 0);
+}
+
+interface IndexSnapshot {
+  /** `_id` → fingerprint of `content_hash` (skipUnchanged). */
+  hashes: Map<string, number>;
+  /** channel id → (`_id` → `ts`) of the index's messages (deleteStale); ids seen this run are removed. */
+  messagesByChannel: Map<string, Map<string, string>>;
+}
+
+type BulkOperation = SlackDocument | { delete: string };
+
+const isDeleteOperation = (operation: BulkOperation): operation is { delete: string } => 'delete' in operation;
+
+export function elasticsearchSink(options: ElasticsearchSinkOptions): Sink<AnyDocument> {
+  const skipUnchanged = options.skipUnchanged ?? true;
+  const deleteStale = options.deleteStale ?? false;
+  const retries = options.retries ?? defaults.retries;
+  const retryWaitMs = options.retryWaitMs ?? defaults.retryWaitMs;
+  const index = options.index;
+
+  const sink = async (documents: AsyncIterable<AnyDocument>, context: SinkContext): Promise<ElasticsearchSinkStats> => {
+    const logger: Logger = context.logger;
+    checkIndexName(index);
+    if (!options.client && !options.node) {
+      throw new ConfigError('es_url_missing', 'no Elasticsearch URL given', { hint: 'pass --es-url or set ELASTICSEARCH_URL' });
+    }
+    const node = options.node ?? options.client!.connectionPool.connections[0]?.url.toString() ?? 'Elasticsearch';
+    const secrets = secretsOf(options);
+    const client = options.client ?? createElasticsearchClient({ ...options, node: options.node! });
+    const stats: ElasticsearchSinkStats = {
+      indexed: 0,
+      updated: 0,
+      unchanged: 0,
+      deleted: 0,
+      deleteNotFound: 0,
+      dropped: 0,
+      retries: 0,
+      bulkRequests: 0,
+      bytes: 0,
+      staleDeletionSkippedChannels: 0,
+    };
+    let throttledItems = 0;
+    let droppedThrottled = 0;
+    /** Set once bulk requests start: from then on a lost connection is a failed run, not a wrong URL. */
+    let writing = false;
+    let deadLetter: WriteStream | undefined;
+    let deadLetterError: Error | undefined;
+
+    /** Request-level retries with exponential backoff; the transport's own retries are off so waits do not multiply. */
+    async function withRetries<T>(action: string, request: (requestOptions: TransportRequestOptions) => Promise<T>): Promise<T> {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await request({ maxRetries: 0 });
+        } catch (error) {
+          if (!isTransient(error) || attempt >= retries || context.signal?.aborted) throw toSlackEtlError(error, node, secrets, action, writing);
+          stats.retries++;
+          const waitMs = Math.min(maxBackoffMs, retryWaitMs * 2 ** attempt) * (0.5 + Math.random() / 2);
+          const cause = statusOf(error) ?? (error as ErrorLike).name;
+          logger.debug(`elasticsearch: ${action} failed (${String(cause)}), retry ${attempt + 1}/${retries} in ${Math.round(waitMs)} ms`);
+          await sleep(waitMs, undefined, context.signal ? { signal: context.signal } : undefined);
+        }
+      }
+    }
+
+    function countItems(items: Array<Partial<Record<estypes.BulkOperationType, estypes.BulkResponseItem>>>): void {
+      for (const item of items) {
+        const result = item.index ?? item.delete ?? item.create ?? item.update;
+        if (!result) continue;
+        if (result.status === 429) throttledItems++;
+        else if (result.result === 'created') stats.indexed++;
+        else if (result.result === 'updated') stats.updated++;
+        else if (result.result === 'deleted') stats.deleted++;
+        else if (result.result === 'not_found') stats.deleteNotFound++;
+      }
+    }
+
+    /**
+     * helpers.bulk gives up the whole run on one failed request (429, 5xx, a dropped connection). It calls
+     * `client.bulk` of the client it belongs to, so a child client (same connections) whose `bulk` retries with
+     * backoff makes those failures invisible to it; successful responses are never re-sent.
+     */
+    const bulkClient = client.child({});
+    bulkClient.bulk = (async (params: estypes.BulkRequest, requestOptions: TransportRequestOptions) => {
+      const response = (await withRetries('accept a bulk request', (retryOptions) =>
+        client.bulk(params, { ...requestOptions, ...retryOptions, meta: true }),
+      )) as TransportResult<estypes.BulkResponse>;
+      stats.bulkRequests++;
+      countItems(response.body.items);
+      return response;
+    }) as unknown as Client['bulk'];
+
+    function writeDeadLetter(line: Record<string, unknown>): void {
+      if (!options.deadLetterPath) return;
+      if (!deadLetter) {
+        deadLetter = createWriteStream(options.deadLetterPath, { flags: 'w' });
+        // Reported when the run ends, as a failed run: a dead letter that cannot be written is a lost document.
+        deadLetter.on('error', (error) => {
+          deadLetterError ??= error;
+        });
+        stats.deadLetterFile = options.deadLetterPath;
+      }
+      deadLetter.write(`${JSON.stringify(line)}\n`);
+    }
+
+    async function closeDeadLetter(): Promise<void> {
+      if (!deadLetter || deadLetter.closed) return;
+      deadLetter.end();
+      await once(deadLetter, 'close').catch(() => undefined);
+    }
+
+    function onDrop(drop: OnDropDocument<BulkOperation>): void {
+      // The helper hands back the action line and the body it sent (without `_id`), not the datasource item.
+      const [action, metadata] = Object.entries(drop.operation)[0] as [string, { _id?: string }];
+      // Real Elasticsearch answers a delete of a missing id with 404 and no error; the helper only calls onDrop for it
+      // when another item of the same request failed. The document is gone either way: counted in deleteNotFound.
+      if (action === 'delete' && drop.status === 404) return;
+      stats.dropped++;
+      if (drop.status === 429) droppedThrottled++;
+      const document = action === 'delete' ? { _id: metadata._id, type: 'tombstone' } : { _id: metadata._id, ...(drop.document as object) };
+      const error = drop.error ? { type: drop.error.type, reason: drop.error.reason } : { type: 'es_rejected_execution_exception', reason: 'still throttled (429) after every retry' };
+      writeDeadLetter({ document, status: drop.status, error });
+      if (stats.dropped <= droppedDocumentsLogged) {
+        logger.warn(`elasticsearch: dropped ${String(metadata._id)} (${drop.status} ${error.type ?? ''}: ${sanitize(String(error.reason ?? ''), secrets)})`);
+      } else if (stats.dropped === droppedDocumentsLogged + 1) {
+        logger.warn(`elasticsearch: more documents dropped; ${options.deadLetterPath ? `all are in ${options.deadLetterPath}` : 'pass a dead-letter file to keep them'}`);
+      }
+    }
+
+    async function bulk(operations: AsyncGenerator<BulkOperation>): Promise<void> {
+      writing = true;
+      const helper = bulkClient.helpers.bulk<BulkOperation>({
+        datasource: operations,
+        index,
+        flushBytes: options.flushBytes ?? defaults.flushBytes,
+        concurrency: options.concurrency ?? defaults.concurrency,
+        flushInterval: flushIntervalMs,
+        retries,
+        wait: retryWaitMs,
+        onDocument(operation): { delete: { _id: string } } | [{ index: { _id: string } }, Record<string, unknown>] {
+          if (isDeleteOperation(operation)) return { delete: { _id: operation.delete } };
+          const { _id, ...body } = operation;
+          return [{ index: { _id } }, body];
+        },
+        onDrop,
+      });
+      try {
+        const result = await helper;
+        stats.bytes += result.bytes;
+      } catch (error) {
+        stats.bytes += helper.stats.bytes;
+        throw toSlackEtlError(error, node, secrets, 'index documents', true);
+      }
+    }
+
+    async function ensureIndex(): Promise<void> {
+      const exists = await withRetries(`check index ${index}`, (requestOptions) => client.indices.exists({ index }, requestOptions));
+      if (exists) return;
+      const created = await withRetries(`create index ${index}`, (requestOptions) =>
+        client.indices.create({ index, mappings: indexMappings as estypes.MappingTypeMapping }, requestOptions).then(
+          () => true,
+          (error: unknown) => {
+            // Another writer (or a retried request that did arrive) created it first: that is the state we wanted.
+            if (((error as ErrorLike).meta?.body as { error?: { type?: string } } | undefined)?.error?.type === 'resource_already_exists_exception') return false;
+            throw error;
+          },
+        ),
+      );
+      if (created) logger.info(`elasticsearch: created index ${index}`);
+    }
+
+    /** Streams `_id`, `content_hash`, `type`, `channel_id`, `ts` of the index through a point in time, page by page. */
+    async function readIndex(): Promise<IndexSnapshot> {
+      const snapshot: IndexSnapshot = { hashes: new Map(), messagesByChannel: new Map() };
+      const pit = await withRetries(`open a point in time on ${index}`, (requestOptions) => client.openPointInTime({ index, keep_alive: scanKeepAlive }, requestOptions));
+      let pitId = pit.id;
+      try {
+        let searchAfter: estypes.SortResults | undefined;
+        for (;;) {
+          const page = await withRetries(`read ${index}`, (requestOptions) =>
+            client.search<Record<string, unknown>>(
+              {
+                pit: { id: pitId, keep_alive: scanKeepAlive },
+                size: scanPageSize,
+                sort: ['_shard_doc'],
+                track_total_hits: false,
+                _source: [...(skipUnchanged ? ['content_hash'] : []), ...(deleteStale ? ['type', 'channel_id', 'ts'] : [])],
+                query: skipUnchanged ? { match_all: {} } : { term: { type: 'message' } },
+                ...(searchAfter ? { search_after: searchAfter } : {}),
+              },
+              requestOptions,
+            ),
+          );
+          pitId = page.pit_id ?? pitId;
+          const hits = page.hits.hits;
+          for (const hit of hits) {
+            const id = hit._id!;
+            const source = hit._source ?? {};
+            if (skipUnchanged && typeof source.content_hash === 'string') snapshot.hashes.set(id, fingerprint(source.content_hash));
+            if (deleteStale && source.type === 'message' && typeof source.ts === 'string') {
+              // An index built by Elastic's connector has no channel_id; its message ids are `<channelId>-<ts>`.
+              const channelId = typeof source.channel_id === 'string' ? source.channel_id : id.endsWith(`-${source.ts}`) ? id.slice(0, -(source.ts.length + 1)) : undefined;
+              if (channelId === undefined) continue;
+              let messages = snapshot.messagesByChannel.get(channelId);
+              if (!messages) snapshot.messagesByChannel.set(channelId, (messages = new Map()));
+              messages.set(id, source.ts);
+            }
+          }
+          if (hits.length < scanPageSize) break;
+          searchAfter = hits.at(-1)!.sort;
+        }
+      } finally {
+        await client.closePointInTime({ id: pitId }).catch(() => undefined);
+      }
+      logger.debug(`elasticsearch: read ${snapshot.hashes.size} content hashes from ${index}`);
+      return snapshot;
+    }
+
+    const producedPerChannel = new Map<string, number>();
+    let sourceError: unknown;
+    let stoppedByAbort = false;
+
+    async function* documentOperations(snapshot: IndexSnapshot): AsyncGenerator<BulkOperation> {
+      try {
+        for await (const document of documents) {
+          if (context.signal?.aborted) {
+            stoppedByAbort = true;
+            return;
+          }
+          if (document.type === 'message' || document.type === 'tombstone') {
+            producedPerChannel.set(document.channel_id, (producedPerChannel.get(document.channel_id) ?? 0) + 1);
+            snapshot.messagesByChannel.get(document.channel_id)?.delete(document._id);
+          }
+          if (document.type === 'tombstone') {
+            yield { delete: document._id };
+            continue;
+          }
+          const indexedHash = skipUnchanged && document.content_hash !== undefined ? snapshot.hashes.get(document._id) : undefined;
+          if (indexedHash !== undefined && indexedHash === fingerprint(document.content_hash!)) {
+            stats.unchanged++;
+            continue;
+          }
+          yield document;
+        }
+      } catch (error) {
+        // End the datasource normally so the helper still sends what it holds; the run fails right after.
+        sourceError = error;
+      }
+    }
+
+    /** Ids to delete under SPEC §6, with every safeguard against Elastic's deletion-by-absence data loss. */
+    function staleIds(snapshot: IndexSnapshot): string[] {
+      const report = context.sourceReport();
+      if (!report) {
+        logger.warn('elasticsearch: --delete-stale skipped: the source did not report which channels it read completely');
+        return [];
+      }
+      const stale: string[] = [];
+      for (const channelId of report.completeChannels) {
+        const remaining = snapshot.messagesByChannel.get(channelId);
+        if (!remaining || remaining.size === 0) continue;
+        const inWindow: string[] = [];
+        for (const [id, ts] of remaining) if (report.windowOldest === null || compareTs(ts, report.windowOldest) >= 0) inWindow.push(id);
+        if (inWindow.length === 0) continue;
+        if ((producedPerChannel.get(channelId) ?? 0) === 0) {
+          stats.staleDeletionSkippedChannels++;
+          logger.warn(
+            `elasticsearch: channel ${channelId} returned no messages this run but has ${inWindow.length} in the index; not deleting them (an empty answer is more likely a fault than an emptied channel)`,
+          );
+          continue;
+        }
+        stale.push(...inWindow);
+      }
+      return stale;
+    }
+
+    try {
+      await ensureIndex();
+      const snapshot: IndexSnapshot = skipUnchanged || deleteStale ? await readIndex() : { hashes: new Map(), messagesByChannel: new Map() };
+      await bulk(documentOperations(snapshot));
+      if (sourceError !== undefined) throw sourceError;
+      if (stoppedByAbort) context.signal?.throwIfAborted();
+      snapshot.hashes.clear();
+      if (deleteStale) {
+        const stale = staleIds(snapshot);
+        if (stale.length > 0) {
+          logger.info(`elasticsearch: deleting ${stale.length} stale messages`);
+          await bulk(
+            (async function* () {
+              for (const id of stale) yield { delete: id };
+            })(),
+          );
+        }
+      }
+      if (options.refresh ?? true) await withRetries(`refresh ${index}`, (requestOptions) => client.indices.refresh({ index }, requestOptions));
+      stats.retries += throttledItems - droppedThrottled;
+      await closeDeadLetter();
+      if (deadLetterError) {
+        throw new RunError('dead_letter_write_failed', `cannot write the dead-letter file ${options.deadLetterPath}: ${deadLetterError.message}`, {
+          hint: `${stats.dropped} documents were dropped; choose a writable --dead-letter path`,
+        });
+      }
+      return stats;
+    } finally {
+      await closeDeadLetter();
+      if (!options.client) await client.close();
+    }
+  };
+  sink.sinkName = 'elasticsearch';
+  return sink;
+}
