@@ -91,7 +91,8 @@ rows.push([
   '',
 ]);
 if (slack && !slack.error) {
-  const ok = slack.ours.ratioToFloor <= 1.15 && slack.ours.failedCalls === 0 && slack.ours.rateLimited === 0;
+  // SPEC §8: a 429 the client waited out and retried is not a failed call; 429s are printed beside it.
+  const ok = slack.ours.ratioToFloor <= 1.15 && slack.ours.failedCalls === 0;
   rows.push([
     `2. Slack-bound, ${slack.size} ×${slack.scale}`,
     `${slack.ours.seconds} s, ${number(slack.ours.calls)} calls, ${slack.ours.rateLimited} × 429, ${slack.ours.failedCalls} failed`,

@@ -6,33 +6,8 @@ import stableStringify from 'fast-json-stable-stringify';
 import type { AnyDocument, ChannelDocument, MessageDocument, TombstoneDocument, UserDocument } from '../lib/documents.js';
 import { canonicalContent, contentHash } from '../lib/content-hash.js';
 import { dedupe, type SeenStore } from '../lib/transforms/dedupe.js';
+import { fromArray, messageDocument as message } from './helpers/documents.js';
 
-function message(fields: Partial<MessageDocument> = {}): MessageDocument {
-  const ts = fields.ts ?? '1700000000.000100';
-  return {
-    _id: `C1-${ts}`,
-    id: `C1-${ts}`,
-    _timestamp: '2024-01-01T00:00:00.000Z',
-    type: 'message',
-    channel: 'general',
-    channel_id: 'C1',
-    author: 'Ann',
-    author_id: 'U1',
-    author_type: 'user',
-    text: 'hello',
-    edited_ts: null,
-    ts,
-    subtype: null,
-    reply_count: null,
-    latest_reply: null,
-    thread_ts: null,
-    permalink: null,
-    files: null,
-    attachments_text: null,
-    reactions: null,
-    ...fields,
-  };
-}
 
 const user: UserDocument = {
   _id: 'U1', id: 'U1', _timestamp: '2024-01-01T00:00:00.000Z', type: 'user', real_name_normalized: 'Ann', profile_real_name: 'Ann',
@@ -54,14 +29,10 @@ function referenceCanonical(document: Record<string, unknown>): string {
   return stableStringify(content);
 }
 
-async function* from<T>(items: T[]): AsyncIterable<T> {
-  yield* items;
-}
-
 async function run(documents: AnyDocument[], seen?: SeenStore) {
   const stage = dedupe({ seen });
   const out: AnyDocument[] = [];
-  for await (const document of stage(from(documents))) out.push(document);
+  for await (const document of stage(fromArray(documents))) out.push(document);
   return { out, stats: stage.stats!() };
 }
 
@@ -126,7 +97,8 @@ t.test('dedupe: sets content_hash, drops in-run repeats, keeps changed versions,
   const first = message({ text: 'v1' });
   const repeat = message({ text: 'v1', _timestamp: '2024-02-02T00:00:00.000Z' });
   const edited = message({ text: 'v2', edited_ts: '1700000200.000000' });
-  const otherChannel = message({ text: 'v1', channel_id: 'C2', ts: '1700000000.000100' });
+  // Same _id as `first`, other content (the channel id differs): a changed version, not a repeat.
+  const otherChannel = message({ text: 'v1', channel_id: 'C2', ts: '1700000000.000100', _id: 'C1-1700000000.000100', id: 'C1-1700000000.000100' });
   const { out, stats } = await run([user, channel, first, repeat, edited, tombstone, { ...tombstone }, otherChannel, { ...user }]);
   t.same(
     out.map((document) => [document._id, document.type === 'tombstone' ? 'tombstone' : (document as MessageDocument).text ?? document.type]),

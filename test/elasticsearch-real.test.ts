@@ -3,48 +3,29 @@
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { checkElasticsearch, createElasticsearchClient, elasticsearchSink } from '../lib/sinks/elasticsearch.js';
-import { messageId, slackTsToIso, type AnyDocument, type MessageDocument, type TombstoneDocument } from '../lib/documents.js';
+import { slackTsToIso, type MessageDocument, type TombstoneDocument } from '../lib/documents.js';
 import { contentHash } from '../lib/content-hash.js';
 import { pipeline } from '../lib/pipeline.js';
-import type { Source, SourceReport } from '../lib/stage.js';
+import type { SourceReport } from '../lib/stage.js';
+import { messageDocument, staticSource } from './helpers/documents.js';
 
 const node = process.env.ELASTICSEARCH_URL;
 
 function message(channelId: string, ts: string, text = `message ${ts}`): MessageDocument {
-  const document: MessageDocument = {
-    _id: messageId(channelId, ts),
-    id: messageId(channelId, ts),
-    type: 'message',
-    _timestamp: slackTsToIso(ts),
-    channel: `name-${channelId}`,
+  const document = messageDocument({
     channel_id: channelId,
-    author: 'alice',
-    author_id: 'U1',
-    author_type: 'user',
-    text,
-    edited_ts: null,
     ts,
-    subtype: null,
-    reply_count: null,
-    latest_reply: null,
-    thread_ts: null,
-    permalink: null,
+    text,
+    channel: `name-${channelId}`,
+    author: 'alice',
+    _timestamp: slackTsToIso(ts),
     files: [{ id: 'F1', name: 'a.png', title: 'a', mimetype: 'image/png', filetype: 'png', size: 10, url_private: null, permalink: null }],
-    attachments_text: null,
     reactions: [{ name: 'tada', count: 2 }],
-  };
+  });
   return { ...document, content_hash: contentHash(document) };
 }
 
-function source(documents: AnyDocument[], report?: SourceReport): Source<AnyDocument> {
-  const iterable: Source<AnyDocument> = {
-    async *[Symbol.asyncIterator]() {
-      yield* documents;
-    },
-  };
-  if (report) iterable.report = () => report;
-  return iterable;
-}
+const source = staticSource;
 
 if (!node) {
   t.comment('skipped: ELASTICSEARCH_URL is not set, so these checks did not run against a real cluster (set it, and ELASTICSEARCH_API_KEY if needed, to run them)');

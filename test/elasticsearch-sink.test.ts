@@ -16,6 +16,7 @@ import { pipeline } from '../lib/pipeline.js';
 import { ConfigError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import type { Source, SourceReport } from '../lib/stage.js';
+import { messageDocument, staticSource } from './helpers/documents.js';
 
 const withHash = <T extends AnyDocument>(document: T): T => ({ ...document, content_hash: contentHash(document) });
 
@@ -66,30 +67,18 @@ function channel(id: string, name: string): ChannelDocument {
   });
 }
 
-function message(channelId: string, ts: string, text = `message ${ts}`): MessageDocument {
-  return withHash({
-    _id: messageId(channelId, ts),
-    id: messageId(channelId, ts),
-    type: 'message',
-    _timestamp: slackTsToIso(ts),
-    channel: `name-${channelId}`,
+const esMessage = (channelId: string, ts: string, text = `message ${ts}`): MessageDocument =>
+  messageDocument({
     channel_id: channelId,
-    author: 'alice',
-    author_id: 'U1',
-    author_type: 'user',
-    text,
-    edited_ts: null,
     ts,
-    subtype: null,
-    reply_count: null,
-    latest_reply: null,
-    thread_ts: null,
-    permalink: null,
+    text,
+    channel: `name-${channelId}`,
+    author: 'alice',
+    _timestamp: slackTsToIso(ts),
     files: [{ id: 'F1', name: 'a.png', title: 'a', mimetype: 'image/png', filetype: 'png', size: 10, url_private: null, permalink: null }],
-    attachments_text: null,
     reactions: [{ name: 'tada', count: 2 }],
   });
-}
+const message = (channelId: string, ts: string, text?: string): MessageDocument => withHash(esMessage(channelId, ts, text));
 
 function tombstone(channelId: string, ts: string): TombstoneDocument {
   const id = messageId(channelId, ts);
@@ -97,19 +86,7 @@ function tombstone(channelId: string, ts: string): TombstoneDocument {
 }
 
 /** A source as the pipeline sees it: documents, then (only once exhausted) a report of what was read completely. */
-function source(documents: AnyDocument[], report?: SourceReport, failAfter?: number): Source<AnyDocument> {
-  async function* generate() {
-    let emitted = 0;
-    for (const document of documents) {
-      if (failAfter !== undefined && emitted === failAfter) throw new Error('Slack went away');
-      emitted++;
-      yield document;
-    }
-  }
-  const iterable: Source<AnyDocument> = { [Symbol.asyncIterator]: generate };
-  if (report) iterable.report = () => report;
-  return iterable;
-}
+const source = staticSource;
 
 const fullReport = (completeChannels: string[], windowOldest: string | null = null): SourceReport => ({ completeChannels, skippedChannels: [], windowOldest, complete: true });
 

@@ -3,6 +3,7 @@
 import t from 'tap';
 import type { AnyDocument, ChannelDocument, MessageDocument, TombstoneDocument, UserDocument } from '../lib/documents.js';
 import { displayName, enrich, rewriteSlackText, type EnrichOptions, type UserLookupResult } from '../lib/transforms/enrich.js';
+import { fromArray, messageDocument } from './helpers/documents.js';
 
 function user(id: string, fields: Partial<UserDocument> = {}): UserDocument {
   return {
@@ -54,41 +55,13 @@ function channel(id: string, name: string, fields: Partial<ChannelDocument> = {}
 }
 
 let sequence = 0;
-function message(fields: Partial<MessageDocument> = {}): MessageDocument {
-  const ts = fields.ts ?? `1700000000.${String(++sequence).padStart(6, '0')}`;
-  return {
-    _id: `C1-${ts}`,
-    id: `C1-${ts}`,
-    _timestamp: '2024-01-01T00:00:00.000Z',
-    type: 'message',
-    channel: 'general',
-    channel_id: 'C1',
-    author: 'U1',
-    author_id: 'U1',
-    author_type: 'user',
-    text: 'hello',
-    edited_ts: null,
-    ts,
-    subtype: null,
-    reply_count: null,
-    latest_reply: null,
-    thread_ts: null,
-    permalink: null,
-    files: null,
-    attachments_text: null,
-    reactions: null,
-    ...fields,
-  };
-}
-
-async function* from<T>(items: T[]): AsyncIterable<T> {
-  yield* items;
-}
+const message = (fields: Partial<MessageDocument> = {}): MessageDocument =>
+  messageDocument({ ts: `1700000000.${String(++sequence).padStart(6, '0')}`, author: 'U1', ...fields });
 
 async function run(documents: AnyDocument[], options?: EnrichOptions) {
   const stage = enrich(options);
   const out: AnyDocument[] = [];
-  for await (const document of stage(from(documents))) out.push(document);
+  for await (const document of stage(fromArray(documents))) out.push(document);
   return { out, stats: stage.stats!(), messages: out.filter((document): document is MessageDocument => document.type === 'message') };
 }
 
@@ -261,7 +234,7 @@ t.test('other documents pass through untouched; stage name and stats', async (t)
   const tombstone: TombstoneDocument = { _id: 'C1-1', id: 'C1-1', type: 'tombstone', deleted_type: 'message', channel_id: 'C1', ts: '1', _timestamp: '2024-01-01T00:00:00.000Z' };
   const stage = enrich();
   const out: AnyDocument[] = [];
-  for await (const document of stage(from([tombstone]))) out.push(document);
+  for await (const document of stage(fromArray([tombstone]))) out.push(document);
   t.equal(out[0], tombstone, 'same object');
   t.equal(stage.stageName, 'enrich');
   t.same(stage.stats!(), { usersLearned: 0, lookups: 0, lookupFailures: 0, unknownUsers: 0, usersDropped: 0 });

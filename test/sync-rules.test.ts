@@ -17,6 +17,7 @@ import {
   type RuleOperator,
   type SyncRule,
 } from '../lib/transforms/sync-rules.js';
+import { collect, fromArray, messageDocument } from './helpers/documents.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/rules/${name}`, import.meta.url));
 
@@ -30,42 +31,7 @@ const rule = (field: string, operator: RuleOperator, value: string, overrides: P
   ...overrides,
 });
 
-function message(overrides: Partial<MessageDocument>): MessageDocument {
-  const ts = overrides.ts ?? '1700000000.000100';
-  return {
-    _id: `C1-${ts}`,
-    id: `C1-${ts}`,
-    _timestamp: '2024-03-01T12:00:00.000Z',
-    type: 'message',
-    channel: 'general',
-    channel_id: 'C1',
-    author: 'Ann',
-    author_id: 'U1',
-    author_type: 'user',
-    text: 'hello',
-    edited_ts: null,
-    ts,
-    subtype: null,
-    reply_count: null,
-    latest_reply: null,
-    thread_ts: null,
-    permalink: null,
-    files: null,
-    attachments_text: null,
-    reactions: null,
-    ...overrides,
-  };
-}
-
-async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of iterable) out.push(item);
-  return out;
-}
-
-async function* from<T>(items: T[]): AsyncIterable<T> {
-  yield* items;
-}
+const message = (overrides: Partial<MessageDocument>): MessageDocument => messageDocument({ _timestamp: '2024-03-01T12:00:00.000Z', ...overrides });
 
 type Expected = boolean | 'incomparable';
 interface Row {
@@ -172,7 +138,7 @@ t.test('the stage: first match by ascending order wins, no match includes, equal
     tombstone,
   ];
   const stage = syncRules(rules);
-  const kept = await collect(stage(from(documents)));
+  const kept = await collect(stage(fromArray(documents)));
   t.same(kept.map((document) => document._id), ['C1-1.000001', 'C1-1.000003', 'C1-1'], 'kept documents, tombstone passed through');
   t.same(stage.stats?.(), {
     included: 2,
@@ -194,14 +160,14 @@ t.test('incomparable values are no match, counted, never a crash', async (t) => 
     rule('is_archived', '<', 'true', { id: 'bool-compare', order: 2 }),
   ]);
   const documents: AnyDocument[] = [message({ ts: '2.000001', reply_count: 3 }), message({ ts: '2.000002', reply_count: null })];
-  const kept = await collect(stage(from(documents)));
+  const kept = await collect(stage(fromArray(documents)));
   t.equal(kept.length, 2, 'both included');
   t.match(stage.stats?.(), { included: 2, excluded: 0, incomparable: 1 }, 'one incomparable evaluation; null is simply no match');
 });
 
 t.test('numeric ts rules select a time window, as users write them for Elastic', async (t) => {
   const stage = syncRules([rule('ts', '<', '1700000000', { id: 'too-old' })]);
-  const kept = await collect(stage(from([message({ ts: '999999999.000001' }), message({ ts: '1700000001.000001' })])));
+  const kept = await collect(stage(fromArray([message({ ts: '999999999.000001' }), message({ ts: '1700000001.000001' })])));
   t.same(kept.map((document) => (document as MessageDocument).ts), ['1700000001.000001'], 'the 9-digit ts is older, though "9" > "1" as text');
 });
 
