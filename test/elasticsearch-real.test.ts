@@ -3,27 +3,14 @@
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { checkElasticsearch, createElasticsearchClient, elasticsearchSink } from '../lib/sinks/elasticsearch.js';
-import { slackTsToIso, type MessageDocument, type TombstoneDocument } from '../lib/documents.js';
-import { contentHash } from '../lib/content-hash.js';
+import type { TombstoneDocument } from '../lib/documents.js';
 import { pipeline } from '../lib/pipeline.js';
 import type { SourceReport } from '../lib/stage.js';
-import { messageDocument, staticSource } from './helpers/documents.js';
+import { hashedMessage, staticSource } from './helpers/documents.js';
 
 const node = process.env.ELASTICSEARCH_URL;
 
-function message(channelId: string, ts: string, text = `message ${ts}`): MessageDocument {
-  const document = messageDocument({
-    channel_id: channelId,
-    ts,
-    text,
-    channel: `name-${channelId}`,
-    author: 'alice',
-    _timestamp: slackTsToIso(ts),
-    files: [{ id: 'F1', name: 'a.png', title: 'a', mimetype: 'image/png', filetype: 'png', size: 10, url_private: null, permalink: null }],
-    reactions: [{ name: 'tada', count: 2 }],
-  });
-  return { ...document, content_hash: contentHash(document) };
-}
+const message = hashedMessage;
 
 const source = staticSource;
 

@@ -10,13 +10,13 @@ import { inspect } from 'node:util';
 import { Client } from '@elastic/elasticsearch';
 import { startFakeElasticsearch, type FakeElasticsearchOptions } from '../fixtures/elasticsearch/server.js';
 import { checkElasticsearch, createElasticsearchClient, elasticsearchSink, indexMappings, type ElasticsearchSinkOptions } from '../lib/sinks/elasticsearch.js';
-import { messageId, slackTsToIso, type AnyDocument, type ChannelDocument, type MessageDocument, type TombstoneDocument, type UserDocument } from '../lib/documents.js';
+import { messageId, slackTsToIso, type AnyDocument, type ChannelDocument, type TombstoneDocument, type UserDocument } from '../lib/documents.js';
 import { contentHash } from '../lib/content-hash.js';
 import { pipeline } from '../lib/pipeline.js';
 import { ConfigError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import type { Source, SourceReport } from '../lib/stage.js';
-import { messageDocument, staticSource } from './helpers/documents.js';
+import { hashedMessage, staticSource } from './helpers/documents.js';
 
 const withHash = <T extends AnyDocument>(document: T): T => ({ ...document, content_hash: contentHash(document) });
 
@@ -67,18 +67,7 @@ function channel(id: string, name: string): ChannelDocument {
   });
 }
 
-const esMessage = (channelId: string, ts: string, text = `message ${ts}`): MessageDocument =>
-  messageDocument({
-    channel_id: channelId,
-    ts,
-    text,
-    channel: `name-${channelId}`,
-    author: 'alice',
-    _timestamp: slackTsToIso(ts),
-    files: [{ id: 'F1', name: 'a.png', title: 'a', mimetype: 'image/png', filetype: 'png', size: 10, url_private: null, permalink: null }],
-    reactions: [{ name: 'tada', count: 2 }],
-  });
-const message = (channelId: string, ts: string, text?: string): MessageDocument => withHash(esMessage(channelId, ts, text));
+const message = hashedMessage;
 
 function tombstone(channelId: string, ts: string): TombstoneDocument {
   const id = messageId(channelId, ts);

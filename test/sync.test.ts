@@ -74,3 +74,25 @@ t.test('--delete-stale with --state is refused: an incremental run deletes throu
   t.strictSame(slack.stats().callsByMethod, {}, 'no Slack call');
 });
 
+t.test('documents Elasticsearch rejects for good land in the dead-letter file and the run exits 1 as partial', async (t) => {
+  const { slack, nowMs } = await startWorkspace(t);
+  // Every message whose ts ends in 7 fails with a mapping error on every attempt.
+  const elasticsearch = await startFakeElasticsearch({ mappingError: (source) => source.type === 'message' && String(source.ts).endsWith('7') });
+  t.teardown(() => elasticsearch.close());
+  const directory = await temporaryDirectory(t);
+  const deadLetter = join(directory, 'dead.ndjson');
+  const result = await runCli(['sync', '--index', 'slack', '--dead-letter', deadLetter, '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--fetch-last-n-days', '0'], {
+    env: { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs), ELASTICSEARCH_URL: elasticsearch.url },
+  });
+  t.equal(result.code, 1, 'a partial run');
+  t.match(result.stderr, /the run was partial: \d+ documents were rejected/);
+  const dropped = await readNdjson(deadLetter);
+  t.ok(dropped.length > 0, 'the rejected documents are in the dead-letter file');
+  const droppedIds = dropped.map((line) => String((line.document as { _id?: string; id?: string })._id ?? (line.document as { id: string }).id));
+  t.ok(droppedIds.every((id) => id.endsWith('7')), 'exactly the rejected ones');
+  const index = elasticsearch.indices.get('slack')!;
+  t.ok(droppedIds.every((id) => !index.documents.has(id)), 'and not in the index');
+  t.ok([...index.documents.values()].every((source) => !(source.type === 'message' && String(source.ts).endsWith('7'))));
+  t.ok(index.documents.size > 0, 'everything else landed');
+});
+

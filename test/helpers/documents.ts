@@ -1,6 +1,7 @@
 // Test helpers: documents built by hand (one factory for every test), async-iterable sources and collectors.
 
-import type { AnyDocument, MessageDocument } from '../../lib/documents.js';
+import { contentHash } from '../../lib/content-hash.js';
+import { slackTsToIso, type AnyDocument, type MessageDocument } from '../../lib/documents.js';
 import type { Source, SourceReport } from '../../lib/stage.js';
 
 /** A plain user message in channel C1 ("general"); any field can be overridden, `_id`/`id` follow channel_id and ts. */
@@ -30,6 +31,21 @@ export function messageDocument(fields: Partial<MessageDocument> = {}): MessageD
     reactions: null,
     ...fields,
   };
+}
+
+/** A message as a sink receives it after dedupe (content_hash set), with files and reactions to map. */
+export function hashedMessage(channelId: string, ts: string, text = `message ${ts}`): MessageDocument {
+  const document = messageDocument({
+    channel_id: channelId,
+    ts,
+    text,
+    channel: `name-${channelId}`,
+    author: 'alice',
+    _timestamp: slackTsToIso(ts),
+    files: [{ id: 'F1', name: 'a.png', title: 'a', mimetype: 'image/png', filetype: 'png', size: 10, url_private: null, permalink: null }],
+    reactions: [{ name: 'tada', count: 2 }],
+  });
+  return { ...document, content_hash: contentHash(document) };
 }
 
 export async function* fromArray<T>(items: T[]): AsyncIterable<T> {

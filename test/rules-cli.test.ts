@@ -1,0 +1,63 @@
+// Sync rules through the CLI: a rules file that excludes a channel and keeps one author's messages, and `rules check`.
+
+import t from 'tap';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { idsOf, readNdjson, runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+
+const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/rules/${name}`, import.meta.url));
+
+t.test('export --rules: a channel excluded and only one author\'s messages kept, exactly', async (t) => {
+  const { slack, nowMs } = await startWorkspace(t);
+  const directory = await temporaryDirectory(t);
+  const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
+  const common = ['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--fetch-last-n-days', '0', '--quiet'];
+
+  const everything = await runCli([...common, '--out', join(directory, 'all.ndjson')], { env });
+  t.equal(everything.code, 0, everything.stderr);
+  const all = await readNdjson(join(directory, 'all.ndjson'));
+  const messages = all.filter((document) => document.type === 'message');
+  const channelNames = [...new Set(messages.map((document) => String(document.channel)))].sort();
+  t.ok(channelNames.length >= 2, 'messages in several channels');
+  const excludedChannel = channelNames[0]!;
+  const authorCounts = new Map<string, number>();
+  for (const message of messages) if (message.channel !== excludedChannel) authorCounts.set(String(message.author), (authorCounts.get(String(message.author)) ?? 0) + 1);
+  const [author] = [...authorCounts.entries()].sort((left, right) => right[1] - left[1])[0]!;
+
+  const rulesPath = join(directory, 'rules.json');
+  await writeFile(
+    rulesPath,
+    JSON.stringify([
+      { id: 'DEFAULT', order: 0, policy: 'include', field: '_', rule: 'regex', value: '.*' },
+      { id: 'no-channel', order: 1, policy: 'exclude', field: 'channel', rule: 'equals', value: excludedChannel },
+      { id: 'keep-author', order: 2, policy: 'include', field: 'author', rule: 'equals', value: author },
+      { id: 'no-other-messages', order: 3, policy: 'exclude', field: 'type', rule: 'equals', value: 'message' },
+    ]),
+  );
+  const filtered = await runCli([...common, '--rules', rulesPath, '--out', join(directory, 'filtered.ndjson')], { env });
+  t.equal(filtered.code, 0, filtered.stderr);
+  const expected = all.filter((document) => document.type !== 'message' || (document.channel !== excludedChannel && document.author === author));
+  const got = await readNdjson(join(directory, 'filtered.ndjson'));
+  t.strictSame(idsOf(got as Array<{ _id: string }>), idsOf(expected as Array<{ _id: string }>), 'exactly the users, channels and that author\'s messages outside the excluded channel');
+  t.ok(got.some((document) => document.type === 'message'), 'some messages kept');
+
+  const withSummary = await runCli([...common.filter((flag) => flag !== '--quiet'), '--rules', rulesPath, '--out', join(directory, 'again.ndjson')], { env });
+  t.match(withSummary.stderr, new RegExp(`filtered by rules: ${(all.length - expected.length).toLocaleString('en-US')}`), 'the summary counts the filtered documents');
+});
+
+t.test('rules check: exit 0 for a valid file, exit 2 listing every problem of a broken one', async (t) => {
+  const valid = await runCli(['rules', 'check', fixture('array.json')]);
+  t.equal(valid.code, 0, valid.stderr);
+  t.match(valid.stdout, /^valid: \d+ rules/);
+  const invalid = await runCli(['rules', 'check', fixture('invalid.json')]);
+  t.equal(invalid.code, 2);
+  const problemLines = invalid.stderr.split('\n').filter((line) => line.startsWith('rule '));
+  t.equal(problemLines.length, 10, 'all ten problems of the file, at once');
+  const broken = await runCli(['rules', 'check', fixture('broken.json')]);
+  t.equal(broken.code, 2);
+  t.match(broken.stderr, /line 3, column 3/, 'a JSON syntax error with its position');
+  const usage = await runCli(['rules', 'check']);
+  t.equal(usage.code, 2);
+  t.match(usage.stderr, /rules check FILE/);
+});
