@@ -6,7 +6,7 @@ export { pipeline, type PipelineOptions, type RunStats } from './pipeline.js';
 export { SlackEtlError, ConfigError, RunError, describeError } from './errors.js';
 export { createLogger, silentLogger, redact, type Logger, type LogFormat, type LogLevel } from './log.js';
 export { slackSource, channelTypes, type ChannelType, type SlackSource, type SlackSourceOptions, type SlackSourceStats } from './sources/slack/source.js';
-export { SlackApiClient, SlackApiError, type SlackClientOptions, type SlackClientStats } from './sources/slack/client.js';
+export { SlackApiClient, SlackApiError, SlackUnavailableError, type SlackClientOptions, type SlackClientStats } from './sources/slack/client.js';
 export { defaultTierRates, methodTiers, parseTierRates, type TierRates } from './sources/slack/pacer.js';
 export { enrich, displayName, rewriteSlackText, type EnrichOptions, type UserLookupResult } from './transforms/enrich.js';
 export { syncRules, loadRules, validateRules, parseRulesText, ruleMatches, type SyncRule, type RuleOperator, type RulesValidation, type RuleProblem } from './transforms/sync-rules.js';

@@ -27,6 +27,19 @@ export function redact(text: string, secrets: Array<string | undefined> = []): s
   return out.replace(/xox[abpers]-[A-Za-z0-9-]+/g, 'xox?-[redacted]');
 }
 
+/** A URL for messages: without `user:password@`, query or trailing slash (an unparsable one loses only its userinfo). */
+export function displayUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    url.username = '';
+    url.password = '';
+    url.search = '';
+    return url.toString().replace(/\/$/, '');
+  } catch {
+    return text.replace(/\/\/[^/@]*@/, '//');
+  }
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   const format = options.format ?? 'text';
   const threshold = levelOrder[options.level ?? 'info'];

@@ -4,7 +4,7 @@ import { setMaxListeners } from 'node:events';
 import { rename, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { ConfigError, RunError, describeError } from '../errors.js';
+import { ConfigError, RunError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { pipeline, type RunStats } from '../pipeline.js';
 import type { Sink, Stage } from '../stage.js';
@@ -201,5 +201,3 @@ export async function runSlackJob(plan: JobPlan): Promise<number> {
     for (const signal of stopSignals) process.off(signal, onSignal);
   }
 }
-
-export { describeError };

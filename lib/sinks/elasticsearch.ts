@@ -8,7 +8,7 @@ import type { estypes, TransportRequestOptions, TransportResult } from '@elastic
 import type { OnDropDocument } from '@elastic/elasticsearch/lib/helpers';
 import { compareTs, type AnyDocument, type SlackDocument } from '../documents.js';
 import { ConfigError, RunError, SlackEtlError } from '../errors.js';
-import { redact, type Logger } from '../log.js';
+import { displayUrl, redact, type Logger } from '../log.js';
 import type { ComponentStats, Sink, SinkContext } from '../stage.js';
 
 export interface ElasticsearchConnectionOptions {
@@ -163,18 +163,6 @@ const scanKeepAlive = '5m';
 const flushIntervalMs = 1000;
 const droppedDocumentsLogged = 5;
 
-/** The node URL without user:password, for messages. */
-export function safeNodeUrl(node: string): string {
-  try {
-    const url = new URL(node);
-    url.username = '';
-    url.password = '';
-    return url.toString().replace(/\/$/, '');
-  } catch {
-    return node.replace(/\/\/[^/@]*@/, '//');
-  }
-}
-
 /** Removes secrets and any `user:password@` from a message that came from the client or the network. */
 function sanitize(text: string, secrets: Array<string | undefined>): string {
   return redact(text, secrets).replace(/\/\/[^/\s@]*:[^/\s@]*@/g, '//');
@@ -198,7 +186,7 @@ export function createElasticsearchClient(options: ElasticsearchConnectionOption
     throw new ConfigError('es_url_invalid', 'the Elasticsearch URL is not a valid URL', { hint: 'pass --es-url (or ELASTICSEARCH_URL) like http://localhost:9200' });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError('es_url_invalid', `the Elasticsearch URL ${safeNodeUrl(options.node)} must start with http:// or https://`, {
+    throw new ConfigError('es_url_invalid', `the Elasticsearch URL ${displayUrl(options.node)} must start with http:// or https://`, {
       hint: 'pass --es-url (or ELASTICSEARCH_URL) like https://localhost:9200',
     });
   }
@@ -251,7 +239,7 @@ function responseReason(error: unknown): string {
  */
 function toSlackEtlError(error: unknown, node: string, secrets: Array<string | undefined>, action: string, afterWrites = false): SlackEtlError {
   if (error instanceof SlackEtlError) return error;
-  const url = safeNodeUrl(node);
+  const url = displayUrl(node);
   const name = (error as ErrorLike | null)?.name;
   const status = statusOf(error);
   const detail = sanitize(name === 'ResponseError' ? responseReason(error) : ((error as ErrorLike | null)?.message ?? String(error)), secrets);

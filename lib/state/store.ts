@@ -112,11 +112,6 @@ export class StateStore implements SeenStore {
     return stage;
   }
 
-  /** Documents seen by `track()` and not yet committed. */
-  get pendingCount(): number {
-    return this.pending.length;
-  }
-
   /** The first `count` tracked documents (default: all) are durably in the sink: record them. */
   commit(count: number = this.pending.length): void {
     const entries = this.pending.splice(0, Math.min(count, this.pending.length));
@@ -129,11 +124,6 @@ export class StateStore implements SeenStore {
       this.documents.set(entry.id, entry.hash);
       if (entry.threadTs !== undefined) this.replies.set(entry.id, entry.threadTs);
     }
-  }
-
-  /** Forget tracked documents that were never written (a failed sink). */
-  discardPending(): void {
-    this.pending.length = 0;
   }
 
   /** Thread and channel checkpoints of the channels a finished run read completely. Only call once everything is committed. */

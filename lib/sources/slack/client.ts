@@ -2,7 +2,7 @@
 
 import { WebClient, LogLevel, type Logger as SlackLogger } from '@slack/web-api';
 import { RunError, ConfigError } from '../../errors.js';
-import { silentLogger, type Logger } from '../../log.js';
+import { displayUrl, silentLogger, type Logger } from '../../log.js';
 import { defaultTierRates, Pacers, sleep, type TierRates } from './pacer.js';
 
 export interface SlackClientOptions {
@@ -30,6 +30,18 @@ export class SlackApiError extends RunError {
     readonly needed?: string,
   ) {
     super(`slack_${slackError}`, `Slack ${method} failed: ${slackError}${needed ? ` (needs scope ${needed})` : ''}`);
+  }
+}
+
+/** Transient faults (5xx, network, timeouts, malformed bodies) outlasted every attempt of one call. */
+export class SlackUnavailableError extends RunError {
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    readonly attempts: number,
+    readonly problem: string,
+  ) {
+    super('slack_unavailable', `Slack ${method} at ${url} failed ${attempts} times: ${problem}`, { hint: 'check --slack-api-url and the network, then run again' });
   }
 }
 
@@ -105,16 +117,9 @@ export class SlackApiClient {
 
   /** The API URL without credentials or query, for error messages. */
   get displayUrl(): string {
-    try {
-      const url = new URL(this.slackApiUrl);
-      url.username = '';
-      url.password = '';
-      url.search = '';
-      return url.toString();
-    } catch {
-      return this.slackApiUrl;
-    }
+    return displayUrl(this.slackApiUrl);
   }
+
 
   /**
    * One Web API call, paced by its method's tier. Returns the body of an `ok:true` answer; throws SlackApiError for
@@ -150,9 +155,7 @@ export class SlackApiClient {
       failures++;
       if (failures >= attempts) {
         this.counters.failedCalls++;
-        throw new RunError('slack_unavailable', `Slack ${method} at ${this.displayUrl} failed ${failures} times: ${problem}`, {
-          hint: 'check --slack-api-url and the network, then run again',
-        });
+        throw new SlackUnavailableError(method, this.displayUrl, failures, problem);
       }
       this.counters.retries++;
       const delay = Math.min(this.retryMaxDelayMs, this.retryBaseDelayMs * 2 ** (failures - 1));

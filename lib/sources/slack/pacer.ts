@@ -63,10 +63,6 @@ export class MethodPacer {
 
   constructor(private intervalMs: number) {}
 
-  get interval(): number {
-    return this.intervalMs;
-  }
-
   acquire(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<void>((resolve, reject) => {

@@ -1,10 +1,10 @@
 // slackSource(): users, channels, messages and thread replies of a workspace as one async iterable of documents.
 
-import { ConfigError, SlackEtlError } from '../../errors.js';
+import { ConfigError } from '../../errors.js';
 import { compareTs, toSlackBoundary, type AnyDocument, type MessageDocument, type TombstoneDocument } from '../../documents.js';
 import { silentLogger, type Logger } from '../../log.js';
 import type { ComponentStats, Source, SourceReport } from '../../stage.js';
-import { SlackApiClient, SlackApiError, type SlackClientOptions } from './client.js';
+import { SlackApiClient, SlackApiError, SlackUnavailableError, type SlackClientOptions } from './client.js';
 import { runPool, Semaphore } from './concurrency.js';
 import { conversationName, toChannelDocument, toMessageDocument, toUserDocument } from './to-documents.js';
 import type { TierRates } from './pacer.js';
@@ -135,8 +135,8 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
           hint: 'set SLACK_TOKEN or --token to a valid bot token (xoxb-…) of an installed app',
         });
       }
-      if (error instanceof SlackEtlError && error.code === 'slack_unavailable') {
-        throw new ConfigError('slack_unreachable', `cannot reach Slack at ${client.displayUrl}: ${error.message.split(': ').slice(1).join(': ')}`, {
+      if (error instanceof SlackUnavailableError) {
+        throw new ConfigError('slack_unreachable', `cannot reach Slack at ${error.url}: ${error.problem}`, {
           hint: 'check --slack-api-url (or SLACK_API_URL) and the network',
         });
       }
