@@ -3,7 +3,8 @@
 import { WebClient, LogLevel, type Logger as SlackLogger } from '@slack/web-api';
 import { RunError, ConfigError } from '../../errors.js';
 import { displayUrl, silentLogger, type Logger } from '../../log.js';
-import { defaultTierRates, Pacers, sleep, type TierRates } from './pacer.js';
+import { retry } from '../../retry.js';
+import { defaultTierRates, Pacers, type TierRates } from './pacer.js';
 
 export interface SlackClientOptions {
   token: string;
@@ -127,41 +128,47 @@ export class SlackApiClient {
    */
   async call<T = Record<string, any>>(method: string, params: Record<string, unknown> = {}, attempts = this.maxAttempts): Promise<T> {
     const pacer = this.pacers.for(method);
-    let failures = 0;
-    for (;;) {
-      await pacer.acquire(this.signal);
-      this.counters.calls++;
-      this.counters.callsByMethod[method] = (this.counters.callsByMethod[method] ?? 0) + 1;
-      let problem: string;
-      try {
-        const result = (await this.web.apiCall(method, { ...params })) as Record<string, any>;
-        this.noticeRestrictedPage(method, params, result);
-        return result as T;
-      } catch (error) {
-        if (this.signal?.aborted) throw this.signal.reason;
-        const outcome = this.classify(method, error);
-        if (outcome.kind === 'fatal') throw outcome.error;
-        if (outcome.kind === 'rate_limited') {
-          this.counters.rateLimited++;
-          pacer.pauseFor(outcome.retryAfterSeconds * 1000);
-          if (outcome.retryAfterSeconds >= 30 && restrictedMethods.has(method)) {
-            if (!this.counters.restrictedRegime) this.reportRestricted(method);
-            pacer.slowTo(outcome.retryAfterSeconds * 1000);
+    let problem = '';
+    const result = await retry(
+      async () => {
+        await pacer.acquire(this.signal);
+        this.counters.calls++;
+        this.counters.callsByMethod[method] = (this.counters.callsByMethod[method] ?? 0) + 1;
+        const answer = (await this.web.apiCall(method, { ...params })) as Record<string, any>;
+        this.noticeRestrictedPage(method, params, answer);
+        return answer;
+      },
+      {
+        policy: { attempts, baseDelayMs: this.retryBaseDelayMs, maxDelayMs: this.retryMaxDelayMs },
+        signal: this.signal,
+        decide: (error) => {
+          const outcome = this.classify(method, error);
+          if (outcome.kind === 'fatal') throw outcome.error;
+          if (outcome.kind === 'rate_limited') {
+            this.counters.rateLimited++;
+            pacer.pauseFor(outcome.retryAfterSeconds * 1000);
+            if (outcome.retryAfterSeconds >= 30 && restrictedMethods.has(method)) {
+              if (!this.counters.restrictedRegime) this.reportRestricted(method);
+              pacer.slowTo(outcome.retryAfterSeconds * 1000);
+            }
+            // The pacer holds the next try until Retry-After has passed; a 429 is not a failed attempt.
+            return { waitMs: 0 };
           }
-          continue;
-        }
-        problem = outcome.problem;
-      }
-      failures++;
-      if (failures >= attempts) {
-        this.counters.failedCalls++;
-        throw new SlackUnavailableError(method, this.displayUrl, failures, problem);
-      }
-      this.counters.retries++;
-      const delay = Math.min(this.retryMaxDelayMs, this.retryBaseDelayMs * 2 ** (failures - 1));
-      this.logger.debug(`retrying ${method} in ${Math.round(delay)} ms: ${problem}`);
-      await sleep(delay * (0.5 + Math.random() / 2), this.signal);
-    }
+          problem = outcome.problem;
+          return 'backoff';
+        },
+        onRetry: ({ failures, delayMs, counted }) => {
+          if (!counted) return;
+          this.counters.retries++;
+          this.logger.debug(`retrying ${method} in ${Math.round(delayMs)} ms (failure ${failures}): ${problem}`);
+        },
+        exhausted: (_error, failures) => {
+          this.counters.failedCalls++;
+          return new SlackUnavailableError(method, this.displayUrl, failures, problem);
+        },
+      },
+    );
+    return result as T;
   }
 
   private classify(

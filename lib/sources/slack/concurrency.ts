@@ -7,9 +7,11 @@ export class Semaphore {
     this.available = Math.max(1, permits);
   }
 
-  async run<T>(task: () => Promise<T>): Promise<T> {
+  /** Runs `task` once a permit is free (first come, first served); an abort while waiting rejects with its reason. */
+  async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) throw signal.reason;
     if (this.available > 0) this.available--;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else await this.queue(signal);
     try {
       return await task();
     } finally {
@@ -17,6 +19,22 @@ export class Semaphore {
       if (next) next();
       else this.available++;
     }
+  }
+
+  private queue(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const granted = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        const position = this.waiting.indexOf(granted);
+        if (position !== -1) this.waiting.splice(position, 1);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(granted);
+    });
   }
 }
 

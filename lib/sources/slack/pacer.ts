@@ -23,21 +23,6 @@ export interface TierRates {
 
 export const defaultTierRates: TierRates = { tier1: 1, tier2: 20, tier3: 50, tier4: 100 };
 
-export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(done, ms);
-    function done() {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }
-    function onAbort() {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-
 /** Releases remembered per method: spans of up to this many consecutive releases are checked against the rate. */
 const historyLength = 64;
 /**
@@ -71,6 +56,11 @@ export class MethodPacer {
         waiter.onAbort = () => {
           const position = this.waiting.indexOf(waiter);
           if (position !== -1) this.waiting.splice(position, 1);
+          // A timer kept for nobody (a Retry-After of a day) would keep the process alive after an interrupt.
+          if (this.waiting.length === 0 && this.timer !== undefined) {
+            clearTimeout(this.timer);
+            this.timer = undefined;
+          }
           reject(signal.reason);
         };
         signal.addEventListener('abort', waiter.onAbort, { once: true });
@@ -117,7 +107,7 @@ export class MethodPacer {
     const earliest = this.earliestRelease();
     if (now < earliest) {
       // Rounded up: a timer may not fire before its time, never early.
-      this.timer = setTimeout(() => this.pump(), Math.ceil(earliest - now));
+      this.timer = setTimeout(() => this.pump(), Math.min(Math.ceil(earliest - now), 2 ** 31 - 1));
       return;
     }
     const waiter = this.waiting.shift()!;
