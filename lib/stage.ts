@@ -25,6 +25,11 @@ export interface SourceReport {
   windowOldest: string | null;
   /** True when every selected channel was read completely. */
   complete: boolean;
+  /**
+   * True when the replies of every thread of the complete channels were read (not `--no-threads`, not skipped as
+   * unchanged): only then may a reply missing from the run be taken as deleted. Absent means false.
+   */
+  threadsRead?: boolean;
 }
 
 /** A source is an async iterable that can report what it read. */

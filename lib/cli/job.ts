@@ -10,7 +10,7 @@ import { pipeline, type RunStats } from '../pipeline.js';
 import type { Sink, Stage } from '../stage.js';
 import { slackSource } from '../sources/slack/source.js';
 import { enrich } from '../transforms/enrich.js';
-import { loadRules, syncRules } from '../transforms/sync-rules.js';
+import { loadRules, syncRules, type SyncRule } from '../transforms/sync-rules.js';
 import { dedupe } from '../transforms/dedupe.js';
 import { ndjsonSink } from '../sinks/ndjson.js';
 import { StateStore } from '../state/store.js';
@@ -33,6 +33,8 @@ export interface JobPlan {
   sink: Sink<any>;
   verb: string;
   destination: string;
+  /** Sync rules already loaded (sync hands them to its sink too); otherwise loaded from --rules. */
+  rules?: SyncRule[];
   /** Extra options for the source (the demo points it at its fake). */
   now?: number;
 }
@@ -93,7 +95,7 @@ export async function runSlackJob(plan: JobPlan): Promise<number> {
   if (!config.token) {
     throw new ConfigError('token_missing', 'no Slack token', { hint: 'set SLACK_TOKEN (preferred) or pass --token xoxb-…' });
   }
-  const rules = config.rules ? await loadRules(config.rules) : [];
+  const rules = plan.rules ?? (config.rules ? await loadRules(config.rules) : []);
   await plan.preflight();
   const state = config.state ? await StateStore.open(config.state) : undefined;
   const out = config.command === 'export' ? (config.out ?? '-') : undefined;

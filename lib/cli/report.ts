@@ -69,6 +69,11 @@ export function formatSummary(verb: string, destination: string, stats: RunStats
     lines.push(
       `  Elasticsearch: indexed ${formatCount(number(sink.indexed))} · updated ${formatCount(number(sink.updated))} · unchanged ${formatCount(number(sink.unchanged))} · deleted ${formatCount(number(sink.deleted))} · dropped ${formatCount(number(sink.dropped))}`,
     );
+    if (number(sink.deletedGoneFromSlack) + number(sink.deletedExcludedByRules) + number(sink.staleDeletionSkippedChannels) > 0) {
+      lines.push(
+        `  --delete-stale: gone from Slack ${formatCount(number(sink.deletedGoneFromSlack))} · excluded by rules ${formatCount(number(sink.deletedExcludedByRules))} · channels kept (returned no messages) ${formatCount(number(sink.staleDeletionSkippedChannels))}`,
+      );
+    }
   }
   lines.push(faultsSurvived(api, sink));
   return lines.join('\n');

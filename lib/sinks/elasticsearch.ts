@@ -6,10 +6,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@elastic/elasticsearch';
 import type { estypes, TransportRequestOptions, TransportResult } from '@elastic/elasticsearch';
 import type { OnDropDocument } from '@elastic/elasticsearch/lib/helpers';
-import { compareTs, type AnyDocument, type SlackDocument } from '../documents.js';
+import { type AnyDocument, type SlackDocument } from '../documents.js';
 import { ConfigError, RunError, SlackEtlError } from '../errors.js';
 import { displayUrl, redact, type Logger } from '../log.js';
 import type { ComponentStats, Sink, SinkContext } from '../stage.js';
+import { rulesKeep, type SyncRule } from '../transforms/sync-rules.js';
+import { SeenMessages } from './elasticsearch/seen-messages.js';
+import { staleMessages, type StaleReason } from './elasticsearch/stale.js';
 
 export interface ElasticsearchConnectionOptions {
   /** `http(s)://host:port`; credentials in the URL work but the flags are safer (they never reach logs). */
@@ -31,12 +34,15 @@ export interface ElasticsearchSinkOptions extends Partial<ElasticsearchConnectio
   /** Default true: read `_id` → `content_hash` from the index first and skip documents whose hash is unchanged. */
   skipUnchanged?: boolean;
   /**
-   * Default false. After a run whose input ended normally, delete the index's messages of every channel the source
-   * read completely that this run did not produce (only `ts` ≥ the window's oldest). See SPEC §6 for the safeguards.
-   * Full syncs only: a document an upstream stage dropped as unchanged since an earlier run (dedupe with a state
-   * file) never reaches the sink, so it would count as unseen.
+   * Default false. After a run whose input ended normally and with nothing dropped, delete the indexed messages of
+   * every channel the source read completely that this run did not produce: those the sync rules exclude, and those
+   * Slack no longer has — only inside the window (a reply counts by its thread's parent) and replies only when threads
+   * were read. Full syncs only: a document an upstream stage dropped as unchanged since an earlier run (dedupe with
+   * a state file) never reaches the sink, so it would count as unseen.
    */
   deleteStale?: boolean;
+  /** The sync rules the pipeline applied: with deleteStale, indexed messages they exclude are deleted (as Elastic's full sync does). */
+  rules?: SyncRule[];
   /** NDJSON file for documents dropped after retries: one `{document, status, error}` per line. */
   deadLetterPath?: string;
   /** Bytes of NDJSON per bulk request; default 2 MB (with concurrency 4 it matched raw helpers.bulk's docs/s into the fake). */
@@ -68,6 +74,10 @@ export interface ElasticsearchSinkStats extends ComponentStats {
   bulkRequests: number;
   /** NDJSON bytes handed to the bulk API (first attempts only). */
   bytes: number;
+  /** --delete-stale: messages deleted because the sync rules exclude them. */
+  deletedExcludedByRules: number;
+  /** --delete-stale: messages deleted because Slack no longer has them. */
+  deletedGoneFromSlack: number;
   /** Channels whose stale messages were kept because the channel produced no documents this run. */
   staleDeletionSkippedChannels: number;
   deadLetterFile?: string;
@@ -317,8 +327,6 @@ function fingerprint(text: string): number {
 interface IndexSnapshot {
   /** `_id` → fingerprint of `content_hash` (skipUnchanged). */
   hashes: Map<string, number>;
-  /** channel id → (`_id` → `ts`) of the index's messages (deleteStale); ids seen this run are removed. */
-  messagesByChannel: Map<string, Map<string, string>>;
 }
 
 type BulkOperation = SlackDocument | { delete: string };
@@ -351,6 +359,8 @@ export function elasticsearchSink(options: ElasticsearchSinkOptions): Sink<AnyDo
       retries: 0,
       bulkRequests: 0,
       bytes: 0,
+      deletedExcludedByRules: 0,
+      deletedGoneFromSlack: 0,
       staleDeletionSkippedChannels: 0,
     };
     let throttledItems = 0;
@@ -484,7 +494,7 @@ export function elasticsearchSink(options: ElasticsearchSinkOptions): Sink<AnyDo
 
     /** Streams `_id`, `content_hash`, `type`, `channel_id`, `ts` of the index through a point in time, page by page. */
     async function readIndex(): Promise<IndexSnapshot> {
-      const snapshot: IndexSnapshot = { hashes: new Map(), messagesByChannel: new Map() };
+      const snapshot: IndexSnapshot = { hashes: new Map() };
       const pit = await withRetries(`open a point in time on ${index}`, (requestOptions) => client.openPointInTime({ index, keep_alive: scanKeepAlive }, requestOptions));
       let pitId = pit.id;
       try {
@@ -497,8 +507,8 @@ export function elasticsearchSink(options: ElasticsearchSinkOptions): Sink<AnyDo
                 size: scanPageSize,
                 sort: ['_shard_doc'],
                 track_total_hits: false,
-                _source: [...(skipUnchanged ? ['content_hash'] : []), ...(deleteStale ? ['type', 'channel_id', 'ts'] : [])],
-                query: skipUnchanged ? { match_all: {} } : { term: { type: 'message' } },
+                _source: ['content_hash'],
+                query: { match_all: {} },
                 ...(searchAfter ? { search_after: searchAfter } : {}),
               },
               requestOptions,
@@ -509,15 +519,7 @@ export function elasticsearchSink(options: ElasticsearchSinkOptions): Sink<AnyDo
           for (const hit of hits) {
             const id = hit._id!;
             const source = hit._source ?? {};
-            if (skipUnchanged && typeof source.content_hash === 'string') snapshot.hashes.set(id, fingerprint(source.content_hash));
-            if (deleteStale && source.type === 'message' && typeof source.ts === 'string') {
-              // An index built by Elastic's connector has no channel_id; its message ids are `<channelId>-<ts>`.
-              const channelId = typeof source.channel_id === 'string' ? source.channel_id : id.endsWith(`-${source.ts}`) ? id.slice(0, -(source.ts.length + 1)) : undefined;
-              if (channelId === undefined) continue;
-              let messages = snapshot.messagesByChannel.get(channelId);
-              if (!messages) snapshot.messagesByChannel.set(channelId, (messages = new Map()));
-              messages.set(id, source.ts);
-            }
+            if (typeof source.content_hash === 'string') snapshot.hashes.set(id, fingerprint(source.content_hash));
           }
           if (hits.length < scanPageSize) break;
           searchAfter = hits.at(-1)!.sort;
@@ -529,7 +531,7 @@ export function elasticsearchSink(options: ElasticsearchSinkOptions): Sink<AnyDo
       return snapshot;
     }
 
-    const producedPerChannel = new Map<string, number>();
+    const seen = new SeenMessages();
     let sourceError: unknown;
     let stoppedByAbort = false;
 
@@ -540,10 +542,7 @@ export function elasticsearchSink(options: ElasticsearchSinkOptions): Sink<AnyDo
             stoppedByAbort = true;
             return;
           }
-          if (document.type === 'message' || document.type === 'tombstone') {
-            producedPerChannel.set(document.channel_id, (producedPerChannel.get(document.channel_id) ?? 0) + 1);
-            snapshot.messagesByChannel.get(document.channel_id)?.delete(document._id);
-          }
+          if (deleteStale && (document.type === 'message' || document.type === 'tombstone')) seen.add(document.channel_id, document.ts);
           if (document.type === 'tombstone') {
             yield { delete: document._id };
             continue;
@@ -561,50 +560,57 @@ export function elasticsearchSink(options: ElasticsearchSinkOptions): Sink<AnyDo
       }
     }
 
-    /** Ids to delete under SPEC §6, with every safeguard against Elastic's deletion-by-absence data loss. */
-    function staleIds(snapshot: IndexSnapshot): string[] {
+    /** Deletions under SPEC §6, with every safeguard against Elastic's deletion-by-absence data loss. */
+    async function deleteStaleMessages(): Promise<void> {
       const report = context.sourceReport();
       if (!report) {
         logger.warn('elasticsearch: --delete-stale skipped: the source did not report which channels it read completely');
-        return [];
+        return;
       }
-      const stale: string[] = [];
-      for (const channelId of report.completeChannels) {
-        const remaining = snapshot.messagesByChannel.get(channelId);
-        if (!remaining || remaining.size === 0) continue;
-        const inWindow: string[] = [];
-        for (const [id, ts] of remaining) if (report.windowOldest === null || compareTs(ts, report.windowOldest) >= 0) inWindow.push(id);
-        if (inWindow.length === 0) continue;
-        if ((producedPerChannel.get(channelId) ?? 0) === 0) {
+      if (stats.dropped > 0) {
+        logger.warn(`elasticsearch: --delete-stale skipped: ${stats.dropped} documents were rejected in this run`);
+        return;
+      }
+      const counts: Record<StaleReason, number> = { excluded_by_rules: 0, gone_from_slack: 0 };
+      const deletions = staleMessages({
+        client,
+        index,
+        report,
+        seen,
+        keep: options.rules && options.rules.length > 0 ? rulesKeep(options.rules) : undefined,
+        ruleFields: (options.rules ?? []).map((rule) => rule.field),
+        request: withRetries,
+        logger,
+        onEmptyChannelKept(channelId, kept) {
           stats.staleDeletionSkippedChannels++;
           logger.warn(
-            `elasticsearch: channel ${channelId} returned no messages this run but has ${inWindow.length} in the index; not deleting them (an empty answer is more likely a fault than an emptied channel)`,
+            `elasticsearch: channel ${channelId} returned no messages this run but has ${kept} in the index; not deleting them (an empty answer is more likely a fault than an emptied channel)`,
           );
-          continue;
-        }
-        stale.push(...inWindow);
+        },
+      });
+      await bulk(
+        (async function* () {
+          for await (const { id, reason } of deletions) {
+            counts[reason]++;
+            yield { delete: id };
+          }
+        })(),
+      );
+      stats.deletedExcludedByRules = counts.excluded_by_rules;
+      stats.deletedGoneFromSlack = counts.gone_from_slack;
+      if (counts.excluded_by_rules + counts.gone_from_slack > 0) {
+        logger.info(`elasticsearch: deleted ${counts.gone_from_slack} messages gone from Slack and ${counts.excluded_by_rules} excluded by rules`);
       }
-      return stale;
     }
 
     try {
       await ensureIndex();
-      const snapshot: IndexSnapshot = skipUnchanged || deleteStale ? await readIndex() : { hashes: new Map(), messagesByChannel: new Map() };
+      const snapshot: IndexSnapshot = skipUnchanged ? await readIndex() : { hashes: new Map() };
       await bulk(documentOperations(snapshot));
       if (sourceError !== undefined) throw sourceError;
       if (stoppedByAbort) context.signal?.throwIfAborted();
       snapshot.hashes.clear();
-      if (deleteStale) {
-        const stale = staleIds(snapshot);
-        if (stale.length > 0) {
-          logger.info(`elasticsearch: deleting ${stale.length} stale messages`);
-          await bulk(
-            (async function* () {
-              for (const id of stale) yield { delete: id };
-            })(),
-          );
-        }
-      }
+      if (deleteStale) await deleteStaleMessages();
       if (options.refresh ?? true) await withRetries(`refresh ${index}`, (requestOptions) => client.indices.refresh({ index }, requestOptions));
       stats.retries += throttledItems - droppedThrottled;
       await closeDeadLetter();

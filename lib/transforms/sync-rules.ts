@@ -565,19 +565,51 @@ export function ruleMatches(rule: SyncRule, document: Record<string, unknown>): 
   return value === undefined ? false : compiled.test(value);
 }
 
-/** The stage: drops documents whose first matching rule (by `order`) excludes them. Tombstones pass through. */
-export function syncRules(rules: SyncRule[]): Stage<AnyDocument, AnyDocument> {
+function compileValidRules(rules: SyncRule[]): CompiledRule[] {
   const validation = validateRules(rules);
   if (!validation.valid) {
     throw new ConfigError('rules_invalid', `sync rules: ${validation.problems.map(formatRuleProblem).join('; ')}`, {
       hint: 'fix the rules; `slack-etl rules check FILE` lists every problem',
     });
   }
-  const compiled = validation.rules.map(compileRule);
+  return validation.rules.map(compileRule);
+}
+
+/** Position of the first rule (by `order`) that matches the document, or -1 when none does (the document is kept). */
+function firstMatchingRule(compiled: CompiledRule[], document: Record<string, unknown>, onIncomparable?: () => void): number {
+  for (let index = 0; index < compiled.length; index++) {
+    const rule = compiled[index]!;
+    const value = fieldValue(document, rule);
+    if (value === undefined) continue;
+    const verdict = rule.test(value);
+    if (verdict === true) return index;
+    if (verdict === 'incomparable') onIncomparable?.();
+  }
+  return -1;
+}
+
+/**
+ * The stage's decision as a predicate: true when the rules keep the document. The Elasticsearch sink uses it to tell
+ * an indexed document the rules now exclude from one that is gone from Slack.
+ */
+export function rulesKeep(rules: SyncRule[]): (document: Record<string, unknown>) => boolean {
+  const compiled = compileValidRules(rules);
+  return (document) => {
+    const matched = firstMatchingRule(compiled, document);
+    return matched < 0 || compiled[matched]!.include;
+  };
+}
+
+/** The stage: drops documents whose first matching rule (by `order`) excludes them. Tombstones pass through. */
+export function syncRules(rules: SyncRule[]): Stage<AnyDocument, AnyDocument> {
+  const compiled = compileValidRules(rules);
   const matchCounts = compiled.map(() => 0);
   let included = 0;
   let excluded = 0;
   let incomparable = 0;
+  const countIncomparable = () => {
+    incomparable++;
+  };
 
   async function* syncRulesStage(documents: AsyncIterable<AnyDocument>): AsyncIterable<AnyDocument> {
     for await (const document of documents) {
@@ -585,20 +617,9 @@ export function syncRules(rules: SyncRule[]): Stage<AnyDocument, AnyDocument> {
         yield document;
         continue;
       }
-      let include = true;
-      for (let index = 0; index < compiled.length; index++) {
-        const rule = compiled[index]!;
-        const value = fieldValue(document as unknown as Record<string, unknown>, rule);
-        if (value === undefined) continue;
-        const verdict = rule.test(value);
-        if (verdict === true) {
-          matchCounts[index]!++;
-          include = rule.include;
-          break;
-        }
-        if (verdict === 'incomparable') incomparable++;
-      }
-      if (include) {
+      const matched = firstMatchingRule(compiled, document as unknown as Record<string, unknown>, countIncomparable);
+      if (matched >= 0) matchCounts[matched]!++;
+      if (matched < 0 || compiled[matched]!.include) {
         included++;
         yield document;
       } else excluded++;

@@ -2,6 +2,7 @@
 
 import { ConfigError } from '../../errors.js';
 import { checkElasticsearch, createElasticsearchClient, elasticsearchSink } from '../../sinks/elasticsearch.js';
+import { loadRules } from '../../transforms/sync-rules.js';
 import { runSlackJob, type CliIo } from '../job.js';
 import type { CliConfig } from '../options.js';
 
@@ -16,6 +17,8 @@ export async function runSync(config: CliConfig, io: CliIo): Promise<number> {
       hint: 'with --state, messages deleted in Slack are found from the state and deleted from the index anyway: drop --delete-stale',
     });
   }
+  // The sink needs the rules too: --delete-stale removes indexed messages they exclude.
+  const rules = config.rules ? await loadRules(config.rules) : [];
   const node = config.esUrl;
   const client = createElasticsearchClient({
     node,
@@ -28,8 +31,9 @@ export async function runSync(config: CliConfig, io: CliIo): Promise<number> {
     return await runSlackJob({
       config,
       io,
+      rules,
       preflight: () => checkElasticsearch(client, node, config.index),
-      sink: elasticsearchSink({ client, index: config.index, deleteStale: config.deleteStale, deadLetterPath: config.deadLetter }),
+      sink: elasticsearchSink({ client, index: config.index, deleteStale: config.deleteStale, deadLetterPath: config.deadLetter, rules }),
       verb: 'synced',
       destination: `index ${config.index}`,
     });
