@@ -4,11 +4,11 @@ import t from 'tap';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startFakeElasticsearch } from '../fixtures/elasticsearch/server.js';
-import { runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken, type TestContext } from './helpers/slack.js';
 
 const DAY_MS = 86_400_000;
 
-async function setup(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function setup(t: TestContext) {
   const { workspace, slack, nowMs } = await startWorkspace(t);
   const elasticsearch = await startFakeElasticsearch();
   t.teardown(() => elasticsearch.close());
