@@ -104,6 +104,29 @@ export type SlackDocument = UserDocument | ChannelDocument | MessageDocument;
 export type AnyDocument = SlackDocument | TombstoneDocument;
 export type DocumentType = AnyDocument['type'];
 
+/** Every top-level field of a document type, checked against the types above (sync rules reject other names). */
+type FieldsOf<Document> = readonly (keyof Document & string)[];
+// A type error on a list below means a field was added to (or removed from) a document type but not to its list.
+const exhaustive =
+  <Document>() =>
+  <const Fields extends FieldsOf<Document>>(fields: Fields & ([Exclude<keyof Document, Fields[number]>] extends [never] ? unknown : never)): Fields =>
+    fields;
+
+export const documentFields = {
+  user: exhaustive<UserDocument>()([
+    '_id', 'id', '_timestamp', 'content_hash', 'type', 'real_name_normalized', 'profile_real_name', 'display_name', 'display_name_normalized',
+    'first_name', 'last_name', 'name', 'deleted', 'real_name', 'is_admin', 'is_owner', 'is_bot', 'tz', 'title', 'updated',
+  ]),
+  channel: exhaustive<ChannelDocument>()([
+    '_id', 'id', '_timestamp', 'content_hash', 'type', 'topic', 'topic_author', 'topic_last_updated', 'purpose', 'purpose_author',
+    'purpose_last_updated', 'last_updated', 'name', 'name_normalized', 'created', 'is_private', 'is_archived', 'num_members', 'url',
+  ]),
+  message: exhaustive<MessageDocument>()([
+    '_id', 'id', '_timestamp', 'content_hash', 'type', 'channel', 'channel_id', 'author', 'author_id', 'author_type', 'text', 'edited_ts', 'ts',
+    'subtype', 'reply_count', 'latest_reply', 'thread_ts', 'permalink', 'files', 'attachments_text', 'reactions',
+  ]),
+} as const satisfies Record<SlackDocument['type'], readonly string[]>;
+
 export const messageId = (channelId: string, ts: string): string => `${channelId}-${ts}`;
 
 /** Slack `ts` ("1700000000.123456") → ISO-8601 UTC with milliseconds. */

@@ -9,7 +9,7 @@ export { slackSource, channelTypes, type ChannelType, type SlackSource, type Sla
 export { SlackApiClient, SlackApiError, SlackUnavailableError, type SlackClientOptions, type SlackClientStats } from './sources/slack/client.js';
 export { defaultTierRates, methodTiers, parseTierRates, type TierRates } from './sources/slack/pacer.js';
 export { enrich, displayName, rewriteSlackText, type EnrichOptions, type UserLookupResult } from './transforms/enrich.js';
-export { syncRules, loadRules, validateRules, parseRulesText, ruleMatches, type SyncRule, type RuleOperator, type RulesValidation, type RuleProblem } from './transforms/sync-rules.js';
+export { syncRules, rulesKeep, loadRules, validateRules, parseRulesText, ruleMatches, type SyncRule, type RuleOperator, type RulesValidation, type RuleProblem } from './transforms/sync-rules.js';
 export { dedupe, type DedupeOptions, type SeenStore } from './transforms/dedupe.js';
 export { contentHash } from './content-hash.js';
 export { StateStore, createStateStore, type ChannelCheckpoint } from './state/store.js';

@@ -46,10 +46,57 @@ t.test('export --rules: a channel excluded and only one author\'s messages kept,
   t.match(withSummary.stderr, new RegExp(`filtered by rules: ${(all.length - expected.length).toLocaleString('en-US')}`), 'the summary counts the filtered documents');
 });
 
+t.test('export --rules with DEFAULT set to exclude: an include-only list keeps exactly what its rules include', async (t) => {
+  const { slack, nowMs } = await startWorkspace(t);
+  const directory = await temporaryDirectory(t);
+  const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
+  const common = ['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--fetch-last-n-days', '0', '--quiet'];
+  const everything = await runCli([...common, '--out', join(directory, 'all.ndjson')], { env });
+  t.equal(everything.code, 0, everything.stderr);
+  const all = await readNdjson(join(directory, 'all.ndjson'));
+  const kept = String(all.find((document) => document.type === 'message')?.channel);
+
+  const rulesPath = join(directory, 'include-only.json');
+  await writeFile(
+    rulesPath,
+    JSON.stringify([
+      { id: 'DEFAULT', order: 0, policy: 'exclude', field: '_', rule: 'regex', value: '.*' },
+      { id: 'keep-channel', order: 1, policy: 'include', field: 'channel', rule: 'equals', value: kept },
+      { id: 'keep-people', order: 2, policy: 'include', field: 'type', rule: 'equals', value: 'user' },
+    ]),
+  );
+  const filtered = await runCli([...common, '--rules', rulesPath, '--out', join(directory, 'filtered.ndjson')], { env });
+  t.equal(filtered.code, 0, filtered.stderr);
+  const expected = all.filter((document) => document.type === 'user' || (document.type === 'message' && document.channel === kept));
+  const got = await readNdjson(join(directory, 'filtered.ndjson'));
+  t.ok(expected.length < all.length, 'the list leaves documents out');
+  t.strictSame(idsOf(got as Array<{ _id: string }>), idsOf(expected as Array<{ _id: string }>), `users and the messages of #${kept}, nothing else`);
+});
+
+t.test('rules check: a catastrophic regex is a warning; 20,000 rules is one clear line and exit 2', async (t) => {
+  const directory = await temporaryDirectory(t);
+  const hostile = join(directory, 'hostile.json');
+  await writeFile(hostile, JSON.stringify([{ id: 'nested', order: 1, policy: 'exclude', field: 'text', rule: 'regex', value: '(a+)+$' }]));
+  const warned = await runCli(['rules', 'check', hostile]);
+  t.equal(warned.code, 0, 'valid: evaluated in linear time');
+  t.match(warned.stderr, /^warning: rule nested: regex "\(a\+\)\+\$" has nested repetition/m);
+  const many = join(directory, 'many.json');
+  await writeFile(many, JSON.stringify(Array.from({ length: 20_000 }, (_, index) => ({ id: `r${index}`, order: index, policy: 'exclude', field: 'channel', rule: 'equals', value: `c${index}` }))));
+  const refused = await runCli(['rules', 'check', many]);
+  t.equal(refused.code, 2);
+  t.match(refused.stderr, /^20,000 rules is more than the 10,000 slack-etl accepts/);
+  const exported = await runCli(['export', '--rules', many, '--out', join(directory, 'never.ndjson')], { env: { SLACK_TOKEN: testToken } });
+  t.equal(exported.code, 2, 'export refuses before any Slack call');
+  t.equal(exported.stderr.trim().split('\n').length, 1, `one line: ${exported.stderr}`);
+});
+
 t.test('rules check: exit 0 for a valid file, exit 2 listing every problem of a broken one', async (t) => {
   const valid = await runCli(['rules', 'check', fixture('array.json')]);
   t.equal(valid.code, 0, valid.stderr);
   t.match(valid.stdout, /^valid: \d+ rules/);
+  const includeOnly = await runCli(['rules', 'check', fixture('include-only.json')]);
+  t.equal(includeOnly.code, 0, includeOnly.stderr);
+  t.match(includeOnly.stdout, /last\. exclude every document no rule above matches \(id DEFAULT\)/, 'the fall-through is listed last');
   const invalid = await runCli(['rules', 'check', fixture('invalid.json')]);
   t.equal(invalid.code, 2);
   const problemLines = invalid.stderr.split('\n').filter((line) => line.startsWith('rule '));

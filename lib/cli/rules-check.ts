@@ -8,7 +8,7 @@ export interface RulesCheckOutput {
   stderr: (line: string) => void;
 }
 
-/** 0 with `valid: N rules` and the rules in evaluation order; 2 with one line per problem (or an unreadable file). */
+/** 0 with `valid: N rules` and the rules in evaluation order; 2 with one line per problem (or an unreadable file). Warnings go to stderr either way. */
 export async function runRulesCheck(path: string, out: RulesCheckOutput): Promise<0 | 2> {
   let text: string;
   try {
@@ -18,6 +18,7 @@ export async function runRulesCheck(path: string, out: RulesCheckOutput): Promis
     return 2;
   }
   const validation = parseRulesText(text, path);
+  for (const warning of validation.warnings) out.stderr(`warning: ${formatRuleProblem(warning)}`);
   if (!validation.valid) {
     for (const problem of validation.problems) out.stderr(formatRuleProblem(problem));
     const count = validation.problems.length;

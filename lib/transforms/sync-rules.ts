@@ -14,18 +14,25 @@
 // | field present with value null                      | `str(None)` = "None" is matched; `<`/`>` crash   | no match                                                                                          |
 // | text of booleans, lists, objects (contains etc.)   | Python `str()`: "True", "['a']"                  | JSON text: "true", '["a"]' (`equals` on lists too)                                                |
 // | invalid regex                                      | passes validation, crashes the sync when matched | rejected by validation with the compiler's message                                                |
-// | regex syntax                                       | Python `re`                                      | JavaScript RegExp, with `(?P<n>…)`, `(?P=n)`, `\A`, `\Z`, leading `(?i)`/`(?m)`/`(?s)` translated |
+// | regex engine                                       | Python `re` (backtracking: `(a+)+$` can hang)    | RE2 (re2js), linear time; Python syntax kept: `(?P<n>…)`, `\A`, `\Z`, `(?i)`; no backreferences or  |
+// |                                                    |                                                  | lookarounds (rejected by validation); `rules check` warns about patterns that hang Python's `re`  |
 // | regex compilation                                  | on every match                                   | once per rule                                                                                     |
+// | the DEFAULT rule                                   | dropped by id, its policy ignored                | its policy decides documents no other rule matches: `exclude` makes an include-only list          |
+// | unknown field name                                 | not validated (the rule never matches)           | rejected, with the closest field name                                                             |
+// | `<`/`>` with a value that is no number or date     | string comparison, or TypeError in the sync      | rejected by validation                                                                            |
 // | duplicate rule ids                                 | not validated                                    | reported                                                                                          |
-// | semantic duplicates (same field, rule, value)      | only the first pair is reported                  | every pair is reported                                                                            |
+// | semantic duplicates (same field, rule, value)      | only the first pair is reported                  | every group is reported (in linear time: 10,000 rules validate at once)                           |
 // | a rule with an unknown operator or policy          | later validators may raise instead of reporting  | every problem of every rule reported at once                                                      |
+// | more than 10,000 rules                             | no limit                                         | rejected (each document is checked against every rule)                                            |
 //
-// Kept as Elastic does it: first match in ascending `order` (stable) wins, no match includes, the rule with id
-// `DEFAULT` is dropped, top-level fields only, regex anchored at the start only (`re.match`), `greater_than`,
+// Kept as Elastic does it: first match in ascending `order` (stable) wins, the DEFAULT rule (by id) is the fall-through
+// whatever its `order`, top-level fields only, regex anchored at the start only (`re.match`), `greater_than`,
 // `less_than` and `starts with` are rejected, `value` must be a non-empty string, `.*`/`(.*)` rules are rejected.
 
 import { readFile } from 'node:fs/promises';
-import type { AnyDocument } from '../documents.js';
+import { RE2JS } from 're2js';
+import safeRegex from 'safe-regex2';
+import { documentFields, type AnyDocument } from '../documents.js';
 import { ConfigError } from '../errors.js';
 import type { Stage } from '../stage.js';
 
@@ -48,9 +55,14 @@ export interface RuleProblem {
 
 export interface RulesValidation {
   valid: boolean;
-  /** Parsed rules, DEFAULT dropped, sorted by `order` (stable). */
+  /**
+   * Parsed rules sorted by `order` (stable). A DEFAULT rule that excludes comes last (it is the fall-through);
+   * one that includes is dropped, since including what no rule matches is what happens anyway.
+   */
   rules: SyncRule[];
   problems: RuleProblem[];
+  /** Not errors: e.g. regexes that would hang a backtracking engine such as Elastic's (Python `re`). */
+  warnings: RuleProblem[];
 }
 
 export interface SyncRulesStats {
@@ -62,7 +74,11 @@ export interface SyncRulesStats {
   matches: Record<string, { policy: SyncRule['policy']; matches: number }>;
 }
 
-const operators: readonly RuleOperator[] = ['equals', 'contains', 'starts_with', 'ends_with', 'regex', '>', '<'];
+/** Elastic's id of the fall-through rule; Kibana writes it as `_ regex .*` with policy include. */
+export const defaultRuleId = 'DEFAULT';
+/** Each document is checked against every rule, and validation reports every problem: past this, refuse. */
+export const maxRules = 10_000;
+
 const operatorSuggestions: Record<string, string> = {
   greater_than: '>',
   less_than: '<',
@@ -75,7 +91,7 @@ const operatorSuggestions: Record<string, string> = {
   '==': 'equals',
 };
 const matchAllRegexes = new Set(['.*', '(.*)']);
-const defaultRuleId = 'DEFAULT';
+const knownFields: ReadonlySet<string> = new Set(Object.values(documentFields).flat());
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -110,13 +126,14 @@ const requirement = (name: string, value: unknown, what: string): string =>
   value === undefined ? `${name} is missing (${what})` : `${name} must be ${what} (got ${describeValue(value)})`;
 
 /**
- * Python's `re` syntax → JavaScript's, for what rules commonly use: named groups `(?P<name>…)`,
- * back-references `(?P=name)`, `\A`, `\Z`, and global flags at the start (`(?i)`, `(?m)`, `(?s)`).
- * Sticky (`y`) anchors the match at the start only, as `re.match` does, even with `m`.
+ * Python's `re` syntax → RE2's, which evaluates in linear time whatever the pattern. RE2 already reads Python's named
+ * groups `(?P<name>…)`, `\A` and inline flags; Python's `\Z` (end of text) is RE2's `\z`. `re.match` anchors at the
+ * start only: `\A(?:…)` does the same, also under `(?m)`. Backreferences and lookarounds have no linear-time
+ * evaluation: RE2 rejects them, and so does validation.
  */
-export function compilePythonRegex(pattern: string): RegExp {
-  let flags = 'y';
+export function compilePythonRegex(pattern: string): RE2JS {
   let source = pattern;
+  let flags = '';
   const leadingFlags = /^\(\?([aiLmsux]+)\)/.exec(source);
   if (leadingFlags) {
     for (const flag of leadingFlags[1]!) {
@@ -130,19 +147,53 @@ export function compilePythonRegex(pattern: string): RegExp {
     const character = source[index]!;
     if (character === '\\' && index + 1 < source.length) {
       const escaped = source[index + 1]!;
-      translated += escaped === 'A' ? '(?<![\\s\\S])' : escaped === 'Z' ? '(?![\\s\\S])' : character + escaped;
+      translated += escaped === 'Z' ? '\\z' : character + escaped;
       index++;
-    } else if (source.startsWith('(?P<', index)) {
-      translated += '(?<';
-      index += 3;
-    } else if (source.startsWith('(?P=', index)) {
-      const close = source.indexOf(')', index);
-      if (close === -1) throw new SyntaxError('unterminated (?P=name)');
-      translated += `\\k<${source.slice(index + 4, close)}>`;
-      index = close;
     } else translated += character;
   }
-  return new RegExp(translated, flags);
+  try {
+    return RE2JS.compile(`${flags ? `(?${flags})` : ''}\\A(?:${translated})`);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.replace(/^error parsing regexp: /, '') : String(error);
+    const unsupported = /\(\?P=|\(\?<?[=!]|\\[1-9]/.test(translated)
+      ? ' (backreferences and lookarounds are not supported: rules run on a linear-time engine, RE2)'
+      : '';
+    throw new SyntaxError(`${reason}${unsupported}`);
+  }
+}
+
+/** Patterns whose nested repetition makes a backtracking engine (Python's `re`, JavaScript's RegExp) take exponential time. */
+function backtracksCatastrophically(pattern: string): boolean {
+  const asJavaScript = pattern.replace(/^\(\?[aiLmsux]+\)/, '').replaceAll('(?P<', '(?<').replaceAll(/\(\?P=(\w+)\)/g, '\\k<$1>');
+  try {
+    return !safeRegex(asJavaScript);
+  } catch {
+    return false;
+  }
+}
+
+/** The known field closest to `field` by edit distance, when it is close enough to be a likely typo. */
+function closestField(field: string): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(field.length / 3)) + 1;
+  for (const candidate of knownFields) {
+    const distance = editDistance(field.toLowerCase(), candidate);
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  return best;
+}
+
+function editDistance(left: string, right: string): number {
+  let previous = Array.from({ length: right.length + 1 }, (_, index) => index);
+  for (let row = 1; row <= left.length; row++) {
+    const current = [row];
+    for (let column = 1; column <= right.length; column++) {
+      const substitution = previous[column - 1]! + (left[row - 1] === right[column - 1] ? 0 : 1);
+      current.push(Math.min(previous[column]! + 1, current[column - 1]! + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[right.length]!;
 }
 
 interface Entry {
@@ -153,106 +204,139 @@ interface Entry {
   value: unknown;
 }
 
-/** Validates rules in any accepted shape, reporting every problem of every rule at once. */
+/** Validates one non-DEFAULT rule, adding its problems (and warnings) under its id. */
+function validateRule(raw: Record<string, unknown>, name: string, problems: RuleProblem[], warnings: RuleProblem[]): Entry {
+  const problem = (message: string) => problems.push({ ids: [name], message });
+  const before = problems.length;
+  const id = raw.id;
+  if (typeof id !== 'string' || id === '') problem(requirement('id', id, 'a non-empty string'));
+  if (typeof raw.order !== 'number' || !Number.isFinite(raw.order)) problem(requirement('order', raw.order, 'a number'));
+  const policy = parsePolicy(raw.policy);
+  if (policy === undefined) problem(requirement('policy', raw.policy, '"include" or "exclude"'));
+
+  let operator: RuleOperator | undefined;
+  if (typeof raw.rule === 'string' && Object.hasOwn(operatorTests, raw.rule.toLowerCase())) {
+    operator = raw.rule.toLowerCase() as RuleOperator;
+  } else {
+    const suggestion = typeof raw.rule === 'string' ? operatorSuggestions[raw.rule.toLowerCase()] : undefined;
+    problem(
+      requirement('rule', raw.rule, `one of ${operators.join(', ')}`) + (suggestion ? `; use "${suggestion}" (Elastic rejects ${describeValue(raw.rule)} too)` : ''),
+    );
+  }
+
+  const field = raw.field;
+  if (typeof field !== 'string' || field === '') problem(requirement('field', field, 'a non-empty string'));
+  else if (!knownFields.has(field)) {
+    const suggestion = closestField(field);
+    problem(
+      `field ${JSON.stringify(field)} is not a field of any document, so the rule would never match; ` +
+        (suggestion ? `did you mean "${suggestion}"?` : 'see the documents table in the README for the field names'),
+    );
+  }
+
+  const value = raw.value;
+  if (typeof value === 'number' || typeof value === 'boolean') {
+    problem(`value must be a string: quote it ("value": "${String(value)}")`);
+  } else if (typeof value !== 'string' || value === '') {
+    problem(requirement('value', value, 'a non-empty string'));
+  } else if (operator === 'regex') {
+    if (matchAllRegexes.has(value)) {
+      problem(`regex ${JSON.stringify(value)} matches everything, which Elastic does not allow either; remove the rule (a document no rule matches is included anyway)`);
+    } else {
+      try {
+        compilePythonRegex(value);
+        if (backtracksCatastrophically(value)) {
+          warnings.push({
+            ids: [name],
+            message: `regex ${JSON.stringify(value)} has nested repetition that can take exponential time in backtracking engines (Python's re in Elastic's connector); slack-etl evaluates it in linear time`,
+          });
+        }
+      } catch (error) {
+        problem(`regex ${JSON.stringify(value)} does not compile: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  } else if ((operator === '<' || operator === '>') && pythonFloat(value) === undefined && dateMilliseconds(value) === undefined) {
+    problem(`"${operator}" compares numbers and dates, and ${JSON.stringify(value)} is neither; use a number (e.g. "1700000000") or an ISO date (e.g. "2024-03-01")`);
+  }
+
+  const valid = problems.length === before;
+  return {
+    name,
+    field,
+    operator,
+    value,
+    rule: valid ? { id: id as string, order: raw.order as number, policy: policy!, field: field as string, rule: operator!, value: value as string } : undefined,
+  };
+}
+
+function parsePolicy(policy: unknown): SyncRule['policy'] | undefined {
+  const lowered = typeof policy === 'string' ? policy.toLowerCase() : undefined;
+  return lowered === 'include' || lowered === 'exclude' ? lowered : undefined;
+}
+
+/** Lists more than a handful of ids as the first few and a count, so one problem stays one readable line. */
+const someIds = (ids: string[]): string => (ids.length <= 8 ? ids.join(', ') : `${ids.slice(0, 8).join(', ')} and ${ids.length - 8} more`);
+
+/** Validates rules in any accepted shape, reporting every problem of every rule at once (in linear time). */
 export function validateRules(input: unknown): RulesValidation {
   const problems: RuleProblem[] = [];
+  const warnings: RuleProblem[] = [];
   const list = ruleList(input);
-  if (typeof list === 'string') return { valid: false, rules: [], problems: [{ ids: [], message: list }] };
+  if (typeof list === 'string') return { valid: false, rules: [], problems: [{ ids: [], message: list }], warnings };
+  if (list.length > maxRules) {
+    const message = `${list.length.toLocaleString('en-US')} rules is more than the ${maxRules.toLocaleString('en-US')} slack-etl accepts (every document is checked against every rule); merge rules, e.g. one regex with alternatives`;
+    return { valid: false, rules: [], problems: [{ ids: [], message }], warnings };
+  }
 
   const entries: Entry[] = [];
+  let fallThrough: SyncRule | undefined;
+  const positionsById = new Map<string, string[]>();
   list.forEach((raw, position) => {
     const positionName = `#${position + 1}`;
     if (!isRecord(raw)) {
       problems.push({ ids: [positionName], message: `must be an object with id, order, policy, field, rule and value (got ${describeValue(raw)})` });
       return;
     }
-    const id = raw.id;
-    if (id === defaultRuleId) return; // Elastic drops the default rule by id, whatever it says.
-    const name = typeof id === 'string' && id !== '' ? id : positionName;
-    const problem = (message: string) => problems.push({ ids: [name], message });
-    const before = problems.length;
-
-    if (typeof id !== 'string' || id === '') problem(requirement('id', id, 'a non-empty string'));
-    if (typeof raw.order !== 'number' || !Number.isFinite(raw.order)) problem(requirement('order', raw.order, 'a number'));
-
-    let policy: SyncRule['policy'] | undefined;
-    if (typeof raw.policy === 'string' && ['include', 'exclude'].includes(raw.policy.toLowerCase())) {
-      policy = raw.policy.toLowerCase() as SyncRule['policy'];
-    } else problem(requirement('policy', raw.policy, '"include" or "exclude"'));
-
-    let operator: RuleOperator | undefined;
-    if (typeof raw.rule === 'string' && operators.includes(raw.rule.toLowerCase() as RuleOperator)) {
-      operator = raw.rule.toLowerCase() as RuleOperator;
-    } else {
-      const suggestion = typeof raw.rule === 'string' ? operatorSuggestions[raw.rule.toLowerCase()] : undefined;
-      problem(
-        requirement('rule', raw.rule, `one of ${operators.join(', ')}`) +
-          (suggestion ? `; use "${suggestion}" (Elastic rejects ${describeValue(raw.rule)} too)` : ''),
-      );
+    if (typeof raw.id === 'string' && raw.id !== '') {
+      const positions = positionsById.get(raw.id);
+      if (positions) positions.push(positionName);
+      else positionsById.set(raw.id, [positionName]);
     }
-
-    if (typeof raw.field !== 'string' || raw.field === '') problem(requirement('field', raw.field, 'a non-empty string'));
-
-    const value = raw.value;
-    if (typeof value === 'number' || typeof value === 'boolean') {
-      problem(`value must be a string: quote it ("value": "${String(value)}")`);
-    } else if (typeof value !== 'string' || value === '') {
-      problem(requirement('value', value, 'a non-empty string'));
-    } else if (operator === 'regex') {
-      if (matchAllRegexes.has(value)) {
-        problem(`regex ${JSON.stringify(value)} matches everything, which Elastic does not allow either; remove the rule (a document no rule matches is included anyway)`);
-      } else {
-        try {
-          compilePythonRegex(value);
-        } catch (error) {
-          problem(`regex ${JSON.stringify(value)} does not compile: ${error instanceof Error ? error.message : String(error)}`);
-        }
-      }
+    if (raw.id === defaultRuleId) {
+      // Elastic's DEFAULT matches every document whatever its field, rule and value say: only its policy counts.
+      const policy = parsePolicy(raw.policy);
+      if (policy === undefined) problems.push({ ids: [defaultRuleId], message: requirement('policy', raw.policy, '"include" or "exclude"') });
+      else fallThrough = { id: defaultRuleId, order: typeof raw.order === 'number' ? raw.order : 0, policy, field: '_', rule: 'regex', value: '.*' };
+      return;
     }
-
-    const valid = problems.length === before;
-    entries.push({
-      name,
-      field: raw.field,
-      operator,
-      value,
-      rule: valid
-        ? { id: id as string, order: raw.order as number, policy: policy!, field: raw.field as string, rule: operator!, value: value as string }
-        : undefined,
-    });
+    entries.push(validateRule(raw, typeof raw.id === 'string' && raw.id !== '' ? raw.id : positionName, problems, warnings));
   });
 
-  const positionsById = new Map<string, string[]>();
-  list.forEach((raw, position) => {
-    if (isRecord(raw) && typeof raw.id === 'string' && raw.id !== '' && raw.id !== defaultRuleId) {
-      const positions = positionsById.get(raw.id) ?? [];
-      positions.push(`#${position + 1}`);
-      positionsById.set(raw.id, positions);
-    }
-  });
   for (const [id, positions] of positionsById) {
-    if (positions.length > 1) problems.push({ ids: [id], message: `id is used by ${positions.length} rules (${positions.join(', ')}); ids must be unique` });
+    if (positions.length > 1) problems.push({ ids: [id], message: `id is used by ${positions.length} rules (${someIds(positions)}); ids must be unique` });
   }
 
   // Elastic's semantic check: equal field, operator and value are duplicates whatever their policies.
-  const comparable = entries.filter(
-    (entry) => typeof entry.field === 'string' && entry.field !== '' && entry.operator !== undefined && typeof entry.value === 'string' && entry.value !== '',
-  );
-  for (let first = 0; first < comparable.length; first++) {
-    for (let second = first + 1; second < comparable.length; second++) {
-      const earlier = comparable[first]!;
-      const later = comparable[second]!;
-      if (earlier.field === later.field && earlier.operator === later.operator && earlier.value === later.value) {
-        problems.push({
-          ids: [earlier.name, later.name],
-          message: `semantically equal (both: ${String(earlier.field)} ${earlier.operator} ${JSON.stringify(earlier.value)}); keep one`,
-        });
-      }
-    }
+  const groups = new Map<string, Entry[]>();
+  for (const entry of entries) {
+    if (typeof entry.field !== 'string' || entry.field === '' || entry.operator === undefined || typeof entry.value !== 'string' || entry.value === '') continue;
+    const key = JSON.stringify([entry.field, entry.operator, entry.value]);
+    const group = groups.get(key);
+    if (group) group.push(entry);
+    else groups.set(key, [entry]);
+  }
+  for (const group of groups.values()) {
+    if (group.length < 2) continue;
+    const [first] = group;
+    problems.push({
+      ids: group.map((entry) => entry.name),
+      message: `semantically equal (${group.length === 2 ? 'both' : `all ${group.length}`}: ${String(first!.field)} ${first!.operator} ${JSON.stringify(first!.value)}); keep one`,
+    });
   }
 
   const rules = entries.flatMap((entry) => (entry.rule ? [entry.rule] : [])).sort((a, b) => a.order - b.order);
-  return { valid: problems.length === 0, rules, problems };
+  if (fallThrough?.policy === 'exclude') rules.push(fallThrough);
+  return { valid: problems.length === 0, rules, problems, warnings };
 }
 
 /** Offset of the first JSON syntax error (JSON.parse does not always say where). */
@@ -330,7 +414,8 @@ function jsonErrorOffset(text: string): number {
     skipWhitespace();
     if (position < text.length) fail();
   } catch (error) {
-    if (!(error instanceof Stop)) throw error;
+    // Nesting deeper than the stack: the position reached is as close as this scan can say.
+    if (!(error instanceof Stop) && !(error instanceof RangeError)) throw error;
   }
   return Math.min(position, text.length);
 }
@@ -342,23 +427,25 @@ export function parseRulesText(text: string, fileName: string): RulesValidation 
   try {
     input = JSON.parse(body);
   } catch (error) {
-    if (body.trim() === '') return { valid: false, rules: [], problems: [{ ids: [], message: `${fileName} is empty; write a JSON array of rules` }] };
+    if (body.trim() === '') return { valid: false, rules: [], problems: [{ ids: [], message: `${fileName} is empty; write a JSON array of rules` }], warnings: [] };
     const offset = jsonErrorOffset(body);
     const before = body.slice(0, offset);
     const line = before.split('\n').length;
     const column = offset - before.lastIndexOf('\n');
     const reason = error instanceof Error ? error.message : String(error);
-    return { valid: false, rules: [], problems: [{ ids: [], message: `${fileName}: not valid JSON at line ${line}, column ${column}: ${reason}` }] };
+    return { valid: false, rules: [], problems: [{ ids: [], message: `${fileName}: not valid JSON at line ${line}, column ${column}: ${reason}` }], warnings: [] };
   }
   return validateRules(input);
 }
 
 /** One line per problem: `rule <ids>: <message>`, or the message alone for file-level problems. */
 export const formatRuleProblem = (problem: RuleProblem): string =>
-  problem.ids.length > 0 ? `rule ${problem.ids.join(', ')}: ${problem.message}` : problem.message;
+  problem.ids.length > 0 ? `rule ${someIds(problem.ids)}: ${problem.message}` : problem.message;
 
 export const formatRule = (rule: SyncRule): string =>
-  `${rule.order}. ${rule.policy} ${rule.field} ${rule.rule} ${JSON.stringify(rule.value)} (id ${rule.id})`;
+  rule.id === defaultRuleId
+    ? `last. ${rule.policy} every document no rule above matches (id ${defaultRuleId})`
+    : `${rule.order}. ${rule.policy} ${rule.field} ${rule.rule} ${JSON.stringify(rule.value)} (id ${rule.id})`;
 
 /** Reads the file, or throws ConfigError('rules_unreadable') naming it and the reason. */
 export async function readRulesFile(path: string): Promise<string> {
@@ -464,6 +551,69 @@ function dateMilliseconds(text: string): number | undefined {
 /** Text used by contains / starts_with / ends_with / regex. */
 const textOf = (value: unknown): string => (typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value));
 
+/** The rule value read every way an operator may need it. */
+interface Expected {
+  text: string;
+  /** Python's `float(value)`, as Elastic coerces it for number fields. */
+  number: number | undefined;
+  /** A decimal number as text, compared exactly with numeric-looking string fields (`ts`). */
+  looksNumeric: boolean;
+  boolean: boolean | undefined;
+  date: number | undefined;
+}
+
+/** Sign of `actual - expected`, or 'incomparable'. */
+function order(actual: unknown, expected: Expected): number | 'incomparable' {
+  if (typeof actual === 'string') {
+    if (expected.looksNumeric && numericText.test(actual)) return compareNumericText(actual, expected.text);
+    if (expected.date !== undefined) {
+      const actualDate = dateMilliseconds(actual);
+      if (actualDate !== undefined) return actualDate - expected.date;
+    }
+    return actual < expected.text ? -1 : actual > expected.text ? 1 : 0;
+  }
+  if (typeof actual === 'number') {
+    if (expected.number === undefined) return 'incomparable';
+    return actual < expected.number ? -1 : actual > expected.number ? 1 : actual === expected.number ? 0 : 'incomparable';
+  }
+  return 'incomparable';
+}
+
+const comparison =
+  (wantSign: -1 | 1) =>
+  (expected: Expected) =>
+  (actual: unknown): Verdict => {
+    const sign = order(actual, expected);
+    return sign === 'incomparable' ? sign : Math.sign(sign) === wantSign;
+  };
+
+/** Every operator, once: the table validation reads its names from and evaluation its tests. */
+const operatorTests = {
+  equals: (expected) => (actual) => {
+    switch (typeof actual) {
+      case 'string':
+        return actual === expected.text || (expected.looksNumeric && numericText.test(actual) && compareNumericText(actual, expected.text) === 0);
+      case 'number':
+        return expected.number === undefined ? 'incomparable' : actual === expected.number;
+      case 'boolean':
+        return expected.boolean === undefined ? 'incomparable' : actual === expected.boolean;
+      default:
+        return textOf(actual) === expected.text;
+    }
+  },
+  contains: (expected) => (actual) => textOf(actual).includes(expected.text),
+  starts_with: (expected) => (actual) => textOf(actual).startsWith(expected.text),
+  ends_with: (expected) => (actual) => textOf(actual).endsWith(expected.text),
+  regex: (expected) => {
+    const pattern = compilePythonRegex(expected.text);
+    return (actual) => pattern.test(textOf(actual));
+  },
+  '>': comparison(1),
+  '<': comparison(-1),
+} satisfies Record<RuleOperator, (expected: Expected) => (actual: unknown) => Verdict>;
+
+const operators = Object.keys(operatorTests) as RuleOperator[];
+
 interface CompiledRule {
   rule: SyncRule;
   include: boolean;
@@ -473,79 +623,21 @@ interface CompiledRule {
 }
 
 function compileRule(rule: SyncRule): CompiledRule {
-  const expected = rule.value;
-  const expectedNumber = pythonFloat(expected);
-  const expectedLooksNumeric = numericText.test(expected);
-  const expectedBoolean = toBoolean(expected);
-  const expectedDate = dateMilliseconds(expected);
-
-  /** Sign of `actual - expected`, or 'incomparable'. */
-  const order = (actual: unknown): number | 'incomparable' => {
-    if (typeof actual === 'string') {
-      if (expectedLooksNumeric && numericText.test(actual)) return compareNumericText(actual, expected);
-      if (expectedDate !== undefined) {
-        const actualDate = dateMilliseconds(actual);
-        if (actualDate !== undefined) return actualDate - expectedDate;
-      }
-      return actual < expected ? -1 : actual > expected ? 1 : 0;
-    }
-    if (typeof actual === 'number') {
-      if (expectedNumber === undefined) return 'incomparable';
-      return actual < expectedNumber ? -1 : actual > expectedNumber ? 1 : actual === expectedNumber ? 0 : 'incomparable';
-    }
-    return 'incomparable';
+  const include = rule.policy === 'include';
+  if (rule.id === defaultRuleId) return { rule, include, inheritedName: false, test: () => true };
+  const expected: Expected = {
+    text: rule.value,
+    number: pythonFloat(rule.value),
+    looksNumeric: numericText.test(rule.value),
+    boolean: toBoolean(rule.value),
+    date: dateMilliseconds(rule.value),
   };
-
-  let test: (value: unknown) => Verdict;
-  switch (rule.rule) {
-    case 'equals':
-      test = (actual) => {
-        switch (typeof actual) {
-          case 'string':
-            return actual === expected || (expectedLooksNumeric && numericText.test(actual) && compareNumericText(actual, expected) === 0);
-          case 'number':
-            return expectedNumber === undefined ? 'incomparable' : actual === expectedNumber;
-          case 'boolean':
-            return expectedBoolean === undefined ? 'incomparable' : actual === expectedBoolean;
-          default:
-            return textOf(actual) === expected;
-        }
-      };
-      break;
-    case '<':
-    case '>': {
-      const wantSign = rule.rule === '<' ? -1 : 1;
-      test = (actual) => {
-        const sign = order(actual);
-        return sign === 'incomparable' ? sign : Math.sign(sign) === wantSign;
-      };
-      break;
-    }
-    case 'contains':
-      test = (actual) => textOf(actual).includes(expected);
-      break;
-    case 'starts_with':
-      test = (actual) => textOf(actual).startsWith(expected);
-      break;
-    case 'ends_with':
-      test = (actual) => textOf(actual).endsWith(expected);
-      break;
-    case 'regex': {
-      const pattern = compilePythonRegex(expected);
-      test = (actual) => {
-        pattern.lastIndex = 0;
-        return pattern.test(textOf(actual));
-      };
-      break;
-    }
-    default:
-      throw new ConfigError('rules_invalid', `rule ${rule.id}: unknown operator ${JSON.stringify(rule.rule)}`);
-  }
-  return { rule, include: rule.policy === 'include', inheritedName: rule.field in Object.prototype, test };
+  return { rule, include, inheritedName: rule.field in Object.prototype, test: operatorTests[rule.rule](expected) };
 }
 
-/** A top-level field's value; missing, undefined and null are all "no value" (no match). */
+/** A top-level field's value; missing, undefined and null are all "no value" (no match). The DEFAULT rule has no field. */
 function fieldValue(document: Record<string, unknown>, compiled: CompiledRule): unknown {
+  if (compiled.rule.id === defaultRuleId) return document;
   const value = document[compiled.rule.field];
   if (value === null || value === undefined) return undefined;
   if (compiled.inheritedName && !Object.hasOwn(document, compiled.rule.field)) return undefined;
@@ -565,6 +657,19 @@ export function ruleMatches(rule: SyncRule, document: Record<string, unknown>): 
   return value === undefined ? false : compiled.test(value);
 }
 
+/** Index of the first rule (in evaluation order) that matches, or -1; counts incomparable evaluations. */
+function firstMatch(compiled: CompiledRule[], document: Record<string, unknown>, counters: { incomparable: number }): number {
+  for (let index = 0; index < compiled.length; index++) {
+    const rule = compiled[index]!;
+    const value = fieldValue(document, rule);
+    if (value === undefined) continue;
+    const verdict = rule.test(value);
+    if (verdict === true) return index;
+    if (verdict === 'incomparable') counters.incomparable++;
+  }
+  return -1;
+}
+
 function compileValidRules(rules: SyncRule[]): CompiledRule[] {
   const validation = validateRules(rules);
   if (!validation.valid) {
@@ -575,28 +680,16 @@ function compileValidRules(rules: SyncRule[]): CompiledRule[] {
   return validation.rules.map(compileRule);
 }
 
-/** Position of the first rule (by `order`) that matches the document, or -1 when none does (the document is kept). */
-function firstMatchingRule(compiled: CompiledRule[], document: Record<string, unknown>, onIncomparable?: () => void): number {
-  for (let index = 0; index < compiled.length; index++) {
-    const rule = compiled[index]!;
-    const value = fieldValue(document, rule);
-    if (value === undefined) continue;
-    const verdict = rule.test(value);
-    if (verdict === true) return index;
-    if (verdict === 'incomparable') onIncomparable?.();
-  }
-  return -1;
-}
-
 /**
  * The stage's decision as a predicate: true when the rules keep the document. The Elasticsearch sink uses it to tell
  * an indexed document the rules now exclude from one that is gone from Slack.
  */
 export function rulesKeep(rules: SyncRule[]): (document: Record<string, unknown>) => boolean {
   const compiled = compileValidRules(rules);
+  const counters = { incomparable: 0 };
   return (document) => {
-    const matched = firstMatchingRule(compiled, document);
-    return matched < 0 || compiled[matched]!.include;
+    const index = firstMatch(compiled, document, counters);
+    return index === -1 || compiled[index]!.include;
   };
 }
 
@@ -604,12 +697,9 @@ export function rulesKeep(rules: SyncRule[]): (document: Record<string, unknown>
 export function syncRules(rules: SyncRule[]): Stage<AnyDocument, AnyDocument> {
   const compiled = compileValidRules(rules);
   const matchCounts = compiled.map(() => 0);
+  const counters = { incomparable: 0 };
   let included = 0;
   let excluded = 0;
-  let incomparable = 0;
-  const countIncomparable = () => {
-    incomparable++;
-  };
 
   async function* syncRulesStage(documents: AsyncIterable<AnyDocument>): AsyncIterable<AnyDocument> {
     for await (const document of documents) {
@@ -617,9 +707,9 @@ export function syncRules(rules: SyncRule[]): Stage<AnyDocument, AnyDocument> {
         yield document;
         continue;
       }
-      const matched = firstMatchingRule(compiled, document as unknown as Record<string, unknown>, countIncomparable);
-      if (matched >= 0) matchCounts[matched]!++;
-      if (matched < 0 || compiled[matched]!.include) {
+      const index = firstMatch(compiled, document as unknown as Record<string, unknown>, counters);
+      if (index !== -1) matchCounts[index]!++;
+      if (index === -1 || compiled[index]!.include) {
         included++;
         yield document;
       } else excluded++;
@@ -633,7 +723,7 @@ export function syncRules(rules: SyncRule[]): Stage<AnyDocument, AnyDocument> {
     compiled.forEach((rule, index) => {
       matches[rule.rule.id] = { policy: rule.rule.policy, matches: matchCounts[index]! };
     });
-    return { included, excluded, incomparable, matches };
+    return { included, excluded, incomparable: counters.incomparable, matches };
   };
   return stage;
 }
