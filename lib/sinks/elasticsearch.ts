@@ -1,31 +1,34 @@
 // Elasticsearch sink: bulk-indexes documents with client.helpers.bulk, skips unchanged ones, retries throttling and outages, dead-letters the rest.
 
-import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client } from '@elastic/elasticsearch';
-import type { estypes, TransportRequestOptions, TransportResult } from '@elastic/elasticsearch';
+import type { Client, estypes, TransportRequestOptions, TransportResult } from '@elastic/elasticsearch';
 import type { OnDropDocument } from '@elastic/elasticsearch/lib/helpers';
 import { type AnyDocument, type SlackDocument } from '../documents.js';
-import { ConfigError, RunError, SlackEtlError } from '../errors.js';
-import { displayUrl, redact, type Logger } from '../log.js';
+import { ConfigError, RunError } from '../errors.js';
+import type { Logger } from '../log.js';
 import type { ComponentStats, Sink, SinkContext } from '../stage.js';
 import { rulesKeep, type SyncRule } from '../transforms/sync-rules.js';
 import { SeenMessages } from './elasticsearch/seen-messages.js';
 import { staleMessages, type StaleReason } from './elasticsearch/stale.js';
+import {
+  checkIndexName,
+  connectElasticsearch,
+  createElasticsearchClient,
+  isTransient,
+  sanitize,
+  secretsOf,
+  statusOf,
+  toSlackEtlError,
+  type ElasticsearchConnectionOptions,
+  type ErrorLike,
+} from './elasticsearch/connection.js';
+import { compareMappings, indexMappings } from './elasticsearch/mappings.js';
 
-export interface ElasticsearchConnectionOptions {
-  /** `http(s)://host:port`; credentials in the URL work but the flags are safer (they never reach logs). */
-  node: string;
-  /** The encoded API key (`ApiKey <key>` on the wire), as Kibana shows it. */
-  apiKey?: string;
-  username?: string;
-  password?: string;
-  /** PEM file of the CA that signed the cluster's certificate (self-managed clusters). */
-  caCertPath?: string;
-  /** Per-request timeout; default 30 000 ms. */
-  requestTimeoutMs?: number;
-}
+export { checkElasticsearch, checkIndexName, connectElasticsearch, createElasticsearchClient, VersionedTransport, type ElasticsearchConnectionOptions } from './elasticsearch/connection.js';
+export { indexMappings } from './elasticsearch/mappings.js';
+
 
 export interface ElasticsearchSinkOptions extends Partial<ElasticsearchConnectionOptions> {
   /** Either a client or connection options. A client passed in is not closed by the sink. */
@@ -83,86 +86,6 @@ export interface ElasticsearchSinkStats extends ComponentStats {
   deadLetterFile?: string;
 }
 
-/**
- * Explicit mappings. `dynamic: false` rather than `strict`: a field we add later, or one a user's own stage adds,
- * is kept in `_source` (and can be mapped later) instead of failing every document as a strict mapping would;
- * and unlike dynamic mapping it cannot explode the field count or guess a wrong type from the first value seen.
- * `ts`, `thread_ts`, `edited_ts`, `latest_reply` stay keywords: Slack ts strings are fixed width (10 digits, 6 decimals),
- * so keyword order is time order and exact match is what lookups need; time ranges use `_timestamp` (a date).
- * Slack's epoch-second fields (`created`, `updated`, `*_last_updated`) are `date` with `epoch_second`.
- */
-const nameField = { type: 'text', fields: { keyword: { type: 'keyword', ignore_above: 256 } } } as const;
-const keyword = { type: 'keyword' } as const;
-const storedOnlyKeyword = { type: 'keyword', index: false, doc_values: false } as const;
-const epochSeconds = { type: 'date', format: 'epoch_second' } as const;
-
-export const indexMappings: Record<string, unknown> = {
-  dynamic: false,
-  properties: {
-    id: keyword,
-    type: keyword,
-    _timestamp: { type: 'date' },
-    content_hash: keyword,
-    // users
-    name: nameField,
-    real_name: nameField,
-    real_name_normalized: nameField,
-    profile_real_name: nameField,
-    display_name: nameField,
-    display_name_normalized: nameField,
-    first_name: nameField,
-    last_name: nameField,
-    title: nameField,
-    tz: keyword,
-    deleted: { type: 'boolean' },
-    is_admin: { type: 'boolean' },
-    is_owner: { type: 'boolean' },
-    is_bot: { type: 'boolean' },
-    updated: epochSeconds,
-    // channels
-    name_normalized: keyword,
-    topic: { type: 'text' },
-    topic_author: nameField,
-    topic_last_updated: epochSeconds,
-    purpose: { type: 'text' },
-    purpose_author: nameField,
-    purpose_last_updated: epochSeconds,
-    last_updated: epochSeconds,
-    created: epochSeconds,
-    is_private: { type: 'boolean' },
-    is_archived: { type: 'boolean' },
-    num_members: { type: 'integer' },
-    url: storedOnlyKeyword,
-    // messages
-    channel: nameField,
-    channel_id: keyword,
-    author: nameField,
-    author_id: keyword,
-    author_type: keyword,
-    text: { type: 'text' },
-    ts: keyword,
-    edited_ts: keyword,
-    subtype: keyword,
-    reply_count: { type: 'integer' },
-    latest_reply: keyword,
-    thread_ts: keyword,
-    permalink: storedOnlyKeyword,
-    attachments_text: { type: 'text' },
-    files: {
-      properties: {
-        id: keyword,
-        name: nameField,
-        title: { type: 'text' },
-        mimetype: keyword,
-        filetype: keyword,
-        size: { type: 'long' },
-        url_private: storedOnlyKeyword,
-        permalink: storedOnlyKeyword,
-      },
-    },
-    reactions: { properties: { name: keyword, count: { type: 'integer' } } },
-  },
-};
 
 const defaults = { flushBytes: 2_000_000, concurrency: 4, retries: 5, retryWaitMs: 1000, requestTimeoutMs: 30_000 };
 const maxBackoffMs = 30_000;
@@ -173,144 +96,6 @@ const scanKeepAlive = '5m';
 const flushIntervalMs = 1000;
 const droppedDocumentsLogged = 5;
 
-/** Removes secrets and any `user:password@` from a message that came from the client or the network. */
-function sanitize(text: string, secrets: Array<string | undefined>): string {
-  return redact(text, secrets).replace(/\/\/[^/\s@]*:[^/\s@]*@/g, '//');
-}
-
-function secretsOf(options: Partial<ElasticsearchConnectionOptions>): Array<string | undefined> {
-  const secrets = [options.apiKey, options.password];
-  try {
-    if (options.node) secrets.push(decodeURIComponent(new URL(options.node).password) || undefined);
-  } catch {
-    // An unparsable URL is reported elsewhere; nothing to extract.
-  }
-  return secrets;
-}
-
-export function createElasticsearchClient(options: ElasticsearchConnectionOptions): Client {
-  let url: URL;
-  try {
-    url = new URL(options.node);
-  } catch {
-    throw new ConfigError('es_url_invalid', 'the Elasticsearch URL is not a valid URL', { hint: 'pass --es-url (or ELASTICSEARCH_URL) like http://localhost:9200' });
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError('es_url_invalid', `the Elasticsearch URL ${displayUrl(options.node)} must start with http:// or https://`, {
-      hint: 'pass --es-url (or ELASTICSEARCH_URL) like https://localhost:9200',
-    });
-  }
-  let ca: Buffer | undefined;
-  if (options.caCertPath) {
-    try {
-      ca = readFileSync(options.caCertPath);
-    } catch (error) {
-      throw new ConfigError('es_ca_cert', `cannot read the CA certificate ${options.caCertPath}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`, {
-        hint: 'pass --es-ca-cert the PEM file of the CA that signed the cluster certificate (e.g. config/certs/http_ca.crt)',
-      });
-    }
-  }
-  const auth = options.apiKey ? { apiKey: options.apiKey } : options.username !== undefined ? { username: options.username, password: options.password ?? '' } : undefined;
-  return new Client({
-    node: options.node,
-    ...(auth ? { auth } : {}),
-    ...(ca ? { tls: { ca } } : {}),
-    requestTimeout: options.requestTimeoutMs ?? defaults.requestTimeoutMs,
-  });
-}
-
-interface ErrorLike {
-  name?: string;
-  message?: string;
-  meta?: { statusCode?: number; body?: unknown };
-}
-
-const statusOf = (error: unknown): number | undefined => (error as ErrorLike | null)?.meta?.statusCode;
-
-/** Names, not `instanceof`: a client from the package's CommonJS build throws classes the ESM build does not know. */
-function isTransient(error: unknown): boolean {
-  const name = (error as ErrorLike | null)?.name;
-  if (name === 'ConnectionError' || name === 'TimeoutError' || name === 'NoLivingConnectionsError') return true;
-  if (name !== 'ResponseError') return false;
-  const status = statusOf(error);
-  return status === 429 || status === 500 || status === 502 || status === 503 || status === 504;
-}
-
-function responseReason(error: unknown): string {
-  const body = (error as ErrorLike).meta?.body as { error?: { type?: string; reason?: string } | string } | undefined;
-  if (body && typeof body.error === 'object') return [body.error.type, body.error.reason].filter(Boolean).join(': ');
-  if (body && typeof body.error === 'string') return body.error;
-  return (error as ErrorLike).message ?? 'unknown error';
-}
-
-/**
- * One error type per cause the user can act on: credentials (exit 2), an unreachable URL (exit 2),
- * something that is not Elasticsearch (exit 2), everything else a failed run (exit 1). No secret reaches the message.
- */
-function toSlackEtlError(error: unknown, node: string, secrets: Array<string | undefined>, action: string, afterWrites = false): SlackEtlError {
-  if (error instanceof SlackEtlError) return error;
-  const url = displayUrl(node);
-  const name = (error as ErrorLike | null)?.name;
-  const status = statusOf(error);
-  const detail = sanitize(name === 'ResponseError' ? responseReason(error) : ((error as ErrorLike | null)?.message ?? String(error)), secrets);
-  if (name === 'ResponseError' && status === 401) {
-    return new ConfigError('es_auth', `Elasticsearch at ${url} rejected the credentials: authentication failed (401 ${detail})`, {
-      hint: 'pass a valid API key with --es-api-key (or ELASTICSEARCH_API_KEY), or --es-username/--es-password (ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD)',
-    });
-  }
-  if (name === 'ResponseError' && status === 403) {
-    return new ConfigError('es_auth', `Elasticsearch at ${url} authenticated the credentials but refused to ${action} (403 ${detail})`, {
-      hint: 'use an API key (--es-api-key / ELASTICSEARCH_API_KEY) or user with the cluster privilege `monitor` and the index privileges `manage`, `read`, `write` on the index',
-    });
-  }
-  if (name === 'ConnectionError' || name === 'TimeoutError' || name === 'NoLivingConnectionsError') {
-    // Unreachable from the start is a wrong URL (a usage error); lost in the middle of a run, it is a failed run.
-    const ErrorClass = afterWrites ? RunError : ConfigError;
-    return new ErrorClass('es_unreachable', `Elasticsearch is unreachable at ${url} (${detail})`, {
-      hint: afterWrites ? 'the connection was lost through every retry; run again when the cluster is back' : 'check --es-url (or ELASTICSEARCH_URL), that the cluster runs, and for https --es-ca-cert',
-      cause: error,
-    });
-  }
-  if (name === 'ProductNotSupportedError') {
-    return new ConfigError('es_not_elasticsearch', `the server at ${url} is not Elasticsearch (no x-elastic-product header)`, {
-      hint: 'point --es-url at an Elasticsearch 8 or 9 cluster',
-    });
-  }
-  const what = [status === undefined ? undefined : `HTTP ${status}`, detail].filter(Boolean).join(' ');
-  return new RunError('es_request_failed', `Elasticsearch at ${url} failed to ${action}: ${what || 'unknown error'}`, {
-    hint: isTransient(error) ? 'the cluster stayed overloaded or unavailable through every retry; try again later or raise the retries' : undefined,
-    cause: error,
-  });
-}
-
-/** Elasticsearch's index name rules, checked before any request so a typo is a usage error, not a failed run. */
-export function checkIndexName(index: string): void {
-  const problem =
-    index === '' || index === '.' || index === '..'
-      ? 'is empty or a dot'
-      : index !== index.toLowerCase()
-        ? 'must be lowercase'
-        : /[\\/*?"<>| ,#:]/.test(index)
-          ? 'must not contain \\ / * ? " < > | space , # :'
-          : /^[-_+]/.test(index)
-            ? 'must not start with -, _ or +'
-            : Buffer.byteLength(index) > 255
-              ? 'is longer than 255 bytes'
-              : undefined;
-  if (problem) throw new ConfigError('es_index_invalid', `the index name "${index}" ${problem}`, { hint: 'pass --index a name like slack or slack-acme' });
-}
-
-/** One cheap call before any Slack call: `GET /` proves the URL, the credentials and that the server is Elasticsearch. */
-export async function checkElasticsearch(client: Client, node: string, index?: string): Promise<void> {
-  const secrets = secretsOf({ node });
-  try {
-    // With an index, ask about it alone: an API key limited to index privileges may not read cluster info (GET /).
-    if (index !== undefined) await client.indices.exists({ index }, { maxRetries: 1 });
-    else await client.info({}, { maxRetries: 1 });
-  } catch (error) {
-    throw toSlackEtlError(error, node, secrets, index !== undefined ? `answer HEAD /${index}` : 'answer GET /');
-  }
-}
 
 /** 53 bits of a hash string as one number: a Map of numbers is about half the size of a Map of hash strings. */
 function fingerprint(text: string): number {
@@ -478,7 +263,10 @@ export function elasticsearchSink(options: ElasticsearchSinkOptions): Sink<AnyDo
 
     async function ensureIndex(): Promise<void> {
       const exists = await withRetries(`check index ${index}`, (requestOptions) => client.indices.exists({ index }, requestOptions));
-      if (exists) return;
+      if (exists) {
+        await updateMappings();
+        return;
+      }
       const created = await withRetries(`create index ${index}`, (requestOptions) =>
         client.indices.create({ index, mappings: indexMappings as estypes.MappingTypeMapping }, requestOptions).then(
           () => true,
@@ -490,6 +278,24 @@ export function elasticsearchSink(options: ElasticsearchSinkOptions): Sink<AnyDo
         ),
       );
       if (created) logger.info(`elasticsearch: created index ${index}`);
+    }
+
+    /** New fields are added to an existing index's mappings; a field mapped otherwise (e.g. an old date unit) is named. */
+    async function updateMappings(): Promise<void> {
+      const response = await withRetries(`read the mappings of ${index}`, (requestOptions) => client.indices.getMapping({ index }, requestOptions));
+      const existing = Object.values(response)[0]?.mappings;
+      const { missing, conflicts } = compareMappings(existing);
+      if (Object.keys(missing).length > 0) {
+        await withRetries(`add fields to the mappings of ${index}`, (requestOptions) =>
+          client.indices.putMapping({ index, properties: missing as Record<string, estypes.MappingProperty> }, requestOptions),
+        );
+        logger.info(`elasticsearch: added ${Object.keys(missing).join(', ')} to the mappings of ${index}`);
+      }
+      if (conflicts.length > 0) {
+        logger.warn(
+          `elasticsearch: index ${index} maps ${conflicts.join('; ')}; those fields read wrong until you reindex (create a new --index and sync into it, or _reindex with the mappings of a new one)`,
+        );
+      }
     }
 
     /** Streams `_id`, `content_hash`, `type`, `channel_id`, `ts` of the index through a point in time, page by page. */
@@ -604,6 +410,7 @@ export function elasticsearchSink(options: ElasticsearchSinkOptions): Sink<AnyDo
     }
 
     try {
+      await connectElasticsearch(client, node, index, withRetries);
       await ensureIndex();
       const snapshot: IndexSnapshot = skipUnchanged ? await readIndex() : { hashes: new Map() };
       await bulk(documentOperations(snapshot));

@@ -16,11 +16,13 @@ type Raw = Record<string, any>;
 
 const stringOrNull = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 const numberOrNull = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
+/** Slack sends 0 for "never" (Slackbot's `updated`, an unset topic's `last_set`): no time, not 1970. */
+const timeOrNull = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : null);
 const booleanOrNull = (value: unknown): boolean | null => (typeof value === 'boolean' ? value : null);
 
 export function toUserDocument(member: Raw): UserDocument {
   const profile: Raw = member.profile ?? {};
-  const updated = numberOrNull(member.updated);
+  const updated = timeOrNull(member.updated);
   return {
     _id: String(member.id),
     id: String(member.id),
@@ -51,18 +53,18 @@ export function toChannelDocument(channel: Raw, teamUrl: string | null): Channel
   const topic: Raw = channel.topic ?? {};
   const purpose: Raw = channel.purpose ?? {};
   // Slack sends `updated` in milliseconds and `created` in seconds.
-  const updatedMs = numberOrNull(channel.updated);
-  const created = numberOrNull(channel.created);
+  const updatedMs = timeOrNull(channel.updated);
+  const created = timeOrNull(channel.created);
   return {
     _id: String(channel.id),
     id: String(channel.id),
     type: 'channel',
     topic: stringOrNull(topic.value),
     topic_author: stringOrNull(topic.creator) || null,
-    topic_last_updated: numberOrNull(topic.last_set),
+    topic_last_updated: timeOrNull(topic.last_set),
     purpose: stringOrNull(purpose.value),
     purpose_author: stringOrNull(purpose.creator) || null,
-    purpose_last_updated: numberOrNull(purpose.last_set),
+    purpose_last_updated: timeOrNull(purpose.last_set),
     last_updated: updatedMs,
     name: channel.is_im ? conversationName(channel) : stringOrNull(channel.name),
     name_normalized: stringOrNull(channel.name_normalized),
