@@ -8,7 +8,9 @@ import { ConfigError, RunError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { pipeline, type RunStats } from '../pipeline.js';
 import type { Sink, Stage } from '../stage.js';
-import { slackSource } from '../sources/slack/source.js';
+import { slackSource, type Team } from '../sources/slack/source.js';
+import { slackArchiveSource } from '../sources/archive/source.js';
+import { keepingSlackObjects } from '../slack-raw.js';
 import { enrich } from '../transforms/enrich.js';
 import { loadRules, syncRules, type SyncRule } from '../transforms/sync-rules.js';
 import { dedupe } from '../transforms/dedupe.js';
@@ -31,12 +33,27 @@ export interface JobPlan {
   /** Checks that must pass before any Slack call (output path, Elasticsearch reachability and auth). */
   preflight: () => Promise<void>;
   sink: Sink<any>;
+  /** Builds the sink once the source has named its team and the state is open (formats that need either). */
+  sinkFor?: (run: JobRun) => Sink<any>;
+  /** The sink writes Slack's own objects: the source carries them (slack-export). */
+  keepSlackObjects?: boolean;
+  /** The sink reports the run's state (Singer STATE): keep one in memory when --state is not given. */
+  needsState?: boolean;
   verb: string;
   destination: string;
   /** Sync rules already loaded (sync hands them to its sink too); otherwise loaded from --rules. */
   rules?: SyncRule[];
   /** Extra options for the source (the demo points it at its fake). */
   now?: number;
+}
+
+export interface JobRun {
+  team: Team;
+  state: StateStore | undefined;
+  /** Marks everything tracked as written and records the channels' checkpoints: call once every document is out. */
+  settleState: () => void;
+  /** Users the run found by lookup (users.info: Slack Connect and new users), beyond the user documents. */
+  lookedUpUsers: () => Array<Record<string, any>>;
 }
 
 export function loggerFor(config: Pick<CliConfig, 'logFormat' | 'token' | 'esApiKey' | 'esPassword'>, io: CliIo): Logger {
@@ -92,15 +109,17 @@ async function resumePoint(state: StateStore, out: string, logger: Logger): Prom
 export async function runSlackJob(plan: JobPlan): Promise<number> {
   const { config, io } = plan;
   const logger = loggerFor(config, io);
-  if (!config.token) {
-    throw new ConfigError('token_missing', 'no Slack token', { hint: 'set SLACK_TOKEN (preferred) or pass --token xoxb-…' });
+  if (!config.token && config.fromArchive === undefined) {
+    throw new ConfigError('token_missing', 'no Slack token', { hint: 'set SLACK_TOKEN (preferred) or pass --token xoxb-… (or read an export with --from-archive FILE.zip)' });
   }
   const rules = plan.rules ?? (config.rules ? await loadRules(config.rules) : []);
   await plan.preflight();
-  const state = config.state ? await StateStore.open(config.state) : undefined;
+  const state = config.state ? await StateStore.open(config.state) : plan.needsState ? StateStore.empty() : undefined;
+  const saveState = config.state !== undefined;
   const out = config.command === 'export' ? (config.out ?? '-') : undefined;
   // gzip streams cannot be cut back to a checkpoint, and a pipe cannot be rewound: those save the state at the end only.
-  const resumable = state !== undefined && out !== undefined && out !== '-' && !out.endsWith('.gz');
+  // Other formats write more (or other) lines than documents, which the checkpoints count: they save at the end too.
+  const resumable = saveState && state !== undefined && out !== undefined && out !== '-' && !out.endsWith('.gz') && config.format === 'ndjson';
   if (state?.run && !(resumable && resolve(state.run.path) === resolve(out!))) {
     throw new ConfigError('state_run_pending', `the state file ${state.path} records an unfinished export to ${state.run.path}`, {
       hint: `finish it first: run the same export again with --out ${state.run.path}`,
@@ -123,8 +142,22 @@ export async function runSlackJob(plan: JobPlan): Promise<number> {
   };
   for (const signal of stopSignals) process.on(signal, onSignal);
 
-  const source = slackSource({
-    token: config.token,
+  const now = plan.now ?? nowFromEnvironment(io.env);
+  const archive = config.fromArchive === undefined ? undefined : slackArchiveSource({
+    path: config.fromArchive,
+    workspaceUrl: config.workspaceUrl,
+    fetchLastNDays: config.fetchLastNDays,
+    now,
+    syncUsers: true, // enrich learns names from user documents and drops them when --no-sync-users
+    threads: config.threads,
+    channelTypes: config.channelTypes,
+    channels: config.channels,
+    excludeChannels: config.excludeChannels,
+    keepSlackObjects: plan.keepSlackObjects,
+    logger,
+  });
+  const api = archive !== undefined ? undefined : slackSource({
+    token: config.token!,
     slackApiUrl: config.slackApiUrl,
     fetchLastNDays: config.fetchLastNDays,
     autoJoinChannels: config.autoJoinChannels,
@@ -135,17 +168,25 @@ export async function runSlackJob(plan: JobPlan): Promise<number> {
     excludeChannels: config.excludeChannels,
     concurrency: config.concurrency,
     tierRates: config.tierRates,
-    now: plan.now ?? nowFromEnvironment(io.env),
+    now,
     logger,
     signal: abort.signal,
     state,
+    keepSlackObjects: plan.keepSlackObjects,
   });
-  const stages: Stage<any, any>[] = [
-    Object.assign(enrich({ syncUsers: config.syncUsers, lookupUser: (id) => source.lookupUser(id) }), { stageName: 'enrich' }),
-  ];
+  const source = (archive ?? api)!;
+  const lookedUpUsers: Array<Record<string, any>> = [];
+  const lookupUser = async (id: string) => {
+    const user = await source.lookupUser(id);
+    if (user && plan.keepSlackObjects) lookedUpUsers.push(user);
+    return user;
+  };
+  const enrichStage = Object.assign(enrich({ syncUsers: config.syncUsers, lookupUser }), { stageName: 'enrich' });
+  // enrich writes new documents: the Slack objects a format needs are put back on them.
+  const stages: Stage<any, any>[] = [plan.keepSlackObjects ? keepingSlackObjects(enrichStage) : enrichStage];
   if (rules.length > 0) stages.push(Object.assign(syncRules(rules), { stageName: 'syncRules' }));
   stages.push(Object.assign(dedupe({ seen: state }), { stageName: 'dedupe' }));
-  const progress = !config.quiet && io.stderrIsTTY ? progressLine(io.stderr, () => source.client.stats().calls) : null;
+  const progress = !config.quiet && io.stderrIsTTY ? progressLine(io.stderr, () => api?.client.stats().calls ?? 0) : null;
   if (progress) stages.push(progress);
 
   let sink = plan.sink;
@@ -162,6 +203,18 @@ export async function runSlackJob(plan: JobPlan): Promise<number> {
     // auth.test before anything is written: a state file of another team must fail here, untouched.
     const team = await source.team();
     if (state && team.id !== null) state.bindTeam({ id: team.id, url: team.url });
+    const incrementalReport = () => api?.incrementalReport() ?? {};
+    if (plan.sinkFor) {
+      sink = plan.sinkFor({
+        team,
+        state,
+        settleState: () => {
+          state?.commit();
+          state?.recordChannels(incrementalReport());
+        },
+        lookedUpUsers: () => lookedUpUsers,
+      });
+    }
     if (state && resumable) {
       const partialPath = partialPathFor(out!);
       let committedInRun = 0;
@@ -182,10 +235,10 @@ export async function runSlackJob(plan: JobPlan): Promise<number> {
     const stats = await pipeline(source, ...stages, sink, { logger, signal: abort.signal });
     progress?.stop();
     if (stats.sink.closedEarly) return 0;
-    if (state && exitCodeOf(stats) === 0) {
+    if (state && saveState && exitCodeOf(stats) === 0) {
       // Everything reached the sink: the documents, then the thread checkpoints they vouch for.
       state.commit();
-      state.recordChannels(source.incrementalReport());
+      state.recordChannels(incrementalReport());
       state.run = null;
       await state.save();
     }

@@ -25,10 +25,13 @@ const slackCommands = ['export', 'sync'] as const;
 const allCommands = ['export', 'sync', 'demo'] as const;
 
 export const optionSpecs: readonly OptionSpec[] = [
-  { flag: 'out', kind: 'string', commands: ['export', 'demo'], placeholder: 'FILE|-', description: 'NDJSON output file (`.gz` = gzip) or - for stdout; written under a temporary name and renamed on success', defaultText: 'export: -, demo: slack-demo.ndjson' },
+  { flag: 'out', kind: 'string', commands: ['export', 'demo'], placeholder: 'FILE|-', description: 'output file (`.gz` = gzip) or - for stdout; written under a temporary name and renamed on success (slack-export: `.zip` or a new folder)', defaultText: 'export: -, demo: slack-demo.ndjson' },
+  { flag: 'format', kind: 'string', commands: ['export'], placeholder: 'ndjson|es-bulk|singer|slack-export', description: 'ndjson: documents; es-bulk: an Elasticsearch/OpenSearch _bulk body; singer: Singer SCHEMA/RECORD/STATE messages; slack-export: Slack\'s export layout (ZIP or folder)', defaultText: 'ndjson' },
+  { flag: 'from-archive', kind: 'string', commands: slackCommands, placeholder: 'FILE.zip|DIR', description: 'read a Slack export archive (ZIP or unpacked folder) instead of the Slack API; no token needed' },
+  { flag: 'workspace-url', kind: 'string', commands: slackCommands, placeholder: 'URL', description: 'with --from-archive: the workspace URL (https://acme.slack.com/) for permalinks and channel URLs, which an export lacks' },
   { flag: 'token', kind: 'string', commands: slackCommands, env: 'SLACK_TOKEN', elastic: 'token', placeholder: 'xoxb-…', secret: true, description: 'Slack bot (xoxb-) or user (xoxp-) token; prefer the environment variable' },
   { flag: 'slack-api-url', kind: 'string', commands: slackCommands, env: 'SLACK_API_URL', placeholder: 'URL', description: 'Slack Web API base URL (GovSlack, proxies, the fake)', defaultText: 'https://slack.com/api/' },
-  { flag: 'fetch-last-n-days', kind: 'count', commands: slackCommands, elastic: 'fetch_last_n_days', placeholder: 'N', description: 'days of message history to read; 0 = all history', defaultText: '180' },
+  { flag: 'fetch-last-n-days', kind: 'count', commands: slackCommands, elastic: 'fetch_last_n_days', placeholder: 'N', description: 'days of message history to read; 0 = all history', defaultText: '180; 0 with --from-archive' },
   { flag: 'auto-join-channels', kind: 'boolean', commands: slackCommands, elastic: 'auto_join_channels', description: 'join public channels the bot is not in (needs channels:join)' },
   { flag: 'no-sync-users', kind: 'boolean', commands: slackCommands, elastic: 'sync_users: false', description: 'do not emit user documents (users are still read to resolve names)' },
   { flag: 'no-threads', kind: 'boolean', commands: slackCommands, description: 'do not read thread replies' },
@@ -39,7 +42,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   { flag: 'state', kind: 'string', commands: slackCommands, placeholder: 'FILE', description: 'incremental state: the next run emits only new, changed and deleted documents' },
   { flag: 'concurrency', kind: 'count', commands: slackCommands, placeholder: 'N', description: 'channels read at once', defaultText: '4' },
   { flag: 'tier-rates', kind: 'string', commands: slackCommands, placeholder: 'T2,T3,T4', description: 'requests per minute per Slack method of tiers 2, 3, 4', defaultText: '20,50,100' },
-  { flag: 'index', kind: 'string', commands: ['sync'], placeholder: 'NAME', description: 'Elasticsearch index (created with mappings if missing)' },
+  { flag: 'index', kind: 'string', commands: ['sync', 'export'], placeholder: 'NAME', description: 'sync: Elasticsearch index (created with mappings if missing); export --format es-bulk: the _index of every action line' },
   { flag: 'es-url', kind: 'string', commands: ['sync'], env: 'ELASTICSEARCH_URL', placeholder: 'URL', description: 'Elasticsearch URL' },
   { flag: 'es-api-key', kind: 'string', commands: ['sync'], env: 'ELASTICSEARCH_API_KEY', placeholder: 'KEY', secret: true, description: 'Elasticsearch API key (encoded form)' },
   { flag: 'es-username', kind: 'string', commands: ['sync'], env: 'ELASTICSEARCH_USERNAME', placeholder: 'USER', description: 'Elasticsearch basic-auth user' },
@@ -52,9 +55,15 @@ export const optionSpecs: readonly OptionSpec[] = [
   { flag: 'help', kind: 'boolean', commands: allCommands, description: 'show this help' },
 ];
 
+export const exportFormats = ['ndjson', 'es-bulk', 'singer', 'slack-export'] as const;
+export type ExportFormat = (typeof exportFormats)[number];
+
 export interface CliConfig {
   command: CommandName;
   out: string | undefined;
+  format: ExportFormat;
+  fromArchive: string | undefined;
+  workspaceUrl: string | undefined;
   token: string | undefined;
   slackApiUrl: string | undefined;
   fetchLastNDays: number;
@@ -154,12 +163,26 @@ export function parseCommandLine(command: CommandName, argv: string[], env: Node
   }
   const fetchText = text('fetch-last-n-days');
   const concurrencyText = text('concurrency');
+  const format = (text('format') ?? 'ndjson') as ExportFormat;
+  if (!exportFormats.includes(format)) throw usageError(`--format must be one of ${exportFormats.join(', ')}, got '${format}'`, command);
+  const fromArchive = text('from-archive');
+  const workspaceUrl = text('workspace-url');
+  if (workspaceUrl !== undefined && fromArchive === undefined) throw usageError('--workspace-url only applies with --from-archive (the API names the workspace itself)', command);
+  if (workspaceUrl !== undefined && !/^https?:\/\/[^/]+/.test(workspaceUrl)) throw usageError(`--workspace-url must be a URL like https://acme.slack.com/, got '${workspaceUrl}'`, command);
+  if (command === 'export' && text('index') !== undefined && format !== 'es-bulk') throw usageError('--index applies to export only with --format es-bulk', command);
+  if (format === 'slack-export' && text('state') !== undefined) {
+    throw new ConfigError('usage', '--format slack-export cannot be combined with --state', { hint: 'an export archive is a whole snapshot: drop --state (or use --format ndjson, es-bulk or singer for incremental runs)' });
+  }
   return {
     command,
     out: text('out'),
+    format,
+    fromArchive,
+    workspaceUrl,
     token: text('token'),
     slackApiUrl: text('slack-api-url'),
-    fetchLastNDays: fetchText === undefined ? 180 : parseCount('fetch-last-n-days', fetchText, command, 0),
+    // An archive is read whole unless a window is asked for; the API's default window is Elastic's 180 days.
+    fetchLastNDays: fetchText === undefined ? (fromArchive !== undefined ? 0 : 180) : parseCount('fetch-last-n-days', fetchText, command, 0),
     autoJoinChannels: flagSet('auto-join-channels'),
     syncUsers: !flagSet('no-sync-users'),
     threads: !flagSet('no-threads'),

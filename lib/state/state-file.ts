@@ -6,6 +6,8 @@ import { ConfigError } from '../errors.js';
 
 export const stateFormat = 'slack-etl-state';
 export const stateVersion = 1;
+/** Where a Singer STATE value (see sinks/singer.ts) holds slack-etl's state. */
+export const singerStateKey = 'slack_etl_state';
 
 /** What a parent message said about its thread the last time its replies were read. */
 export interface ThreadState {
@@ -56,6 +58,9 @@ export function parseState(text: string, path: string): StateData {
   } catch {
     throw invalid(path, 'it is not valid JSON');
   }
+  // A Singer target echoes the STATE value `--format singer` wrote (or the whole STATE message): the state is inside.
+  if (isRecord(value) && value.type === 'STATE' && isRecord(value.value)) value = value.value;
+  if (isRecord(value) && value.format === undefined && isRecord(value[singerStateKey])) value = value[singerStateKey];
   if (!isRecord(value) || value.format !== stateFormat) throw invalid(path, `it is not a slack-etl state file (no "format": "${stateFormat}")`);
   if (value.version !== stateVersion) {
     throw invalid(path, `its version ${JSON.stringify(value.version)} is not one this slack-etl reads (it reads version ${stateVersion})`);

@@ -51,6 +51,11 @@ export class StateStore implements SeenStore {
     this.channels = data.channels;
   }
 
+  /** An empty state that lives only in memory (a Singer run without --state still reports its STATE). */
+  static empty(): StateStore {
+    return new StateStore('(in memory)', emptyState());
+  }
+
   /** Loads `path` (a missing file is an empty state). A corrupt or unknown file is a ConfigError and is never written. */
   static async open(path: string): Promise<StateStore> {
     return new StateStore(path, (await readStateFile(path)) ?? emptyState());

@@ -10,6 +10,7 @@ import { conversationName, toChannelDocument, toMessageDocument, toUserDocument 
 import type { TierRates } from './pacer.js';
 import type { ChannelCheckpoint, StateStore } from '../../state/store.js';
 import type { ThreadState } from '../../state/state-file.js';
+import { attachSlackObject } from '../../slack-raw.js';
 
 export type ChannelType = 'public' | 'private' | 'im' | 'mpim';
 export const channelTypes: readonly ChannelType[] = ['public', 'private', 'im', 'mpim'];
@@ -62,6 +63,8 @@ export interface SlackSourceOptions extends Omit<SlackClientOptions, 'token'> {
   state?: StateStore;
   /** Threads with a reply this recent are always re-read (Slack does not move `latest_reply` on a reply edit). Default 30. */
   activeThreadDays?: number;
+  /** Carry each document's Slack object (see slack-raw.ts) for formats that write Slack's own objects. Default false. */
+  keepSlackObjects?: boolean;
 }
 
 export interface SlackSourceStats extends ComponentStats {
@@ -102,6 +105,7 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
   const exclude = new Set(options.excludeChannels ?? []);
   const nowSeconds = Math.floor((options.now ?? Date.now()) / 1000);
   const oldest = fetchLastNDays > 0 ? toSlackBoundary(nowSeconds - fetchLastNDays * 86_400) : null;
+  const keep: <T extends object>(document: T, raw: Record<string, any>) => T = options.keepSlackObjects ? attachSlackObject : (document) => document;
 
   const counters = { channelsRead: 0, channelsSkipped: 0, channelsJoined: 0, threadsRead: 0, threadsUnchanged: 0, tombstones: 0 };
   const state = options.state;
@@ -279,7 +283,7 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
     try {
       await readHistory(channel, (page) => {
         for (const message of page) {
-          messages.push(toMessageDocument(message, channel, team.url));
+          messages.push(keep(toMessageDocument(message, channel, team.url), message));
           const ts = String(message.ts);
           if (newestTs === null || compareTs(ts, newestTs) > 0) newestTs = ts;
           if (!(Number(message.reply_count ?? 0) > 0 && (!message.thread_ts || message.thread_ts === message.ts))) continue;
@@ -290,7 +294,7 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
             continue;
           }
           const read = threadLimit.run(async () => {
-            for (const reply of await readReplies(channel, ts)) messages.push(toMessageDocument(reply, channel, team.url));
+            for (const reply of await readReplies(channel, ts)) messages.push(keep(toMessageDocument(reply, channel, team.url), reply));
           });
           read.catch(() => {}); // awaited below with the others
           threadReads.push(read);
@@ -332,14 +336,14 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
       if (!listed.some((channel) => channel.id === name || conversationName(channel) === name)) logger.warn(`channel '${name}' given in --channels was not found (or the bot cannot see it)`);
     }
     const users = await listAll('users.list', {}, 'members');
-    if (options.syncUsers !== false) for (const user of users) yield toUserDocument(user);
+    if (options.syncUsers !== false) for (const user of users) yield keep(toUserDocument(user), user);
 
     // Without auto-join, channels the bot is not in are left out entirely, as Elastic's connector does.
     const readable = selected.filter((channel) => isMember(channel) || options.autoJoinChannels);
     selectedCount = readable.length;
     // Every channel document comes before any message, so enrich can name every #channel mention whatever order
     // the channels finish in: the same workspace gives the same documents (an incremental run relies on that).
-    for (const channel of readable) yield toChannelDocument(channel, team.url);
+    for (const channel of readable) yield keep(toChannelDocument(channel, team.url), channel);
     for await (const documents of runPool(readable, options.concurrency ?? 4, (channel) => readChannel(channel, team))) {
       yield* documents;
     }
