@@ -1,11 +1,13 @@
 // Writes the files of an export archive into a ZIP (yazl, streamed) or a folder; nothing appears under the final name until it is complete.
 
-import { constants, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { ZipFile } from 'yazl';
+import { createPrivateFile, createTemporaryBeside, replaceFile } from '../files.js';
 
 export interface ExportWriter {
   /** Adds one file (a path inside the archive, `/`-separated). Resolves when the writer can take more. */
@@ -17,21 +19,16 @@ export interface ExportWriter {
   readonly bytes: number;
 }
 
-/** Private data: owner-only, created fresh, never through a symlink planted at the name. */
-const exclusiveFlags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-const privateFileMode = 0o600;
-
 export const isZipPath = (path: string): boolean => path.toLowerCase().endsWith('.zip');
 
-const temporaryName = (finalPath: string): string => join(dirname(finalPath), `.${basename(finalPath)}.${process.pid}.${Date.now()}.partial`);
+const temporaryFolderName = (finalPath: string): string => join(dirname(finalPath), `.${basename(finalPath)}.${process.pid}.${randomBytes(6).toString('hex')}.partial`);
 
 /** Entries queued in yazl but not yet compressed are held in memory: at most this much before `add` waits. */
 const zipQueueBytes = 8 * 1024 * 1024;
 
 export async function zipWriter(path: string): Promise<ExportWriter> {
   const finalPath = resolve(path);
-  const temporaryPath = temporaryName(finalPath);
-  const handle = await open(temporaryPath, exclusiveFlags, privateFileMode);
+  const { path: temporaryPath, handle } = await createTemporaryBeside(finalPath, 'partial');
   const zip = new ZipFile();
   const output = createWriteStream('', { fd: handle.fd, autoClose: false } as Parameters<typeof createWriteStream>[1]);
   let failure: unknown = null;
@@ -63,7 +60,7 @@ export async function zipWriter(path: string): Promise<ExportWriter> {
       if (failure) throw failure;
       await handle.sync();
       await handle.close();
-      await rename(temporaryPath, finalPath);
+      await replaceFile(temporaryPath, finalPath);
     },
     async abort() {
       output.destroy();
@@ -76,7 +73,7 @@ export async function zipWriter(path: string): Promise<ExportWriter> {
 
 export async function folderWriter(path: string): Promise<ExportWriter> {
   const finalPath = resolve(path);
-  const temporaryPath = temporaryName(finalPath);
+  const temporaryPath = temporaryFolderName(finalPath);
   await mkdir(temporaryPath, { mode: 0o700 });
   const folders = new Set<string>();
   const writer = {
@@ -89,7 +86,7 @@ export async function folderWriter(path: string): Promise<ExportWriter> {
         await mkdir(join(temporaryPath, folder), { mode: 0o700 });
         folders.add(folder);
       }
-      const file = await open(join(temporaryPath, ...parts), exclusiveFlags, privateFileMode);
+      const file = await createPrivateFile(join(temporaryPath, ...parts));
       try {
         await file.writeFile(data);
         await file.sync();

@@ -84,9 +84,16 @@ export function slackArchiveSource(options: SlackArchiveSourceOptions): SlackArc
     return include.size === 0 || include.has(id) || include.has(name);
   };
 
-  /** The API's flags, from the file a conversation is listed in (Slack's channels.json entries carry none). */
+  const botUserIds = new Set<string>();
+  /**
+   * The API's flags, from the file a conversation is listed in (Slack's channels.json entries carry none). A DM in
+   * dms.json lists both members where the API names the other person (`user`): that is the member who is not a bot.
+   */
   const asConversation = (entry: Raw, kind: ConversationKind): Raw => ({
     ...entry,
+    ...(kind === 'im' && entry.user === undefined && Array.isArray(entry.members)
+      ? { user: entry.members.find((member: unknown) => typeof member === 'string' && !botUserIds.has(member)) ?? entry.members[0] }
+      : {}),
     is_private: entry.is_private ?? kind !== 'public',
     is_im: entry.is_im ?? kind === 'im',
     is_mpim: entry.is_mpim ?? kind === 'mpim',
@@ -124,6 +131,7 @@ export function slackArchiveSource(options: SlackArchiveSourceOptions): SlackArc
       }
       teamId = mostCommonTeam(users);
       for (const user of users) {
+        if (user.is_bot === true) botUserIds.add(String(user.id));
         if (isOtherTeam(user, teamId)) otherTeamUsers.set(String(user.id), user);
         else if (options.syncUsers !== false) yield keep(toUserDocument(user), user);
       }
