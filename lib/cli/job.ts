@@ -45,6 +45,15 @@ export interface JobPlan {
   rules?: SyncRule[];
   /** Extra options for the source (the demo points it at its fake). */
   now?: number;
+  /**
+   * Stops the run from outside (the connector service: a canceled job, a shutdown). With it the run leaves SIGINT and
+   * SIGTERM to the caller, and an abort rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
+  /** Stages to run right before the sink (after dedupe), e.g. a progress counter. */
+  stages?: Stage<any, any>[];
+  /** Receives the run's statistics when the pipeline finished. */
+  onStats?: (stats: RunStats) => void;
 }
 
 export interface JobRun {
@@ -140,7 +149,14 @@ export async function runSlackJob(plan: JobPlan): Promise<number> {
     const message = resumable ? `interrupted: run the same command again to resume (state kept in ${config.state})` : `interrupted by ${signal}`;
     abort.abort(new RunError('interrupted', message));
   };
-  for (const signal of stopSignals) process.on(signal, onSignal);
+  const external = plan.signal;
+  const onExternalAbort = () => abort.abort(external!.reason);
+  if (external) {
+    if (external.aborted) onExternalAbort();
+    else external.addEventListener('abort', onExternalAbort, { once: true });
+  } else {
+    for (const signal of stopSignals) process.on(signal, onSignal);
+  }
 
   const now = plan.now ?? nowFromEnvironment(io.env);
   const archive = config.fromArchive === undefined ? undefined : slackArchiveSource({
@@ -186,6 +202,7 @@ export async function runSlackJob(plan: JobPlan): Promise<number> {
   const stages: Stage<any, any>[] = [plan.keepSlackObjects ? keepingSlackObjects(enrichStage) : enrichStage];
   if (rules.length > 0) stages.push(Object.assign(syncRules(rules), { stageName: 'syncRules' }));
   stages.push(Object.assign(dedupe({ seen: state }), { stageName: 'dedupe' }));
+  if (plan.stages) stages.push(...plan.stages);
   const progress = !config.quiet && io.stderrIsTTY ? progressLine(io.stderr, () => api?.client.stats().calls ?? 0) : null;
   if (progress) stages.push(progress);
 
@@ -234,6 +251,7 @@ export async function runSlackJob(plan: JobPlan): Promise<number> {
     }
     const stats = await pipeline(source, ...stages, sink, { logger, signal: abort.signal });
     progress?.stop();
+    plan.onStats?.(stats);
     if (stats.sink.closedEarly) return 0;
     if (state && saveState && exitCodeOf(stats) === 0) {
       // Everything reached the sink: the documents, then the thread checkpoints they vouch for.
@@ -254,5 +272,6 @@ export async function runSlackJob(plan: JobPlan): Promise<number> {
     throw error;
   } finally {
     for (const signal of stopSignals) process.off(signal, onSignal);
+    external?.removeEventListener('abort', onExternalAbort);
   }
 }

@@ -18,6 +18,7 @@ const commands: Record<CommandName, (config: CliConfig, io: CliIo) => Promise<nu
   export: async (config, io) => (await import('./commands/export.js')).runExport(config, io),
   sync: async (config, io) => (await import('./commands/sync.js')).runSync(config, io),
   demo: async (config, io) => (await import('./commands/demo.js')).runDemo(config, io),
+  connector: async (config, io) => (await import('./commands/connector.js')).runConnector(config, io),
 };
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {

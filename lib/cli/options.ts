@@ -5,7 +5,7 @@ import { ConfigError } from '../errors.js';
 import { channelTypes, type ChannelType } from '../sources/slack/source.js';
 import { defaultTierRates, parseTierRates, type TierRates } from '../sources/slack/pacer.js';
 
-export type CommandName = 'export' | 'sync' | 'demo';
+export type CommandName = 'export' | 'sync' | 'demo' | 'connector';
 type Kind = 'string' | 'boolean' | 'count' | 'list';
 
 interface OptionSpec {
@@ -19,10 +19,15 @@ interface OptionSpec {
   placeholder?: string;
   secret?: boolean;
   defaultText?: string;
+  /** May be given more than once; the values add up (as do comma-separated ones). */
+  repeatable?: boolean;
 }
 
 const slackCommands = ['export', 'sync'] as const;
-const allCommands = ['export', 'sync', 'demo'] as const;
+const allCommands = ['export', 'sync', 'demo', 'connector'] as const;
+/** Commands that talk to Elasticsearch; the connector service also paces Slack like export and sync. */
+const elasticsearchCommands = ['sync', 'connector'] as const;
+const slackServiceCommands = ['export', 'sync', 'connector'] as const;
 
 export const optionSpecs: readonly OptionSpec[] = [
   { flag: 'out', kind: 'string', commands: ['export', 'demo'], placeholder: 'FILE|-', description: 'output file (`.gz` = gzip) or - for stdout; written under a temporary name and renamed on success (slack-export: `.zip` or a new folder)', defaultText: 'export: -, demo: slack-demo.ndjson' },
@@ -30,7 +35,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   { flag: 'from-archive', kind: 'string', commands: slackCommands, placeholder: 'FILE.zip|DIR', description: 'read a Slack export archive (ZIP or unpacked folder) instead of the Slack API; no token needed' },
   { flag: 'workspace-url', kind: 'string', commands: slackCommands, placeholder: 'URL', description: 'with --from-archive: the workspace URL (https://acme.slack.com/) for permalinks and channel URLs, which an export lacks' },
   { flag: 'token', kind: 'string', commands: slackCommands, env: 'SLACK_TOKEN', elastic: 'token', placeholder: 'xoxb-…', secret: true, description: 'Slack bot (xoxb-) or user (xoxp-) token; prefer the environment variable' },
-  { flag: 'slack-api-url', kind: 'string', commands: slackCommands, env: 'SLACK_API_URL', placeholder: 'URL', description: 'Slack Web API base URL (GovSlack, proxies, the fake)', defaultText: 'https://slack.com/api/' },
+  { flag: 'slack-api-url', kind: 'string', commands: slackServiceCommands, env: 'SLACK_API_URL', placeholder: 'URL', description: 'Slack Web API base URL (GovSlack, proxies, the fake)', defaultText: 'https://slack.com/api/' },
   { flag: 'fetch-last-n-days', kind: 'count', commands: slackCommands, elastic: 'fetch_last_n_days', placeholder: 'N', description: 'days of message history to read; 0 = all history', defaultText: '180; 0 with --from-archive' },
   { flag: 'auto-join-channels', kind: 'boolean', commands: slackCommands, elastic: 'auto_join_channels', description: 'join public channels the bot is not in (needs channels:join)' },
   { flag: 'no-sync-users', kind: 'boolean', commands: slackCommands, elastic: 'sync_users: false', description: 'do not emit user documents (users are still read to resolve names)' },
@@ -40,16 +45,18 @@ export const optionSpecs: readonly OptionSpec[] = [
   { flag: 'exclude-channels', kind: 'list', commands: slackCommands, placeholder: 'a,b', description: 'never these channels (names or ids); wins over --channels' },
   { flag: 'rules', kind: 'string', commands: slackCommands, placeholder: 'FILE', description: "Elastic basic sync rules (JSON array, {\"rules\": […]}, or a connector's filtering)" },
   { flag: 'state', kind: 'string', commands: slackCommands, placeholder: 'FILE', description: 'incremental state: the next run emits only new, changed and deleted documents' },
-  { flag: 'concurrency', kind: 'count', commands: slackCommands, placeholder: 'N', description: 'channels read at once', defaultText: '4' },
-  { flag: 'tier-rates', kind: 'string', commands: slackCommands, placeholder: 'T2,T3,T4', description: 'requests per minute per Slack method of tiers 2, 3, 4', defaultText: '20,50,100' },
+  { flag: 'concurrency', kind: 'count', commands: slackServiceCommands, placeholder: 'N', description: 'channels read at once', defaultText: '4' },
+  { flag: 'tier-rates', kind: 'string', commands: slackServiceCommands, placeholder: 'T2,T3,T4', description: 'requests per minute per Slack method of tiers 2, 3, 4', defaultText: '20,50,100' },
   { flag: 'index', kind: 'string', commands: ['sync', 'export'], placeholder: 'NAME', description: 'sync: Elasticsearch index (created with mappings if missing); export --format es-bulk: the _index of every action line' },
-  { flag: 'es-url', kind: 'string', commands: ['sync'], env: 'ELASTICSEARCH_URL', placeholder: 'URL', description: 'Elasticsearch URL' },
-  { flag: 'es-api-key', kind: 'string', commands: ['sync'], env: 'ELASTICSEARCH_API_KEY', placeholder: 'KEY', secret: true, description: 'Elasticsearch API key (encoded form)' },
-  { flag: 'es-username', kind: 'string', commands: ['sync'], env: 'ELASTICSEARCH_USERNAME', placeholder: 'USER', description: 'Elasticsearch basic-auth user' },
-  { flag: 'es-password', kind: 'string', commands: ['sync'], env: 'ELASTICSEARCH_PASSWORD', placeholder: 'PASSWORD', secret: true, description: 'Elasticsearch basic-auth password; prefer the environment variable' },
-  { flag: 'es-ca-cert', kind: 'string', commands: ['sync'], placeholder: 'FILE', description: 'CA certificate (PEM) to trust for Elasticsearch' },
+  { flag: 'es-url', kind: 'string', commands: elasticsearchCommands, env: 'ELASTICSEARCH_URL', placeholder: 'URL', description: 'Elasticsearch URL' },
+  { flag: 'es-api-key', kind: 'string', commands: elasticsearchCommands, env: 'ELASTICSEARCH_API_KEY', placeholder: 'KEY', secret: true, description: 'Elasticsearch API key (encoded form)' },
+  { flag: 'es-username', kind: 'string', commands: elasticsearchCommands, env: 'ELASTICSEARCH_USERNAME', placeholder: 'USER', description: 'Elasticsearch basic-auth user' },
+  { flag: 'es-password', kind: 'string', commands: elasticsearchCommands, env: 'ELASTICSEARCH_PASSWORD', placeholder: 'PASSWORD', secret: true, description: 'Elasticsearch basic-auth password; prefer the environment variable' },
+  { flag: 'es-ca-cert', kind: 'string', commands: elasticsearchCommands, placeholder: 'FILE', description: 'CA certificate (PEM) to trust for Elasticsearch' },
   { flag: 'delete-stale', kind: 'boolean', commands: ['sync'], description: 'delete indexed messages no longer in Slack (complete channels only, inside the window)' },
   { flag: 'dead-letter', kind: 'string', commands: ['sync'], placeholder: 'FILE', description: 'NDJSON file for documents Elasticsearch rejected after retries', defaultText: 'slack-etl-dead-letter.ndjson' },
+  { flag: 'connector-id', kind: 'list', commands: ['connector'], placeholder: 'ID', repeatable: true, description: 'Elastic connector to serve (its document id in .elastic-connectors); repeat for several workspaces' },
+  { flag: 'poll-interval', kind: 'string', commands: ['connector'], placeholder: 'SECONDS', description: 'how often to check in, read configuration, sync rules, schedules and pending jobs', defaultText: '30' },
   { flag: 'quiet', kind: 'boolean', commands: allCommands, description: 'no progress display and no summary' },
   { flag: 'log-format', kind: 'string', commands: allCommands, placeholder: 'text|json', description: 'stderr log format; json adds error details', defaultText: 'text' },
   { flag: 'help', kind: 'boolean', commands: allCommands, description: 'show this help' },
@@ -88,6 +95,9 @@ export interface CliConfig {
   quiet: boolean;
   logFormat: 'text' | 'json';
   help: boolean;
+  /** `connector`: the connectors this process serves. */
+  connectorIds: string[];
+  pollIntervalSeconds: number;
 }
 
 const usageError = (message: string, command: string) =>
@@ -112,7 +122,9 @@ export function parseCommandLine(command: CommandName, argv: string[], env: Node
       args: argv,
       strict: true,
       allowPositionals: false,
-      options: Object.fromEntries(specs.map((spec) => [spec.flag, { type: spec.kind === 'boolean' ? 'boolean' : 'string' }])) as Record<string, { type: 'boolean' | 'string' }>,
+      options: Object.fromEntries(
+        specs.map((spec) => [spec.flag, { type: spec.kind === 'boolean' ? 'boolean' : 'string', ...(spec.repeatable ? { multiple: true } : {}) }]),
+      ) as Record<string, { type: 'boolean' | 'string'; multiple?: boolean }>,
     });
   } catch (error) {
     const message = (error as Error).message;
@@ -133,10 +145,11 @@ export function parseCommandLine(command: CommandName, argv: string[], env: Node
     if (positional) throw usageError(`unexpected argument '${positional[1]}' for 'slack-etl ${command}'`, command);
     throw usageError(message.split('\n')[0]!, command);
   }
-  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const values = parsed.values as Record<string, string | string[] | boolean | undefined>;
   const text = (flag: string): string | undefined => {
     const spec = specs.find((candidate) => candidate.flag === flag);
-    const value = values[flag];
+    const given = values[flag];
+    const value = Array.isArray(given) ? given.join(',') : given;
     if (typeof value === 'string') {
       if (value.trim() === '' && flag !== 'out') throw usageError(`--${flag} needs a non-empty value`, command);
       return value;
@@ -159,6 +172,15 @@ export function parseCommandLine(command: CommandName, argv: string[], env: Node
       tierRates = parseTierRates(tierText);
     } catch (error) {
       throw usageError(`--tier-rates: ${(error as Error).message}`, command);
+    }
+  }
+  const pollText = text('poll-interval');
+  let pollIntervalSeconds = 30;
+  if (pollText !== undefined) {
+    // Fractions are allowed (tests poll fast); Elastic's service polls every 30 s by default.
+    pollIntervalSeconds = Number(pollText);
+    if (!/^\d+(\.\d+)?$/.test(pollText.trim()) || !(pollIntervalSeconds > 0) || pollIntervalSeconds > 86_400) {
+      throw usageError(`--poll-interval must be a number of seconds between 0 and 86400, got '${pollText}'`, command);
     }
   }
   const fetchText = text('fetch-last-n-days');
@@ -204,6 +226,8 @@ export function parseCommandLine(command: CommandName, argv: string[], env: Node
     quiet: flagSet('quiet'),
     logFormat,
     help: flagSet('help'),
+    connectorIds: [...new Set(parseList(text('connector-id')) ?? [])],
+    pollIntervalSeconds,
   };
 }
 
@@ -211,6 +235,7 @@ const commandSummaries: Record<CommandName, string> = {
   export: 'slack-etl export [--out FILE|-] [options]            Slack → NDJSON (default stdout)',
   sync: 'slack-etl sync --index NAME [es options] [options]     Slack → Elasticsearch',
   demo: 'slack-etl demo [--out FILE|-]                         bundled sample workspace, served on loopback, → NDJSON',
+  connector: 'slack-etl connector --connector-id ID [es options]    self-managed Elastic connector service (Kibana configures and schedules it)',
 };
 
 export function commandHelp(command: CommandName): string {

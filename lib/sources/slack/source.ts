@@ -109,6 +109,8 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
 
   const counters = { channelsRead: 0, channelsSkipped: 0, channelsJoined: 0, threadsRead: 0, threadsUnchanged: 0, tombstones: 0 };
   const state = options.state;
+  // A run from an empty state emits every document, like a run without one, so absence proves deletion there too.
+  const emitsEverything = !state || state.documents.size === 0;
   const activeSince = toSlackBoundary(nowSeconds - (options.activeThreadDays ?? 30) * 86_400);
   const runTimestamp = new Date(nowSeconds * 1000).toISOString();
   const checkpoints: Record<string, ChannelCheckpoint> = {};
@@ -367,7 +369,7 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
     incrementalReport: () => ({ ...checkpoints }),
     report: () => ({
       // An incremental run emits only changes, so absence proves nothing: its deletions come as tombstones instead.
-      completeChannels: state ? [] : [...completeChannels],
+      completeChannels: emitsEverything ? [...completeChannels] : [],
       skippedChannels: [...skippedChannels],
       windowOldest: oldest,
       complete: completeChannels.length === selectedCount,
