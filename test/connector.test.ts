@@ -44,7 +44,7 @@ function startService(args: string[], env: Record<string, string>): Service {
 }
 
 /** Polls until `check` returns a value (not undefined/false), or fails naming what it waited for. */
-async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
   const started = Date.now();
   try { return await waitForInner(what, check, timeoutMs); } finally { if (process.env.CONNECTOR_TEST_TIMING) console.error(`${what}: ${Date.now() - started} ms`); }
 }
@@ -78,7 +78,7 @@ async function setup(t: TestContext) {
   return { workspace, slack, nowMs, elasticsearch, kibana, env, args, connector, job, jobEnds };
 }
 
-t.test('a connector from Kibana is registered, configured, synced full and incrementally, filtered, canceled and stopped', async (t) => {
+t.test('a connector from Kibana is registered, configured, synced, filtered, canceled, scheduled once across a restart, and stopped', async (t) => {
   const { workspace, slack, elasticsearch, kibana, env, args, connector, job, jobEnds } = await setup(t);
   // As Kibana's "new Slack connector" creates it, plus a second one created without a service type.
   await kibana.connector.put({ connector_id: 'slack-acme', index_name: 'search-slack-acme', name: 'Slack (acme)', service_type: 'slack', is_native: false, language: 'en' });
@@ -116,6 +116,15 @@ t.test('a connector from Kibana is registered, configured, synced full and incre
     const document = await connector('slack-acme');
     return document.status === 'connected' && document.error === null;
   });
+
+  // The second connector gets a schedule: once a day, at a second shortly ahead (Quartz, UTC, as Kibana writes it).
+  await kibana.connector.updateConfiguration({ connector_id: 'slack-other', values: { token: testToken, fetch_last_n_days: 1 } });
+  await waitFor('the second connector to connect', async () => (await connector('slack-other')).status === 'connected');
+  const fireAt = new Date(Math.ceil((Date.now() + 1_500) / 1000) * 1000);
+  const interval = `${fireAt.getUTCSeconds()} ${fireAt.getUTCMinutes()} ${fireAt.getUTCHours()} * * ?`;
+  await kibana.connector.updateScheduling({ connector_id: 'slack-other', scheduling: { full: { enabled: true, interval } } as never });
+  const scheduledJobs = async () =>
+    ((await kibana.connector.syncJobList({ connector_id: 'slack-other' })).results as any[]).filter((job) => job.trigger_method === 'scheduled');
 
   // An on-demand full job: every document, true counts.
   const truth = expectedIds(workspace, { now: workspace.now, fetchLastNDays: 180, threads: true, syncUsers: true, autoJoinChannels: false, channelTypes: ['public'] });
@@ -165,6 +174,15 @@ t.test('a connector from Kibana is registered, configured, synced full and incre
   t.equal(incrementalDone.total_document_count, truth.all.size + 1);
   t.equal(index.documents.get(`${channel.info.id}-${posted.ts}`)?.text, 'posted after the full sync');
 
+  const [scheduled] = await waitFor('the scheduled job', async () => {
+    const jobs = await scheduledJobs();
+    return jobs.length > 0 ? jobs : undefined;
+  });
+  t.equal(scheduled.job_type, 'full', 'a scheduled full job');
+  t.ok(Date.parse(scheduled.created_at) >= fireAt.getTime(), 'created once its time had come');
+  t.equal((await connector('slack-other')).last_sync_scheduled_at, fireAt.toISOString(), 'last_sync_scheduled_at records the fire time');
+  await jobEnds(scheduled.id, 'completed');
+
   // A running job canceled in Kibana ends `canceled` within seconds.
   slack.injectFault('conversations.history', 'slow', 1);
   const toCancel = await kibana.connector.syncJobPost({ id: 'slack-acme', job_type: 'full' });
@@ -181,42 +199,15 @@ t.test('a connector from Kibana is registered, configured, synced full and incre
   t.equal(await service.stop('SIGTERM'), 0, 'SIGTERM exits 0');
   t.equal((await job(interrupted.id)).status, 'suspended', 'the running job is suspended');
   const firstLog = service.stderr();
-  service = startService(args('slack-acme'), env);
+  service = startService(args('slack-acme', 'slack-other'), env);
   const resumed = await jobEnds(interrupted.id, 'completed');
   t.equal(resumed.total_document_count, truth.all.size + 1, 'the resumed job completed');
+  const restartedAt = Date.now();
+  await waitFor('the restarted service to poll the scheduled connector', async () => Date.parse((await connector('slack-other')).last_seen) > restartedAt);
+  t.equal((await scheduledJobs()).length, 1, 'the schedule did not fire again after the restart');
   t.equal(await service.stop('SIGINT'), 0, 'SIGINT exits 0');
 
   const logs = firstLog + service.stderr();
   t.match(logs, /connector slack-acme/, 'the service logged its work');
   for (const secret of [testToken, 'xoxb-revoked-token', apiKey]) t.notOk(logs.includes(secret), `no secret in the logs (${secret.slice(0, 6)}…)`);
-});
-
-t.test('a schedule creates one job when its cron time passes, and none again after a restart', async (t) => {
-  const { kibana, env, args, connector } = await setup(t);
-  await kibana.connector.put({ connector_id: 'slack-scheduled', index_name: 'search-slack-scheduled', name: 'Slack', service_type: 'slack' });
-  let service = startService(args('slack-scheduled'), env);
-  await waitFor('the schema', async () => (await connector('slack-scheduled')).configuration.token);
-  await kibana.connector.updateConfiguration({ connector_id: 'slack-scheduled', values: { token: testToken } });
-  await waitFor('the connector to connect', async () => (await connector('slack-scheduled')).status === 'connected');
-
-  // Once a day, at a second shortly ahead (Quartz, UTC, as Kibana writes it).
-  const fireAt = new Date(Math.ceil((Date.now() + 1_500) / 1000) * 1000);
-  const interval = `${fireAt.getUTCSeconds()} ${fireAt.getUTCMinutes()} ${fireAt.getUTCHours()} * * ?`;
-  await kibana.connector.updateScheduling({ connector_id: 'slack-scheduled', scheduling: { full: { enabled: true, interval } } as never });
-  const scheduledJobs = async () =>
-    ((await kibana.connector.syncJobList({ connector_id: 'slack-scheduled' })).results as any[]).filter((job) => job.trigger_method === 'scheduled');
-  const [first] = await waitFor('a scheduled job', async () => {
-    const jobs = await scheduledJobs();
-    return jobs.length > 0 ? jobs : undefined;
-  });
-  t.equal(first.job_type, 'full');
-  t.ok(Date.now() >= fireAt.getTime(), 'not before its time');
-  t.equal((await connector('slack-scheduled')).last_sync_scheduled_at, fireAt.toISOString(), 'last_sync_scheduled_at records the fire time');
-
-  t.equal(await service.stop('SIGTERM'), 0);
-  service = startService(args('slack-scheduled'), env);
-  await waitFor('the restarted service to check in', async () => Date.parse((await connector('slack-scheduled')).last_seen) > Date.now() - 200);
-  await sleep(1_000);
-  t.equal((await scheduledJobs()).length, 1, 'still one scheduled job after a restart');
-  t.equal(await service.stop('SIGTERM'), 0);
 });

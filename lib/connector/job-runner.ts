@@ -149,7 +149,7 @@ export async function runConnectorJob(context: JobRunnerContext, connector: Conn
       config,
       io: context.io,
       preflight: () => checkElasticsearch(client, node, index),
-      sink: elasticsearchSink({ client, index, deleteStale: config.deleteStale }),
+      sink: elasticsearchSink({ client, index, deleteStale: config.deleteStale, rules }),
       verb: `${job.job_type} job ${job.id} synced`,
       destination: `index ${index}`,
       signal: abort.signal,

@@ -373,7 +373,7 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
       skippedChannels: [...skippedChannels],
       windowOldest: oldest,
       complete: completeChannels.length === selectedCount,
-      threadsRead: options.threads !== false && !state,
+      threadsRead: options.threads !== false && emitsEverything,
     }),
   };
 }
