@@ -3,7 +3,8 @@
 import { WebClient, LogLevel, type Logger as SlackLogger } from '@slack/web-api';
 import { RunError, ConfigError } from '../../errors.js';
 import { displayUrl, silentLogger, type Logger } from '../../log.js';
-import { retry } from '../../retry.js';
+import { backoffDelay, retry, type RetryPolicy } from '../../retry.js';
+import { actionFor, configErrorFor, type SlackErrorAction } from './error-policy.js';
 import { defaultTierRates, Pacers, type TierRates } from './pacer.js';
 
 export interface SlackClientOptions {
@@ -23,14 +24,24 @@ export interface SlackClientOptions {
   signal?: AbortSignal;
 }
 
-/** Slack answered `ok:false` with an error code (e.g. `not_in_channel`); the caller decides what it means. */
+/** Slack answered `ok:false` with an error code (e.g. `not_in_channel`); `action` is what the error policy says. */
 export class SlackApiError extends RunError {
+  readonly action: SlackErrorAction;
   constructor(
     readonly method: string,
     readonly slackError: string,
     readonly needed?: string,
+    message = `Slack ${method} failed: ${slackError}${needed ? ` (needs scope ${needed})` : ''}`,
   ) {
-    super(`slack_${slackError}`, `Slack ${method} failed: ${slackError}${needed ? ` (needs scope ${needed})` : ''}`);
+    super(`slack_${slackError}`, message);
+    this.action = actionFor(slackError);
+  }
+}
+
+/** A `next_cursor` came back that was already followed, or pages never ended: the conversation is skipped. */
+export class SlackPaginationError extends SlackApiError {
+  constructor(method: string, where: string, problem: string) {
+    super(method, 'pagination_loop', undefined, `Slack ${method} ${where}: ${problem}; stopped reading it`);
   }
 }
 
@@ -53,13 +64,37 @@ export interface SlackClientStats {
   retries: number;
   timeouts: number;
   failedCalls: number;
+  /** Whether the 2025 restricted regime was in force at any time of the run. */
   restrictedRegime: boolean;
+  /** Times the client switched into the restricted regime (it leaves when the evidence stops). */
+  restrictedRegimeEntered: number;
+}
+
+export interface PaginateOptions {
+  /** Stop after this many pages (a conversation larger than Slack allows would be a loop). Default 1,000,000. */
+  maxPages?: number;
+  /** Stop after this many empty pages in a row that still claim more. Default 200. */
+  maxEmptyPages?: number;
+  /** Names what is being read in the error ("channel C123"); default the method's `channel` parameter. */
+  where?: string;
 }
 
 const slackErrorCode = /^[a-z][a-z0-9_.]*$/;
-/** Below this many items on a page that asked for more while a cursor remains, Slack is applying the 2025 cap. */
+/** The 2025 regime's page size for history and replies (non-Marketplace apps). */
 const restrictedPageSize = 15;
 const restrictedMethods = new Set(['conversations.history', 'conversations.replies']);
+/** Pages of exactly 15 with a cursor, in a row, that make the regime certain (one alone is a normal short page). */
+const restrictedPagesEvidence = 3;
+/** 429s in a row on history/replies with a Retry-After this long that make the regime certain. */
+const longRetryAfterSeconds = 30;
+const restrictedRateLimitEvidence = 2;
+/** Entered on 429s alone: after this many answers in a row without a 429 or a 15-page, try full speed again. */
+const restrictedProbeAfter = 10;
+/** A method answering 429 this many times in a row earns a warning (then at every doubling). */
+const sustainedRateLimits = 3;
+
+/** Thrown by our fetch for a 429 without a usable Retry-After (@slack/web-api would fail the call for good). */
+class RateLimitedWithoutWait extends Error {}
 
 /** Route @slack/web-api's own logging into ours at debug level: its warnings are ours to report. */
 function quietSlackLogger(logger: Logger): SlackLogger {
@@ -74,6 +109,19 @@ function quietSlackLogger(logger: Logger): SlackLogger {
     setName() {},
   };
 }
+
+/** Seconds of a Retry-After header: delta-seconds or an HTTP-date; undefined when absent or unusable. */
+function retryAfterSeconds(header: string | null, nowMs = Date.now()): number | undefined {
+  if (header === null || header.trim() === '') return undefined;
+  if (/^\s*\d+\s*$/.test(header)) return Number(header);
+  const date = Date.parse(header);
+  return Number.isFinite(date) ? Math.max(0, Math.ceil((date - nowMs) / 1000)) : undefined;
+}
+
+type Outcome =
+  | { kind: 'fatal'; error: Error }
+  | { kind: 'rate_limited'; retryAfterSeconds: number | undefined }
+  | { kind: 'transient'; problem: string };
 
 export class SlackApiClient {
   readonly slackApiUrl: string;
@@ -92,7 +140,12 @@ export class SlackApiClient {
     timeouts: 0,
     failedCalls: 0,
     restrictedRegime: false,
+    restrictedRegimeEntered: 0,
   };
+  private readonly rateLimitStreak = new Map<string, number>();
+  private restricted: { since: 'pages' | 'rate-limits'; cleanAnswers: number } | null = null;
+  private restrictedPages = 0;
+  private longRateLimits = 0;
 
   constructor(options: SlackClientOptions) {
     this.slackApiUrl = options.slackApiUrl ?? 'https://slack.com/api/';
@@ -102,6 +155,7 @@ export class SlackApiClient {
     this.retryMaxDelayMs = options.retryMaxDelayMs ?? 30_000;
     this.signal = options.signal;
     this.pacers = new Pacers(options.tierRates ?? defaultTierRates, options.pacingMargin);
+    const signal = this.signal;
     // Retries and 429s are ours: the built-in retry adds p-retry backoff on top of Retry-After and pauses every method.
     this.web = new WebClient(options.token, {
       slackApiUrl: this.slackApiUrl,
@@ -109,6 +163,17 @@ export class SlackApiClient {
       rejectRateLimitedCalls: true,
       timeout: options.timeoutMs ?? 30_000,
       logger: quietSlackLogger(this.logger),
+      fetch: async (url, init) => {
+        // An interrupt ends a request in flight too, not only the waits between requests.
+        const signals = [init?.signal, signal].filter((one): one is AbortSignal => one instanceof AbortSignal);
+        const response = await fetch(url, { ...init, ...(signals.length > 0 ? { signal: AbortSignal.any(signals) } : {}) });
+        if (response.status !== 429) return response;
+        const seconds = retryAfterSeconds(response.headers.get('retry-after'));
+        await response.body?.cancel().catch(() => undefined);
+        if (seconds === undefined) throw new RateLimitedWithoutWait();
+        // @slack/web-api reads only delta-seconds: hand it the HTTP-date form converted.
+        return new Response(null, { status: 429, headers: { 'retry-after': String(seconds) } });
+      },
     });
   }
 
@@ -121,37 +186,34 @@ export class SlackApiClient {
     return displayUrl(this.slackApiUrl);
   }
 
-
   /**
-   * One Web API call, paced by its method's tier. Returns the body of an `ok:true` answer; throws SlackApiError for
-   * `ok:false`, and RunError when transient faults outlast every attempt. `attempts` overrides `maxAttempts`.
+   * One Web API call, paced by its method's tier. Returns the body of an `ok:true` answer. Failures follow the error
+   * policy (error-policy.ts): `config` throws ConfigError, `retry` retries (429s without using up attempts), the rest
+   * throw SlackApiError (its `action` says `skip-channel` or `fatal`); transient faults outlasting every attempt throw
+   * SlackUnavailableError. `attempts` overrides `maxAttempts`.
    */
   async call<T = Record<string, any>>(method: string, params: Record<string, unknown> = {}, attempts = this.maxAttempts): Promise<T> {
     const pacer = this.pacers.for(method);
     let problem = '';
+    const policy = { attempts, baseDelayMs: this.retryBaseDelayMs, maxDelayMs: this.retryMaxDelayMs };
     const result = await retry(
       async () => {
         await pacer.acquire(this.signal);
         this.counters.calls++;
         this.counters.callsByMethod[method] = (this.counters.callsByMethod[method] ?? 0) + 1;
         const answer = (await this.web.apiCall(method, { ...params })) as Record<string, any>;
-        this.noticeRestrictedPage(method, params, answer);
+        this.noticeAnswer(method, params, answer);
         return answer;
       },
       {
-        policy: { attempts, baseDelayMs: this.retryBaseDelayMs, maxDelayMs: this.retryMaxDelayMs },
+        policy,
         signal: this.signal,
         decide: (error) => {
           const outcome = this.classify(method, error);
           if (outcome.kind === 'fatal') throw outcome.error;
           if (outcome.kind === 'rate_limited') {
-            this.counters.rateLimited++;
-            pacer.pauseFor(outcome.retryAfterSeconds * 1000);
-            if (outcome.retryAfterSeconds >= 30 && restrictedMethods.has(method)) {
-              if (!this.counters.restrictedRegime) this.reportRestricted(method);
-              pacer.slowTo(outcome.retryAfterSeconds * 1000);
-            }
-            // The pacer holds the next try until Retry-After has passed; a 429 is not a failed attempt.
+            // The pacer holds every request of this method until the wait has passed; a 429 is not a failed attempt.
+            pacer.pauseFor(this.noticeRateLimit(method, outcome.retryAfterSeconds, policy));
             return { waitMs: 0 };
           }
           problem = outcome.problem;
@@ -171,31 +233,58 @@ export class SlackApiClient {
     return result as T;
   }
 
-  private classify(
+  /**
+   * Every page of a cursor-paginated method, as the array under `itemsKey` of each page. Stops when Slack gives no
+   * `next_cursor` or says `has_more: false`. A cursor that comes back a second time, too many empty pages in a row
+   * that still claim more, or more than `maxPages` pages throw SlackPaginationError (policy: skip the channel).
+   */
+  async *paginate<Item = Record<string, any>>(
     method: string,
-    error: unknown,
-  ): { kind: 'fatal'; error: Error } | { kind: 'rate_limited'; retryAfterSeconds: number } | { kind: 'transient'; problem: string } {
+    params: Record<string, unknown>,
+    itemsKey: string,
+    options: PaginateOptions = {},
+  ): AsyncGenerator<Item[]> {
+    const maxPages = options.maxPages ?? 1_000_000;
+    const maxEmptyPages = options.maxEmptyPages ?? 200;
+    const where = options.where ?? (params.channel !== undefined ? `of channel ${String(params.channel)}` : '');
+    const seen = new Set<string>();
+    let cursor: string | undefined;
+    let emptyInRow = 0;
+    for (let pages = 1; ; pages++) {
+      const page = await this.call(method, { ...params, ...(cursor ? { cursor } : {}) });
+      const items = Array.isArray(page[itemsKey]) ? (page[itemsKey] as Item[]) : [];
+      yield items;
+      const next: unknown = page.response_metadata?.next_cursor;
+      if (typeof next !== 'string' || next === '' || page.has_more === false) return;
+      if (seen.has(next)) throw new SlackPaginationError(method, where, `Slack returned the cursor of page ${[...seen].indexOf(next) + 2} again after page ${pages} (a cursor cycle)`);
+      emptyInRow = items.length === 0 ? emptyInRow + 1 : 0;
+      if (emptyInRow >= maxEmptyPages) throw new SlackPaginationError(method, where, `${emptyInRow} empty pages in a row still claimed more`);
+      if (pages >= maxPages) throw new SlackPaginationError(method, where, `more than ${maxPages} pages`);
+      seen.add(next);
+      cursor = next;
+    }
+  }
+
+  private classify(method: string, error: unknown): Outcome {
     const failure = error as { code?: string; data?: Record<string, any>; retryAfter?: number; statusCode?: number; original?: Error; message?: string };
     switch (failure.code) {
       case 'slack_webapi_rate_limited_error':
-        return { kind: 'rate_limited', retryAfterSeconds: failure.retryAfter ?? 1 };
+        return { kind: 'rate_limited', retryAfterSeconds: failure.retryAfter };
       case 'slack_webapi_platform_error': {
         const slackError = String(failure.data?.error ?? 'unknown_error');
-        if (slackError === 'ratelimited') return { kind: 'rate_limited', retryAfterSeconds: 1 };
         // @slack/web-api turns an unparsable body into `ok:false` with the raw text as the "error".
         if (!slackErrorCode.test(slackError)) return { kind: 'transient', problem: 'malformed response body' };
-        if (['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout'].includes(slackError)) {
-          return { kind: 'transient', problem: slackError };
-        }
-        return { kind: 'fatal', error: new SlackApiError(method, slackError, failure.data?.needed) };
+        // HTTP 200 `ratelimited` is a 429 that names no wait.
+        if (slackError === 'ratelimited') return { kind: 'rate_limited', retryAfterSeconds: undefined };
+        return this.byPolicy(method, slackError, slackError, failure.data?.needed);
       }
       case 'slack_webapi_http_error': {
         const status = failure.statusCode ?? 0;
-        if (status >= 500 || status === 408) return { kind: 'transient', problem: `HTTP ${status}` };
-        return { kind: 'fatal', error: new RunError('slack_http_error', `Slack ${method} answered HTTP ${status}`, { hint: 'check --slack-api-url' }) };
+        return this.byPolicy(method, `http_${status}`, `HTTP ${status}`);
       }
       case 'slack_webapi_request_error': {
         const original = failure.original;
+        if (original instanceof RateLimitedWithoutWait) return { kind: 'rate_limited', retryAfterSeconds: undefined };
         if (original?.name === 'TimeoutError') {
           this.counters.timeouts++;
           return { kind: 'transient', problem: 'request timed out' };
@@ -208,22 +297,88 @@ export class SlackApiClient {
     }
   }
 
-  private noticeRestrictedPage(method: string, params: Record<string, unknown>, result: Record<string, any>): void {
-    if (this.counters.restrictedRegime || !restrictedMethods.has(method)) return;
-    const asked = Number(params.limit ?? 0);
-    const got = Array.isArray(result.messages) ? result.messages.length : 0;
-    const more = Boolean(result.response_metadata?.next_cursor);
-    if (more && asked > restrictedPageSize && got <= restrictedPageSize) this.reportRestricted(method);
+  private byPolicy(method: string, code: string, problem: string, needed?: string): Outcome {
+    switch (actionFor(code)) {
+      case 'retry':
+        return { kind: 'transient', problem };
+      case 'config':
+        return { kind: 'fatal', error: configErrorFor(method, code, needed) };
+      default:
+        if (code.startsWith('http_')) {
+          return { kind: 'fatal', error: new RunError('slack_http_error', `Slack ${method} answered ${problem}`, { hint: 'check --slack-api-url' }) };
+        }
+        return { kind: 'fatal', error: new SlackApiError(method, code, needed) };
+    }
   }
 
-  private reportRestricted(method: string): void {
+  /** Books a 429 (or `ratelimited`): returns how long the method waits, warns when it persists, gathers regime evidence. */
+  private noticeRateLimit(method: string, retryAfter: number | undefined, policy: RetryPolicy): number {
+    this.counters.rateLimited++;
+    const streak = (this.rateLimitStreak.get(method) ?? 0) + 1;
+    this.rateLimitStreak.set(method, streak);
+    // Without a Retry-After, back off as for a failure, growing with the streak (it never uses up attempts).
+    const waitMs = retryAfter === undefined ? backoffDelay({ ...policy, baseDelayMs: Math.max(policy.baseDelayMs, 1) }, streak) : retryAfter * 1000;
+    const waitText = waitMs >= 1000 ? `${Math.round(waitMs / 1000)} s` : `${Math.round(waitMs)} ms`;
+    const sustained = streak === sustainedRateLimits || (streak > sustainedRateLimits && (streak & (streak - 1)) === 0);
+    if (sustained || (streak === 1 && waitMs >= longRetryAfterSeconds * 1000)) {
+      const told = retryAfter === undefined ? 'no Retry-After given' : 'Retry-After';
+      this.logger.warn(`Slack is rate-limiting ${method} (${streak === 1 ? 'a 429' : `${streak} answers in a row were 429`}): waiting ${waitText} (${told})`);
+    } else {
+      this.logger.debug(`${method} rate-limited: waiting ${waitText}`);
+    }
+    if (restrictedMethods.has(method) && retryAfter !== undefined && retryAfter >= longRetryAfterSeconds) {
+      this.longRateLimits++;
+      if (this.restricted) this.restricted.cleanAnswers = 0;
+      else if (this.longRateLimits >= restrictedRateLimitEvidence) this.enterRestricted(method, `${this.longRateLimits} rate limits in a row with Retry-After ≥ ${longRetryAfterSeconds} s`, 'rate-limits');
+    }
+    return waitMs;
+  }
+
+  /** Resets rate-limit streaks and weighs a history/replies page as evidence for or against the restricted regime. */
+  private noticeAnswer(method: string, params: Record<string, unknown>, answer: Record<string, any>): void {
+    this.rateLimitStreak.delete(method);
+    if (!restrictedMethods.has(method)) return;
+    this.longRateLimits = 0;
+    const asked = Number(params.limit ?? 0);
+    const got = Array.isArray(answer.messages) ? answer.messages.length : 0;
+    const more = Boolean(answer.response_metadata?.next_cursor) && answer.has_more !== false;
+    // Replies put the parent first on every page, so a restricted page of replies holds 15 with it.
+    const cappedAtRestrictedSize = more && asked > restrictedPageSize && got === restrictedPageSize;
+    if (got > restrictedPageSize) {
+      this.restrictedPages = 0;
+      if (this.restricted) this.leaveRestricted(`${method} returned a page of ${got} items`);
+      return;
+    }
+    if (cappedAtRestrictedSize) {
+      this.restrictedPages++;
+      if (this.restricted) this.restricted.cleanAnswers = 0;
+      else if (this.restrictedPages >= restrictedPagesEvidence) this.enterRestricted(method, `${this.restrictedPages} pages in a row of ${restrictedPageSize} items with more to come`, 'pages');
+      return;
+    }
+    if (more) this.restrictedPages = 0;
+    if (this.restricted?.since === 'rate-limits' && ++this.restricted.cleanAnswers >= restrictedProbeAfter) {
+      this.leaveRestricted(`${restrictedProbeAfter} answers in a row without a rate limit or a ${restrictedPageSize}-item page`);
+    }
+  }
+
+  private enterRestricted(method: string, evidence: string, since: 'pages' | 'rate-limits'): void {
+    this.restricted = { since, cleanAnswers: 0 };
     this.counters.restrictedRegime = true;
-    // Both methods are restricted together: pace them at Tier 1 from now on instead of bouncing off 429s.
-    for (const restricted of restrictedMethods) this.pacers.slowToTier(restricted, 1);
+    this.counters.restrictedRegimeEntered++;
+    // Both methods are restricted together: pace them at Tier 1 instead of bouncing off 429s.
+    for (const restrictedMethod of restrictedMethods) this.pacers.slowToTier(restrictedMethod, 1);
     this.logger.warn(
-      `Slack is applying its 2025 limits for non-Marketplace apps to ${method} (1 request per minute, 15 messages per page): ` +
-        'the run continues at that pace and will take much longer; a Marketplace-approved or internal app avoids it',
+      `Slack is applying its 2025 limits for non-Marketplace apps to ${method} (${evidence}): reading history and replies at ` +
+        '1 request per minute, 15 messages per page, until that stops; a Marketplace-approved or internal app avoids it',
     );
+  }
+
+  private leaveRestricted(evidence: string): void {
+    this.restricted = null;
+    this.restrictedPages = 0;
+    this.longRateLimits = 0;
+    for (const restrictedMethod of restrictedMethods) this.pacers.restoreTier(restrictedMethod);
+    this.logger.warn(`Slack's restricted limits no longer apply (${evidence}): history and replies back at their usual pace`);
   }
 }
 

@@ -82,6 +82,12 @@ export class MethodPacer {
     this.reschedule();
   }
 
+  /** Back to `intervalMs` (the restricted regime ended). */
+  setInterval(intervalMs: number): void {
+    this.intervalMs = intervalMs;
+    this.reschedule();
+  }
+
   /** Earliest time the next release keeps every span of the last releases within the rate. */
   private earliestRelease(): number {
     let earliest = Number.NEGATIVE_INFINITY;
@@ -139,6 +145,11 @@ export class Pacers {
   /** Slack moved `method` to another tier (the restricted regime puts history and replies on Tier 1): pace it so. */
   slowToTier(method: string, tier: SlackTier): void {
     this.for(method).slowTo(this.intervalOf(tier));
+  }
+
+  /** Back to the method's own tier. */
+  restoreTier(method: string): void {
+    this.for(method).setInterval(this.intervalOf(methodTiers[method] ?? 3));
   }
 
   private intervalOf(tier: SlackTier): number {

@@ -1,10 +1,10 @@
 // slackSource(): users, channels, messages and thread replies of a workspace as one async iterable of documents.
 
-import { ConfigError } from '../../errors.js';
 import { compareTs, toSlackBoundary, type AnyDocument, type MessageDocument, type TombstoneDocument } from '../../documents.js';
 import { silentLogger, type Logger } from '../../log.js';
 import type { ComponentStats, Source, SourceReport } from '../../stage.js';
-import { SlackApiClient, SlackApiError, SlackUnavailableError, type SlackClientOptions } from './client.js';
+import { SlackApiClient, SlackApiError, type SlackClientOptions } from './client.js';
+import { missingScopeError } from './error-policy.js';
 import { runPool, Semaphore } from './concurrency.js';
 import { conversationName, toChannelDocument, toMessageDocument, toUserDocument } from './to-documents.js';
 import type { TierRates } from './pacer.js';
@@ -23,9 +23,8 @@ const scopesByType: Record<ChannelType, [string, string]> = {
   im: ['im:read', 'im:history'],
   mpim: ['mpim:read', 'mpim:history'],
 };
-const authErrors = new Set(['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'token_expired', 'no_permission']);
-/** Errors that mean "this channel cannot be read by us": skip it with a warning, never fail the run. */
-const channelSkipErrors = new Set(['not_in_channel', 'channel_not_found', 'is_archived', 'method_not_supported_for_channel_type', 'access_denied']);
+/** "This channel cannot be read by us" (error-policy.ts): skip it with a warning, never fail the run. */
+const skipsChannel = (error: unknown): error is SlackApiError => error instanceof SlackApiError && error.action === 'skip-channel';
 
 /** Largest page sizes Slack accepts, for the fewest calls. */
 export const pageSizes = { list: 999, history: 999, replies: 1000 } as const;
@@ -132,22 +131,8 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
     channel.is_im ? 'im' : channel.is_mpim ? 'mpim' : channel.is_private ? 'private' : 'public';
 
   async function authenticate(): Promise<Team> {
-    let auth: Record<string, any>;
-    try {
-      auth = await client.call('auth.test', {}, 3);
-    } catch (error) {
-      if (error instanceof SlackApiError && authErrors.has(error.slackError)) {
-        throw new ConfigError('slack_auth', `Slack rejected the token (${error.slackError})`, {
-          hint: 'set SLACK_TOKEN or --token to a valid bot token (xoxb-…) of an installed app',
-        });
-      }
-      if (error instanceof SlackUnavailableError) {
-        throw new ConfigError('slack_unreachable', `cannot reach Slack at ${error.url}: ${error.problem}`, {
-          hint: 'check --slack-api-url (or SLACK_API_URL) and the network',
-        });
-      }
-      throw error;
-    }
+    // A rejected token is a ConfigError (exit 2) from the client; Slack unreachable is a failed run (exit 1).
+    const auth: Record<string, any> = await client.call('auth.test', {}, 3);
     const granted: unknown = auth.response_metadata?.scopes;
     if (Array.isArray(granted) && granted.length > 0) {
       const needed = new Set<string>(['users:read']);
@@ -161,61 +146,32 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
 
   async function listAll(method: string, params: Record<string, unknown>, key: string): Promise<Record<string, any>[]> {
     const items: Record<string, any>[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await callOrExplainScope(method, { ...params, limit: pageSizes.list, ...(cursor ? { cursor } : {}) });
-      items.push(...((page[key] as Record<string, any>[] | undefined) ?? []));
-      cursor = page.response_metadata?.next_cursor || undefined;
-    } while (cursor);
+    for await (const page of client.paginate(method, { ...params, limit: pageSizes.list }, key, { where: '' })) items.push(...page);
     return items;
-  }
-
-  async function callOrExplainScope(method: string, params: Record<string, unknown>): Promise<Record<string, any>> {
-    try {
-      return await client.call(method, params);
-    } catch (error) {
-      if (error instanceof SlackApiError && error.slackError === 'missing_scope') throw missingScopeError([error.needed ?? `the scope ${method} needs`]);
-      if (error instanceof SlackApiError && authErrors.has(error.slackError)) {
-        throw new ConfigError('slack_auth', `Slack rejected the token during ${method} (${error.slackError})`, { hint: 'check SLACK_TOKEN / --token' });
-      }
-      throw error;
-    }
   }
 
   /** Top-level messages (and thread broadcasts) of the window, newest first as Slack pages them. */
   async function readHistory(channel: Record<string, any>, onPage: (messages: Record<string, any>[]) => void): Promise<void> {
-    let cursor: string | undefined;
-    do {
-      const page = await callOrExplainScope('conversations.history', {
-        channel: channel.id,
-        limit: pageSizes.history,
-        ...(oldest ? { oldest, inclusive: true } : {}),
-        ...(cursor ? { cursor } : {}),
-      });
-      onPage((page.messages as Record<string, any>[] | undefined) ?? []);
-      cursor = page.has_more !== false ? page.response_metadata?.next_cursor || undefined : undefined;
-    } while (cursor);
+    const params = { channel: channel.id, limit: pageSizes.history, ...(oldest ? { oldest, inclusive: true } : {}) };
+    for await (const page of client.paginate('conversations.history', params, 'messages')) onPage(page);
   }
 
   async function readReplies(channel: Record<string, any>, threadTs: string): Promise<Record<string, any>[]> {
     const replies: Record<string, any>[] = [];
-    let cursor: string | undefined;
-    do {
-      let page: Record<string, any>;
-      try {
-        page = await callOrExplainScope('conversations.replies', { channel: channel.id, ts: threadTs, limit: pageSizes.replies, ...(cursor ? { cursor } : {}) });
-      } catch (error) {
-        // The parent was deleted between the history read and this call: nothing left to read.
-        if (error instanceof SlackApiError && error.slackError === 'thread_not_found') return replies;
-        throw error;
+    try {
+      const params = { channel: channel.id, ts: threadTs, limit: pageSizes.replies };
+      for await (const page of client.paginate('conversations.replies', params, 'messages', { where: `of thread ${threadTs} in channel ${String(channel.id)}` })) {
+        for (const message of page) {
+          // The parent comes first and is already in history; so is every broadcast (its ts is after the parent's).
+          if (message.ts === threadTs || message.subtype === 'thread_broadcast') continue;
+          replies.push(message);
+        }
       }
-      for (const message of (page.messages as Record<string, any>[] | undefined) ?? []) {
-        // The parent comes first and is already in history; so is every broadcast (its ts is after the parent's).
-        if (message.ts === threadTs || message.subtype === 'thread_broadcast') continue;
-        replies.push(message);
-      }
-      cursor = page.response_metadata?.next_cursor || undefined;
-    } while (cursor);
+    } catch (error) {
+      // The parent was deleted between the history read and this call: nothing left to read.
+      if (error instanceof SlackApiError && error.slackError === 'thread_not_found') return replies;
+      throw error;
+    }
     counters.threadsRead++;
     return replies;
   }
@@ -228,7 +184,7 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
       counters.channelsJoined++;
       return true;
     } catch (error) {
-      if (error instanceof SlackApiError && channelSkipErrors.has(error.slackError)) {
+      if (skipsChannel(error)) {
         logger.warn(`not syncing channel '${conversationName(channel)}' (${channel.id}): cannot join it (${error.slackError})`);
         return false;
       }
@@ -305,8 +261,9 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
       await Promise.all(threadReads);
     } catch (error) {
       await Promise.allSettled(threadReads);
-      if (error instanceof SlackApiError && channelSkipErrors.has(error.slackError)) {
-        logger.warn(`not syncing channel '${conversationName(channel)}' (${channelId}): ${error.slackError}`);
+      if (skipsChannel(error)) {
+        const reason = error.slackError === 'pagination_loop' ? error.message : error.slackError;
+        logger.warn(`not syncing channel '${conversationName(channel)}' (${channelId}): ${reason}`);
         counters.channelsSkipped++;
         skippedChannels.push(channelId);
         return documents;
@@ -376,10 +333,4 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
       threadsRead: options.threads !== false && emitsEverything,
     }),
   };
-}
-
-function missingScopeError(scopes: string[]): ConfigError {
-  return new ConfigError('slack_missing_scope', `the Slack token lacks the scope${scopes.length > 1 ? 's' : ''} ${scopes.join(', ')}`, {
-    hint: 'add them under OAuth & Permissions of the Slack app, reinstall it, and use the new token (or drop the channel types that need them)',
-  });
 }
