@@ -88,7 +88,7 @@ t.test('repeated long Retry-After on history enters the regime; one does not', a
   const aborting = new SlackApiClient({ token: testToken, slackApiUrl: slack.url, tierRates: scaledTierRates, logger, signal: controller.signal });
   slack.injectFault('conversations.history', 'burst429', 1);
   const one = aborting.call('conversations.history', { channel: channelId, limit: 100 });
-  await waitFor(() => slack.stats().rateLimitedByMethod['conversations.history'] === 1);
+  await waitFor(() => aborting.stats().rateLimited === 1);
   t.equal(aborting.stats().restrictedRegime, false, 'one 429 with Retry-After 30 is not evidence enough');
   t.match(warnings.join('\n'), /rate-limiting conversations\.history/, 'but a long wait is announced, naming the method');
   controller.abort(new Error('done'));
