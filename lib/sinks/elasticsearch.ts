@@ -1,13 +1,13 @@
-// Elasticsearch sink: bulk-indexes documents with client.helpers.bulk, skips unchanged ones, retries throttling and outages, dead-letters the rest.
+// Elasticsearch sink: bulk-indexes documents, skips unchanged ones (compared per batch), retries throttling and outages, dead-letters the rest, deletes stale messages.
 
-import { createWriteStream, type WriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Client, estypes, TransportRequestOptions, TransportResult } from '@elastic/elasticsearch';
-import type { OnDropDocument } from '@elastic/elasticsearch/lib/helpers';
-import { type AnyDocument, type SlackDocument } from '../documents.js';
+import type { Client, estypes } from '@elastic/elasticsearch';
+import type { AnyDocument } from '../documents.js';
 import { ConfigError, RunError } from '../errors.js';
+import { appendStream } from '../files.js';
 import type { Logger } from '../log.js';
+import { retry } from '../retry.js';
 import type { ComponentStats, Sink, SinkContext } from '../stage.js';
 import { rulesKeep, type SyncRule } from '../transforms/sync-rules.js';
 import { SeenMessages } from './elasticsearch/seen-messages.js';
@@ -25,6 +25,7 @@ import {
   type ErrorLike,
 } from './elasticsearch/connection.js';
 import { compareMappings, indexMappings } from './elasticsearch/mappings.js';
+import { BulkWriter, deleteEntry, indexEntry, type BulkEntry, type ItemError, type RequestRunner } from './elasticsearch/bulk-writer.js';
 
 export { checkElasticsearch, checkIndexName, connectElasticsearch, createElasticsearchClient, VersionedTransport, type ElasticsearchConnectionOptions } from './elasticsearch/connection.js';
 export { indexMappings } from './elasticsearch/mappings.js';
@@ -34,7 +35,7 @@ export interface ElasticsearchSinkOptions extends Partial<ElasticsearchConnectio
   /** Either a client or connection options. A client passed in is not closed by the sink. */
   client?: Client;
   index: string;
-  /** Default true: read `_id` → `content_hash` from the index first and skip documents whose hash is unchanged. */
+  /** Default true: per batch, read the batch's `content_hash`es from the index (mget) and skip documents whose hash is unchanged. */
   skipUnchanged?: boolean;
   /**
    * Default false. After a run whose input ended normally and with nothing dropped, delete the indexed messages of
@@ -87,36 +88,11 @@ export interface ElasticsearchSinkStats extends ComponentStats {
 }
 
 
-const defaults = { flushBytes: 2_000_000, concurrency: 4, retries: 5, retryWaitMs: 1000, requestTimeoutMs: 30_000 };
+const defaults = { flushBytes: 2_000_000, concurrency: 4, retries: 5, retryWaitMs: 1000 };
 const maxBackoffMs = 30_000;
-/** Page size of the start-up read of `_id` → `content_hash`: bounded memory per page, few round trips. */
-const scanPageSize = 5000;
-const scanKeepAlive = '5m';
-/** Idle time after which a partly filled bulk request is sent (the helper's timer restarts on every document). */
+/** Idle time after which a partly filled batch is sent. */
 const flushIntervalMs = 1000;
 const droppedDocumentsLogged = 5;
-
-
-/** 53 bits of a hash string as one number: a Map of numbers is about half the size of a Map of hash strings. */
-function fingerprint(text: string): number {
-  let high = 0x811c9dc5;
-  let low = 0x01000193;
-  for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index);
-    high = Math.imul(high ^ code, 0x01000193);
-    low = Math.imul(low ^ code, 0x5bd1e995);
-  }
-  return (high >>> 11) * 4294967296 + (low >>> 0);
-}
-
-interface IndexSnapshot {
-  /** `_id` → fingerprint of `content_hash` (skipUnchanged). */
-  hashes: Map<string, number>;
-}
-
-type BulkOperation = SlackDocument | { delete: string };
-
-const isDeleteOperation = (operation: BulkOperation): operation is { delete: string } => 'delete' in operation;
 
 export function elasticsearchSink(options: ElasticsearchSinkOptions): Sink<AnyDocument> {
   const skipUnchanged = options.skipUnchanged ?? true;
@@ -148,60 +124,32 @@ export function elasticsearchSink(options: ElasticsearchSinkOptions): Sink<AnyDo
       deletedGoneFromSlack: 0,
       staleDeletionSkippedChannels: 0,
     };
-    let throttledItems = 0;
-    let droppedThrottled = 0;
     /** Set once bulk requests start: from then on a lost connection is a failed run, not a wrong URL. */
     let writing = false;
     let deadLetter: WriteStream | undefined;
     let deadLetterError: Error | undefined;
+    const anomalies = new Set<string>();
 
-    /** Request-level retries with exponential backoff; the transport's own retries are off so waits do not multiply. */
-    async function withRetries<T>(action: string, request: (requestOptions: TransportRequestOptions) => Promise<T>): Promise<T> {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          return await request({ maxRetries: 0 });
-        } catch (error) {
-          if (!isTransient(error) || attempt >= retries || context.signal?.aborted) throw toSlackEtlError(error, node, secrets, action, writing);
+    /** Request-level retries with backoff (lib/retry.ts); the transport's own retries are off so waits do not multiply. */
+    const withRetries: RequestRunner = (action, request) =>
+      retry(() => request({ maxRetries: 0 }), {
+        policy: { attempts: retries + 1, baseDelayMs: retryWaitMs, maxDelayMs: maxBackoffMs },
+        signal: context.signal,
+        decide: (error) => (isTransient(error) ? 'backoff' : 'fail'),
+        onRetry: ({ error, failures, delayMs }) => {
           stats.retries++;
-          const waitMs = Math.min(maxBackoffMs, retryWaitMs * 2 ** attempt) * (0.5 + Math.random() / 2);
           const cause = statusOf(error) ?? (error as ErrorLike).name;
-          logger.debug(`elasticsearch: ${action} failed (${String(cause)}), retry ${attempt + 1}/${retries} in ${Math.round(waitMs)} ms`);
-          await sleep(waitMs, undefined, context.signal ? { signal: context.signal } : undefined);
-        }
-      }
-    }
-
-    function countItems(items: Array<Partial<Record<estypes.BulkOperationType, estypes.BulkResponseItem>>>): void {
-      for (const item of items) {
-        const result = item.index ?? item.delete ?? item.create ?? item.update;
-        if (!result) continue;
-        if (result.status === 429) throttledItems++;
-        else if (result.result === 'created') stats.indexed++;
-        else if (result.result === 'updated') stats.updated++;
-        else if (result.result === 'deleted') stats.deleted++;
-        else if (result.result === 'not_found') stats.deleteNotFound++;
-      }
-    }
-
-    /**
-     * helpers.bulk gives up the whole run on one failed request (429, 5xx, a dropped connection). It calls
-     * `client.bulk` of the client it belongs to, so a child client (same connections) whose `bulk` retries with
-     * backoff makes those failures invisible to it; successful responses are never re-sent.
-     */
-    const bulkClient = client.child({});
-    bulkClient.bulk = (async (params: estypes.BulkRequest, requestOptions: TransportRequestOptions) => {
-      const response = (await withRetries('accept a bulk request', (retryOptions) =>
-        client.bulk(params, { ...requestOptions, ...retryOptions, meta: true }),
-      )) as TransportResult<estypes.BulkResponse>;
-      stats.bulkRequests++;
-      countItems(response.body.items);
-      return response;
-    }) as unknown as Client['bulk'];
+          logger.debug(`elasticsearch: ${action} failed (${String(cause)}), retry ${failures}/${retries} in ${Math.round(delayMs)} ms`);
+        },
+      }).catch((error: unknown) => {
+        throw toSlackEtlError(error, node, secrets, action, writing);
+      });
 
     function writeDeadLetter(line: Record<string, unknown>): void {
       if (!options.deadLetterPath) return;
       if (!deadLetter) {
-        deadLetter = createWriteStream(options.deadLetterPath, { flags: 'w' });
+        // Appended, never truncated: an earlier run's dead letters are documents too. 0600, never through a symlink.
+        deadLetter = appendStream(options.deadLetterPath);
         // Reported when the run ends, as a failed run: a dead letter that cannot be written is a lost document.
         deadLetter.on('error', (error) => {
           deadLetterError ??= error;
@@ -217,55 +165,62 @@ export function elasticsearchSink(options: ElasticsearchSinkOptions): Sink<AnyDo
       await once(deadLetter, 'close').catch(() => undefined);
     }
 
-    function onDrop(drop: OnDropDocument<BulkOperation>): void {
-      // The helper hands back the action line and the body it sent (without `_id`), not the datasource item.
-      const [action, metadata] = Object.entries(drop.operation)[0] as [string, { _id?: string }];
-      // Real Elasticsearch answers a delete of a missing id with 404 and no error; the helper only calls onDrop for it
-      // when another item of the same request failed. The document is gone either way: counted in deleteNotFound.
-      if (action === 'delete' && drop.status === 404) return;
+    function onDrop(entry: BulkEntry, status: number, error: ItemError): void {
       stats.dropped++;
-      if (drop.status === 429) droppedThrottled++;
-      const document = action === 'delete' ? { _id: metadata._id, type: 'tombstone' } : { _id: metadata._id, ...(drop.document as object) };
-      const error = drop.error ? { type: drop.error.type, reason: drop.error.reason } : { type: 'es_rejected_execution_exception', reason: 'still throttled (429) after every retry' };
-      writeDeadLetter({ document, status: drop.status, error });
+      const newline = entry.line.indexOf('\n');
+      const document = entry.isDelete ? { _id: entry.id, type: 'tombstone' } : { _id: entry.id, ...(JSON.parse(entry.line.slice(newline + 1)) as object) };
+      writeDeadLetter({ document, status, error });
       if (stats.dropped <= droppedDocumentsLogged) {
-        logger.warn(`elasticsearch: dropped ${String(metadata._id)} (${drop.status} ${error.type ?? ''}: ${sanitize(String(error.reason ?? ''), secrets)})`);
+        logger.warn(`elasticsearch: dropped ${entry.id} (${status} ${error.type}: ${sanitize(error.reason, secrets)})`);
       } else if (stats.dropped === droppedDocumentsLogged + 1) {
         logger.warn(`elasticsearch: more documents dropped; ${options.deadLetterPath ? `all are in ${options.deadLetterPath}` : 'pass a dead-letter file to keep them'}`);
       }
     }
 
-    async function bulk(operations: AsyncGenerator<BulkOperation>): Promise<void> {
+    function createWriter(compareWithIndex: boolean): BulkWriter {
       writing = true;
-      const helper = bulkClient.helpers.bulk<BulkOperation>({
-        datasource: operations,
+      return new BulkWriter({
+        client,
         index,
         flushBytes: options.flushBytes ?? defaults.flushBytes,
         concurrency: options.concurrency ?? defaults.concurrency,
-        flushInterval: flushIntervalMs,
         retries,
-        wait: retryWaitMs,
-        onDocument(operation): { delete: { _id: string } } | [{ index: { _id: string } }, Record<string, unknown>] {
-          if (isDeleteOperation(operation)) return { delete: { _id: operation.delete } };
-          const { _id, ...body } = operation;
-          return [{ index: { _id } }, body];
+        retryWaitMs,
+        flushIntervalMs,
+        compareWithIndex,
+        send: withRetries,
+        signal: context.signal,
+        onWritten(result) {
+          if (result === 'created') stats.indexed++;
+          else if (result === 'updated') stats.updated++;
+          else if (result === 'deleted') stats.deleted++;
+          else if (result === 'not_found') stats.deleteNotFound++;
+        },
+        onUnchanged(count) {
+          stats.unchanged += count;
+        },
+        onRetried(count) {
+          stats.retries += count;
+        },
+        onRequest(bytes) {
+          stats.bulkRequests++;
+          stats.bytes += bytes;
         },
         onDrop,
+        onAnomaly(message) {
+          if (anomalies.has(message)) return;
+          anomalies.add(message);
+          logger.warn(`elasticsearch: ${message}`);
+        },
       });
-      try {
-        const result = await helper;
-        stats.bytes += result.bytes;
-      } catch (error) {
-        stats.bytes += helper.stats.bytes;
-        throw toSlackEtlError(error, node, secrets, 'index documents', true);
-      }
     }
 
-    async function ensureIndex(): Promise<void> {
+    /** Creates the index with our mappings; true when this run created it (then there is nothing to compare with). */
+    async function ensureIndex(): Promise<boolean> {
       const exists = await withRetries(`check index ${index}`, (requestOptions) => client.indices.exists({ index }, requestOptions));
       if (exists) {
         await updateMappings();
-        return;
+        return false;
       }
       const created = await withRetries(`create index ${index}`, (requestOptions) =>
         client.indices.create({ index, mappings: indexMappings as estypes.MappingTypeMapping }, requestOptions).then(
@@ -278,6 +233,7 @@ export function elasticsearchSink(options: ElasticsearchSinkOptions): Sink<AnyDo
         ),
       );
       if (created) logger.info(`elasticsearch: created index ${index}`);
+      return created;
     }
 
     /** New fields are added to an existing index's mappings; a field mapped otherwise (e.g. an old date unit) is named. */
@@ -298,72 +254,32 @@ export function elasticsearchSink(options: ElasticsearchSinkOptions): Sink<AnyDo
       }
     }
 
-    /** Streams `_id`, `content_hash`, `type`, `channel_id`, `ts` of the index through a point in time, page by page. */
-    async function readIndex(): Promise<IndexSnapshot> {
-      const snapshot: IndexSnapshot = { hashes: new Map() };
-      const pit = await withRetries(`open a point in time on ${index}`, (requestOptions) => client.openPointInTime({ index, keep_alive: scanKeepAlive }, requestOptions));
-      let pitId = pit.id;
-      try {
-        let searchAfter: estypes.SortResults | undefined;
-        for (;;) {
-          const page = await withRetries(`read ${index}`, (requestOptions) =>
-            client.search<Record<string, unknown>>(
-              {
-                pit: { id: pitId, keep_alive: scanKeepAlive },
-                size: scanPageSize,
-                sort: ['_shard_doc'],
-                track_total_hits: false,
-                _source: ['content_hash'],
-                query: { match_all: {} },
-                ...(searchAfter ? { search_after: searchAfter } : {}),
-              },
-              requestOptions,
-            ),
-          );
-          pitId = page.pit_id ?? pitId;
-          const hits = page.hits.hits;
-          for (const hit of hits) {
-            const id = hit._id!;
-            const source = hit._source ?? {};
-            if (typeof source.content_hash === 'string') snapshot.hashes.set(id, fingerprint(source.content_hash));
-          }
-          if (hits.length < scanPageSize) break;
-          searchAfter = hits.at(-1)!.sort;
-        }
-      } finally {
-        await client.closePointInTime({ id: pitId }).catch(() => undefined);
-      }
-      logger.debug(`elasticsearch: read ${snapshot.hashes.size} content hashes from ${index}`);
-      return snapshot;
-    }
-
     const seen = new SeenMessages();
-    let sourceError: unknown;
-    let stoppedByAbort = false;
 
-    async function* documentOperations(snapshot: IndexSnapshot): AsyncGenerator<BulkOperation> {
+    /**
+     * The hot path: one loop, no generator layer or object copy per document. Returns normally when the input ended
+     * or the run was aborted (what was added is still sent); an input error is rethrown after that.
+     */
+    async function writeDocuments(writer: BulkWriter): Promise<{ sourceError?: unknown; aborted: boolean }> {
+      const signal = context.signal;
       try {
         for await (const document of documents) {
-          if (context.signal?.aborted) {
-            stoppedByAbort = true;
-            return;
-          }
-          if (deleteStale && (document.type === 'message' || document.type === 'tombstone')) seen.add(document.channel_id, document.ts);
+          if (signal?.aborted) return { aborted: true };
           if (document.type === 'tombstone') {
-            yield { delete: document._id };
+            if (deleteStale) seen.add(document.channel_id, document.ts);
+            const waiting = writer.add(deleteEntry(document._id));
+            if (waiting) await waiting;
             continue;
           }
-          const indexedHash = skipUnchanged && document.content_hash !== undefined ? snapshot.hashes.get(document._id) : undefined;
-          if (indexedHash !== undefined && indexedHash === fingerprint(document.content_hash!)) {
-            stats.unchanged++;
-            continue;
-          }
-          yield document;
+          if (deleteStale && document.type === 'message') seen.add(document.channel_id, document.ts);
+          const waiting = writer.add(indexEntry(document));
+          if (waiting) await waiting;
         }
       } catch (error) {
-        // End the datasource normally so the helper still sends what it holds; the run fails right after.
-        sourceError = error;
+        // End normally so the writer still sends what it holds; the run fails right after.
+        return { sourceError: error, aborted: false };
       }
+      return { aborted: false };
     }
 
     /** Deletions under SPEC §6, with every safeguard against Elastic's deletion-by-absence data loss. */
@@ -378,7 +294,8 @@ export function elasticsearchSink(options: ElasticsearchSinkOptions): Sink<AnyDo
         return;
       }
       const counts: Record<StaleReason, number> = { excluded_by_rules: 0, gone_from_slack: 0 };
-      const deletions = staleMessages({
+      const writer = createWriter(false);
+      for await (const { id, reason } of staleMessages({
         client,
         index,
         report,
@@ -393,15 +310,12 @@ export function elasticsearchSink(options: ElasticsearchSinkOptions): Sink<AnyDo
             `elasticsearch: channel ${channelId} returned no messages this run but has ${kept} in the index; not deleting them (an empty answer is more likely a fault than an emptied channel)`,
           );
         },
-      });
-      await bulk(
-        (async function* () {
-          for await (const { id, reason } of deletions) {
-            counts[reason]++;
-            yield { delete: id };
-          }
-        })(),
-      );
+      })) {
+        counts[reason]++;
+        const waiting = writer.add(deleteEntry(id));
+        if (waiting) await waiting;
+      }
+      await writer.close();
       stats.deletedExcludedByRules = counts.excluded_by_rules;
       stats.deletedGoneFromSlack = counts.gone_from_slack;
       if (counts.excluded_by_rules + counts.gone_from_slack > 0) {
@@ -411,15 +325,14 @@ export function elasticsearchSink(options: ElasticsearchSinkOptions): Sink<AnyDo
 
     try {
       await connectElasticsearch(client, node, index, withRetries);
-      await ensureIndex();
-      const snapshot: IndexSnapshot = skipUnchanged ? await readIndex() : { hashes: new Map() };
-      await bulk(documentOperations(snapshot));
+      const created = await ensureIndex();
+      const writer = createWriter(skipUnchanged && !created);
+      const { sourceError, aborted } = await writeDocuments(writer);
+      await writer.close();
       if (sourceError !== undefined) throw sourceError;
-      if (stoppedByAbort) context.signal?.throwIfAborted();
-      snapshot.hashes.clear();
+      if (aborted) context.signal?.throwIfAborted();
       if (deleteStale) await deleteStaleMessages();
       if (options.refresh ?? true) await withRetries(`refresh ${index}`, (requestOptions) => client.indices.refresh({ index }, requestOptions));
-      stats.retries += throttledItems - droppedThrottled;
       await closeDeadLetter();
       if (deadLetterError) {
         throw new RunError('dead_letter_write_failed', `cannot write the dead-letter file ${options.deadLetterPath}: ${deadLetterError.message}`, {
