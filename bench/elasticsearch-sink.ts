@@ -1,4 +1,4 @@
-// Figure 3: elasticsearchSink into the fake Elasticsearch against raw client.helpers.bulk on the same documents, and an unchanged re-sync.
+// Figure 3: elasticsearchSink into the fake Elasticsearch against raw client.helpers.bulk on the same documents (alternating rounds, wall and CPU), and an unchanged re-sync.
 
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -15,7 +15,7 @@ import { benchmarkDocuments, readTemplates } from './documents.js';
 const { quick, values } = figureArguments({ templates: { type: 'string' }, count: { type: 'string' }, rounds: { type: 'string' } });
 const templates = await readTemplates(String(values.templates));
 const messageCount = Number(values.count ?? (quick ? 10_000 : 50_000));
-const rounds = Number(values.rounds ?? (quick ? 1 : 3));
+const rounds = Math.max(Number(values.rounds ?? (quick ? 1 : 3)), quick ? 1 : 3);
 /** The sink's defaults, given to raw helpers.bulk too so both send the same requests. */
 const flushBytes = 2_000_000;
 const concurrency = 4;
@@ -35,9 +35,21 @@ const fakeStats = async () => {
 const client = new Client({ node: url });
 let indexNumber = 0;
 
-async function rawBulk(): Promise<number> {
+interface Timing {
+  seconds: number;
+  /** CPU time of this process (user + system), in seconds: the client side only, the fake runs in its own process. */
+  cpuSeconds: number;
+}
+
+const cpuSeconds = (since: NodeJS.CpuUsage): number => {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1e6;
+};
+
+async function rawBulk(): Promise<Timing> {
   const index = `raw-${indexNumber++}`;
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
   await client.indices.create({ index, mappings: indexMappings as never });
   const stats = await client.helpers.bulk<SlackDocument>({
     datasource: documents,
@@ -50,34 +62,44 @@ async function rawBulk(): Promise<number> {
     },
   });
   await client.indices.refresh({ index });
-  const seconds = (performance.now() - started) / 1000;
+  const timing = { seconds: (performance.now() - started) / 1000, cpuSeconds: cpuSeconds(cpuStart) };
   if (stats.successful !== documents.length) throw new Error(`raw bulk indexed ${stats.successful} of ${documents.length}`);
   await client.indices.delete({ index });
-  return seconds;
+  return timing;
 }
 
 async function* replay(): AsyncGenerator<AnyDocument> {
   yield* documents;
 }
 
-async function sinkRun(index: string): Promise<{ seconds: number; stats: Record<string, unknown> }> {
+async function sinkRun(index: string): Promise<Timing & { stats: Record<string, unknown> }> {
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
   const run = await pipeline(replay(), elasticsearchSink({ client, index, flushBytes, concurrency, refresh: true }));
-  return { seconds: (performance.now() - started) / 1000, stats: run.sink };
+  return { seconds: (performance.now() - started) / 1000, cpuSeconds: cpuSeconds(cpuStart), stats: run.sink };
 }
 
 try {
   await rawBulk(); // warm-up: connections, JIT
   await sinkRun(`warm-${indexNumber++}`);
-  const raw: number[] = [];
-  const sink: number[] = [];
+  const raw: Timing[] = [];
+  const sink: Timing[] = [];
   let lastIndex = '';
+  // Reference and subject alternate, and which goes first alternates too, so drifting load hits both alike.
   for (let round = 0; round < rounds; round++) {
-    raw.push(await rawBulk());
-    lastIndex = `sink-${indexNumber++}`;
-    const first = await sinkRun(lastIndex);
-    if (first.stats.indexed !== documents.length) throw new Error(`sink indexed ${String(first.stats.indexed)} of ${documents.length}`);
-    sink.push(first.seconds);
+    const runSink = async () => {
+      lastIndex = `sink-${indexNumber++}`;
+      const first = await sinkRun(lastIndex);
+      if (first.stats.indexed !== documents.length) throw new Error(`sink indexed ${String(first.stats.indexed)} of ${documents.length}`);
+      sink.push(first);
+    };
+    if (round % 2 === 0) {
+      raw.push(await rawBulk());
+      await runSink();
+    } else {
+      await runSink();
+      raw.push(await rawBulk());
+    }
   }
   const before = await fakeStats();
   const again = await sinkRun(lastIndex);
@@ -85,19 +107,28 @@ try {
   const items = Object.values(after.itemsByAction as Record<string, number>).reduce((total, count) => total + count, 0) -
     Object.values(before.itemsByAction as Record<string, number>).reduce((total, count) => total + count, 0);
   const median = (list: number[]) => [...list].sort((left, right) => left - right)[Math.floor(list.length / 2)]!;
-  const rawPerSecond = documents.length / median(raw);
-  const sinkPerSecond = documents.length / median(sink);
+  const rawPerSecond = documents.length / median(raw.map((timing) => timing.seconds));
+  const sinkPerSecond = documents.length / median(sink.map((timing) => timing.seconds));
+  // Per round: throughput ratio (raw time / sink time) and CPU ratio (raw CPU / sink CPU); > 1 means the sink is cheaper.
+  const roundRatios = raw.map((timing, index) => timing.seconds / sink[index]!.seconds);
+  const cpuRatios = raw.map((timing, index) => timing.cpuSeconds / sink[index]!.cpuSeconds);
   reportResult({
     figure: 'elasticsearch-sink',
     documents: documents.length,
     rounds,
     flushBytes,
     concurrency,
-    rawSeconds: raw.map((seconds) => round(seconds, 3)),
-    sinkSeconds: sink.map((seconds) => round(seconds, 3)),
+    rawSeconds: raw.map((timing) => round(timing.seconds, 3)),
+    sinkSeconds: sink.map((timing) => round(timing.seconds, 3)),
+    rawCpuSeconds: raw.map((timing) => round(timing.cpuSeconds, 3)),
+    sinkCpuSeconds: sink.map((timing) => round(timing.cpuSeconds, 3)),
     rawDocumentsPerSecond: Math.round(rawPerSecond),
     sinkDocumentsPerSecond: Math.round(sinkPerSecond),
-    ratio: round(sinkPerSecond / rawPerSecond, 3),
+    ratio: round(median(roundRatios), 3),
+    ratioSpread: [round(Math.min(...roundRatios), 3), round(Math.max(...roundRatios), 3)],
+    cpuRatio: round(median(cpuRatios), 3),
+    cpuRatioSpread: [round(Math.min(...cpuRatios), 3), round(Math.max(...cpuRatios), 3)],
+    loadAverage: (await import('node:os')).loadavg().map((load) => round(load, 2)),
     resync: {
       seconds: round(again.seconds, 3),
       unchanged: again.stats.unchanged,
