@@ -8,7 +8,9 @@ export interface Schedule {
   interval?: string;
 }
 
-export class ScheduleError extends Error {}
+export class ScheduleError extends Error {
+  override name = 'ScheduleError';
+}
 
 /**
  * croner reads Quartz syntax once told to: six or seven fields, Quartz weekday numbers, and `0/5`-style steps
