@@ -140,7 +140,11 @@ export async function runSlackJob(plan: JobPlan): Promise<number> {
   setMaxListeners(0, abort.signal);
   const stopSignals = ['SIGINT', 'SIGTERM'] as const;
   const onSignal = (signal: string) => {
-    if (abort.signal.aborted) return;
+    if (abort.signal.aborted) {
+      // A second Ctrl-C means "now": the shell's convention, 128 + the signal number.
+      logger.warn(`received ${signal} again: exiting at once${resumable ? ' (the state keeps the last checkpoint)' : ''}`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
     logger.warn(
       resumable
         ? `received ${signal}: stopping; saving what was written so far`
