@@ -1,7 +1,7 @@
 // Safe files for private data: exclusive 0600 creation, no symlinks followed, owned-file checks, and run locks.
 
 import { close, constants, createWriteStream, fstat, open as openCallback, write, writev, type WriteStream } from 'node:fs';
-import { link, lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { link, lstat, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -140,6 +140,28 @@ export async function createTemporaryBeside(finalPath: string, tag: string): Pro
   const target = resolve(finalPath);
   const path = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.${tag}`);
   return { path, handle: await createPrivateFile(path, { mode: await modeToKeep(target) }) };
+}
+
+/**
+ * Removes the temporary files createTemporaryBeside(finalPath, tag) made for processes that are gone (a SIGKILL leaves
+ * them behind). Call it only while holding the lock on `finalPath`, so no live writer on another host is affected.
+ */
+export async function removeTemporariesOfDeadProcesses(finalPath: string, tag: string): Promise<string[]> {
+  const target = resolve(finalPath);
+  const prefix = `.${basename(target)}.`;
+  const removed: string[] = [];
+  const names = await readdir(dirname(target)).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith(`.${tag}`)) continue;
+    const pid = /^(\d+)\.[0-9a-f]+$/.exec(name.slice(prefix.length, -tag.length - 1))?.[1];
+    if (pid === undefined || Number(pid) === process.pid || isProcessAlive(Number(pid))) continue;
+    const path = join(dirname(target), name);
+    if ((await lstat(path).catch(() => null))?.isFile()) {
+      await unlink(path).catch(() => {});
+      removed.push(path);
+    }
+  }
+  return removed;
 }
 
 /** Renames `temporaryPath` over `finalPath` and fsyncs the directory, so the rename survives a power loss. */

@@ -1,8 +1,7 @@
 // Runs one Slack job for the CLI: checks everything that can fail early, builds the standard pipeline, reports.
 
 import { setMaxListeners } from 'node:events';
-import { rename, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ConfigError, RunError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
@@ -17,6 +16,8 @@ import { dedupe } from '../transforms/dedupe.js';
 import { ndjsonSink } from '../sinks/ndjson.js';
 import { StateStore } from '../state/store.js';
 import { formatSummary, progressLine } from './report.js';
+import { checkStateTarget, isFileOutput, lockRunFiles, partialPathFor, refuseToReplacePreviousExport, resumePoint, stateSaveError } from './run-files.js';
+import { removeTemporariesOfDeadProcesses } from '../files.js';
 import { secretsOf, type CliConfig } from './options.js';
 
 export interface CliIo {
@@ -83,36 +84,14 @@ function exitCodeOf(stats: RunStats): 0 | 1 {
   return typeof stats.sink.dropped === 'number' && stats.sink.dropped > 0 ? 1 : 0;
 }
 
-/** The fixed name an NDJSON export with --state writes to until it completes (recorded in the state for a resume). */
-export const partialPathFor = (out: string): string => {
-  const finalPath = resolve(out);
-  return join(dirname(finalPath), `.${basename(finalPath)}.slack-etl-partial`);
-};
+export { partialPathFor } from './run-files.js';
 
-/**
- * Where a resumable export continues: the bytes the state says are committed in the partial file. A run killed after
- * renaming the partial file but before saving the state left its whole output under the final name: continue that.
- */
-async function resumePoint(state: StateStore, out: string, logger: Logger): Promise<number> {
-  const run = state.run;
-  if (!run) return 0;
-  const partialPath = partialPathFor(out);
-  const partialSize = (await stat(partialPath).catch(() => null))?.size;
-  if (partialSize === undefined) {
-    const finalSize = (await stat(resolve(out)).catch(() => null))?.size;
-    if (finalSize === run.committedBytes) {
-      await rename(resolve(out), partialPath);
-      return run.committedBytes;
-    }
-    logger.warn(`the unfinished export recorded in ${state.path} is gone (no ${partialPath}); documents it had written are not written again`);
-    return 0;
+async function saveStateFile(state: StateStore): Promise<void> {
+  try {
+    await state.save();
+  } catch (error) {
+    throw stateSaveError(error, state.path);
   }
-  if (partialSize < run.committedBytes) {
-    throw new ConfigError('state_partial_mismatch', `${partialPath} is shorter than the state file ${state.path} says (${partialSize} < ${run.committedBytes} bytes)`, {
-      hint: `restore the file, or start over with a new --state path (a full export)`,
-    });
-  }
-  return run.committedBytes;
 }
 
 export async function runSlackJob(plan: JobPlan): Promise<number> {
@@ -123,17 +102,34 @@ export async function runSlackJob(plan: JobPlan): Promise<number> {
   }
   const rules = plan.rules ?? (config.rules ? await loadRules(config.rules) : []);
   await plan.preflight();
-  const state = config.state ? await StateStore.open(config.state) : plan.needsState ? StateStore.empty() : undefined;
-  const saveState = config.state !== undefined;
+  if (config.state) await checkStateTarget(config.state);
   const out = config.command === 'export' ? (config.out ?? '-') : undefined;
+  // One run per state and per output file, taken before the state is read (README, "One run at a time").
+  const locks = await lockRunFiles(config.state, out);
+  try {
+    return await runLocked(plan, logger, rules, out);
+  } finally {
+    await locks.release();
+  }
+}
+
+async function runLocked(plan: JobPlan, logger: Logger, rules: SyncRule[], out: string | undefined): Promise<number> {
+  const { config, io } = plan;
+  const state = config.state ? await StateStore.open(config.state) : plan.needsState ? StateStore.empty() : undefined;
+  const persistState = config.state !== undefined;
+  const fileOutput = await isFileOutput(out);
   // gzip streams cannot be cut back to a checkpoint, and a pipe cannot be rewound: those save the state at the end only.
   // Other formats write more (or other) lines than documents, which the checkpoints count: they save at the end too.
-  const resumable = saveState && state !== undefined && out !== undefined && out !== '-' && !out.endsWith('.gz') && config.format === 'ndjson';
+  const resumable = persistState && state !== undefined && fileOutput && !out!.endsWith('.gz') && config.format === 'ndjson';
   if (state?.run && !(resumable && resolve(state.run.path) === resolve(out!))) {
     throw new ConfigError('state_run_pending', `the state file ${state.path} records an unfinished export to ${state.run.path}`, {
       hint: `finish it first: run the same export again with --out ${state.run.path}`,
     });
   }
+  if (persistState && state && fileOutput) await refuseToReplacePreviousExport(state, out!);
+  const resumeFrom = state && resumable ? await resumePoint(state, out!) : null;
+  // Temporary files of killed runs to this output (a SIGKILL cannot clean up): ours now that we hold its lock.
+  if (fileOutput) await removeTemporariesOfDeadProcesses(out!, 'partial');
 
   const abort = new AbortController();
   // Every paced call waiting for its turn listens on this one signal (and removes its listener after).
@@ -236,19 +232,22 @@ export async function runSlackJob(plan: JobPlan): Promise<number> {
         lookedUpUsers: () => lookedUpUsers,
       });
     }
-    if (state && resumable) {
+    if (state && resumeFrom) {
       const partialPath = partialPathFor(out!);
       let committedInRun = 0;
       sink = ndjsonSink({
         path: out,
         resume: {
           partialPath,
-          committedBytes: await resumePoint(state, out!, logger),
+          committedBytes: resumeFrom.committedBytes,
+          repeats: resumeFrom.repeats,
+          // A document the state knows may be in the partial file from before the interruption, in an older version.
+          isRepeat: (document) => typeof document._id === 'string' && state.get(document._id) !== undefined,
           onCheckpoint: async (checkpoint) => {
             state.commit(checkpoint.documents - committedInRun);
             committedInRun = checkpoint.documents;
-            state.run = { path: out!, partialPath, committedBytes: checkpoint.bytes };
-            await state.save();
+            state.run = { path: out!, partialPath, committedBytes: checkpoint.bytes, repeats: checkpoint.repeats };
+            await saveStateFile(state);
           },
         },
       });
@@ -257,12 +256,13 @@ export async function runSlackJob(plan: JobPlan): Promise<number> {
     progress?.stop();
     plan.onStats?.(stats);
     if (stats.sink.closedEarly) return 0;
-    if (state && saveState && exitCodeOf(stats) === 0) {
+    if (state && persistState && exitCodeOf(stats) === 0) {
       // Everything reached the sink: the documents, then the thread checkpoints they vouch for.
       state.commit();
       state.recordChannels(incrementalReport());
       state.run = null;
-      await state.save();
+      if (fileOutput) state.lastOutput = { path: resolve(out!), finishedAt: new Date().toISOString() };
+      await saveStateFile(state);
     }
     if (!config.quiet) io.stderr.write(formatSummary(plan.verb, plan.destination, stats) + '\n');
     const code = exitCodeOf(stats);

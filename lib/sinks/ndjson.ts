@@ -1,7 +1,8 @@
 // NDJSON sink: one JSON document per line to stdout or a file (temp name + rename on success, `.gz` → gzip).
 
-import { constants, createWriteStream } from 'node:fs';
-import { access, open, rename, rm, stat } from 'node:fs/promises';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { access, open, rm, stat, unlink } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { basename, dirname, join, resolve } from 'node:path';
 import { finished } from 'node:stream/promises';
@@ -9,6 +10,7 @@ import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { ConfigError, RunError } from '../errors.js';
 import type { ComponentStats, Sink } from '../stage.js';
+import { createPrivateFile, createTemporaryBeside, modeToKeep, openOwnedFile, replaceFile } from '../files.js';
 
 export interface NdjsonSinkOptions {
   /** File path, or `-` / undefined for stdout. A path ending in `.gz` is gzip-compressed. */
@@ -26,17 +28,29 @@ export interface NdjsonCheckpoint {
   documents: number;
   /** Length of the partial file up to the last complete, synced line. */
   bytes: number;
+  /**
+   * `_id` → file offset for documents written again by a resume (see `isRepeat`): a line of that `_id` before the
+   * offset is an earlier version, dropped when the file is finished. Includes the `repeats` passed in.
+   */
+  repeats: Record<string, number>;
 }
 
 export interface NdjsonResumeOptions {
-  /** A fixed name for the file being written (recorded by the caller) instead of a per-process temporary one. */
+  /** A fixed name for the file being written (recorded by the caller, who keeps other writers away) instead of a per-process temporary one. */
   partialPath: string;
   /** Bytes of `partialPath` an earlier run committed: the file is cut to this length and appended to. 0 starts it afresh. */
   committedBytes: number;
   /** Called after each checkpoint's fsync; the run waits for it. Also called when the input fails, for what was written. */
   onCheckpoint: (checkpoint: NdjsonCheckpoint) => Promise<void>;
-  /** Time between checkpoints; default 1000 ms. */
+  /** Time between checkpoints, kept also while no document arrives; default 1000 ms. */
   intervalMs?: number;
+  /**
+   * On a resume (committedBytes > 0): whether this document may already be in the partial file in an earlier
+   * version (e.g. its `_id` is in the state). The earlier line is dropped when the file is finished: no `_id` twice.
+   */
+  isRepeat?: (document: { _id?: unknown }) => boolean;
+  /** The `repeats` of the last checkpoint of an earlier run of this file. */
+  repeats?: Record<string, number>;
 }
 
 export interface NdjsonSinkStats extends ComponentStats {
@@ -93,54 +107,171 @@ const isBrokenPipe = (error: unknown): boolean => (error as { code?: string } | 
 const diskFullError = (path: string): RunError =>
   new RunError('disk_full', `no space left while writing ${path}; nothing was written under that name`, { hint: 'free disk space and run again' });
 
+/** Marks an error of our own file I/O, so a full disk is reported as the output's, and other failures are not. */
+const outputErrors = new WeakSet<object>();
+function outputError(error: unknown, path: string): unknown {
+  const wrapped = (error as { code?: string }).code === 'ENOSPC' ? diskFullError(path) : error;
+  if (typeof wrapped === 'object' && wrapped !== null) outputErrors.add(wrapped);
+  return wrapped;
+}
+
+/** The `_id` at the start of an NDJSON line written by this sink (`{"_id":"…",…}`), without parsing the whole line. */
+function idOfLine(line: string): string | undefined {
+  const match = /^\{"_id":("(?:[^"\\]|\\.)*")/.exec(line);
+  if (match) return JSON.parse(match[1]!) as string;
+  try {
+    const id = (JSON.parse(line) as { _id?: unknown })._id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * The resumable file path: lines go straight to the partial file; at each checkpoint it is fsynced and the caller
- * records the committed prefix. A failure keeps the partial file (cut back to the last checkpoint on resume).
+ * Writes the finished partial file to `finalPath` without the earlier versions of documents a resume wrote again;
+ * the partial file is removed only once the result is in place (a crash in between redoes this from the partial).
+ */
+async function finishWithoutRepeats(partialPath: string, finalPath: string, repeats: Map<string, number>, outputPath: string): Promise<void> {
+  const { path: temporaryPath, handle } = await createTemporaryBeside(finalPath, 'partial');
+  try {
+    const input = createReadStream(partialPath);
+    let offset = 0;
+    let pending = '';
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+      const start = offset;
+      offset += Buffer.byteLength(line) + 1;
+      const id = idOfLine(line);
+      const newer = id === undefined ? undefined : repeats.get(id);
+      if (newer !== undefined && start < newer) continue;
+      pending += line + '\n';
+      if (pending.length >= chunkBytes) {
+        await handle.write(pending);
+        pending = '';
+      }
+    }
+    if (pending) await handle.write(pending);
+    await handle.sync();
+    await handle.close();
+  } catch (error) {
+    await handle.close().catch(() => {});
+    await rm(temporaryPath, { force: true });
+    throw outputError(error, outputPath);
+  }
+  await replaceFile(temporaryPath, finalPath);
+  await rm(partialPath, { force: true });
+}
+
+/** The partial file of a fresh start: any file left at its fixed name by a dead run (or planted) is removed first. */
+async function createPartialFile(partialPath: string, finalPath: string) {
+  await unlink(partialPath).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+  });
+  return createPrivateFile(partialPath, { mode: await modeToKeep(finalPath) });
+}
+
+/**
+ * The resumable file path: lines go straight to the partial file; about every `intervalMs` (by a timer, so a burst
+ * followed by a stall is committed too) it is fsynced and the caller records the committed prefix. A failure keeps
+ * the partial file (cut back to the last checkpoint on resume).
  */
 async function writeResumable(documents: AsyncIterable<object>, finalPath: string, resume: NdjsonResumeOptions, stats: NdjsonSinkStats): Promise<NdjsonSinkStats> {
-  const handle = await open(resume.partialPath, resume.committedBytes > 0 ? 'r+' : 'w');
+  const resuming = resume.committedBytes > 0;
+  const handle = resuming ? await openOwnedFile(resume.partialPath, 'r+') : await createPartialFile(resume.partialPath, finalPath);
   const intervalMs = resume.intervalMs ?? 1000;
+  const repeats = new Map(Object.entries(resume.repeats ?? {}));
   let position = resume.committedBytes;
   let chunk = '';
-  let writing = false;
+  let chunkDocuments = 0;
+  let chunkRepeats: string[] = [];
+  let documentsInFile = 0;
+  let checkpointedDocuments = 0;
   let lastCheckpoint = performance.now();
+  // File writes, syncs and checkpoints run one at a time, in order: the loop's flushes and the timer's checkpoints.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serially = <T>(task: () => Promise<T>): Promise<T> => {
+    const next = queue.then(task);
+    queue = next.catch(() => {});
+    return next;
+  };
   const flush = async () => {
     if (!chunk) return;
     const buffer = Buffer.from(chunk);
+    const documentsInChunk = chunkDocuments;
+    const repeatedInChunk = chunkRepeats;
     chunk = '';
-    await handle.write(buffer, 0, buffer.length, position);
+    chunkDocuments = 0;
+    chunkRepeats = [];
+    try {
+      await handle.write(buffer, 0, buffer.length, position);
+    } catch (error) {
+      throw outputError(error, stats.path);
+    }
+    // Each repeated document's new line is in this chunk, so at or after its start.
+    for (const id of repeatedInChunk) repeats.set(id, position);
     position += buffer.length;
     stats.bytes += buffer.length;
+    documentsInFile += documentsInChunk;
   };
   const checkpoint = async () => {
-    writing = true;
     await flush();
-    await handle.sync();
-    await resume.onCheckpoint({ documents: stats.documents, bytes: position });
-    lastCheckpoint = performance.now();
-    writing = false;
-  };
-  try {
-    await handle.truncate(resume.committedBytes);
-    for await (const document of documents) {
-      chunk += JSON.stringify(document) + '\n';
-      stats.documents++;
-      if (chunk.length >= chunkBytes) {
-        writing = true;
-        await flush();
-        writing = false;
-      }
-      if (performance.now() - lastCheckpoint >= intervalMs) await checkpoint();
+    try {
+      await handle.sync();
+    } catch (error) {
+      throw outputError(error, stats.path);
     }
-    await checkpoint();
-    await handle.close();
-    await rename(resume.partialPath, finalPath);
+    lastCheckpoint = performance.now();
+    checkpointedDocuments = documentsInFile;
+    await resume.onCheckpoint({ documents: documentsInFile, bytes: position, repeats: Object.fromEntries(repeats) });
+  };
+  let timerFailure: unknown = null;
+  let timerCheckpointRunning = false;
+  const timer = setInterval(() => {
+    if (timerCheckpointRunning || timerFailure || documentsInFile + chunkDocuments === checkpointedDocuments) return;
+    timerCheckpointRunning = true;
+    serially(checkpoint)
+      .catch((error: unknown) => {
+        timerFailure ??= error;
+      })
+      .finally(() => {
+        timerCheckpointRunning = false;
+      });
+  }, intervalMs);
+  timer.unref();
+  try {
+    try {
+      await serially(() => handle.truncate(resume.committedBytes));
+    } catch (error) {
+      throw outputError(error, stats.path);
+    }
+    for await (const document of documents) {
+      if (timerFailure) throw timerFailure;
+      chunk += JSON.stringify(document) + '\n';
+      chunkDocuments++;
+      stats.documents++;
+      if (resuming && resume.isRepeat?.(document as { _id?: unknown })) chunkRepeats.push(String((document as { _id?: unknown })._id));
+      if (chunk.length >= chunkBytes) await serially(flush);
+      // The timer cannot fire while documents arrive without the event loop turning: check here too.
+      if (performance.now() - lastCheckpoint >= intervalMs) await serially(checkpoint);
+    }
+    clearInterval(timer);
+    await serially(checkpoint);
+    if (timerFailure) throw timerFailure;
+    if (repeats.size > 0) {
+      await handle.close();
+      await finishWithoutRepeats(resume.partialPath, finalPath, repeats, stats.path);
+    } else {
+      await handle.close();
+      await replaceFile(resume.partialPath, finalPath);
+    }
     return stats;
   } catch (error) {
+    clearInterval(timer);
+    await queue;
     // The input failed (an interrupt, a Slack error): what reached us is whole documents, so keep it for the resume.
-    if (!writing) await checkpoint().catch(() => {});
+    // After a failure of our own file or of a checkpoint the file's tail is uncertain: the last checkpoint stands.
+    const ownFailure = outputErrors.has(error as object) || error === timerFailure;
+    if (!ownFailure) await serially(checkpoint).catch(() => {});
     await handle.close().catch(() => {});
-    if ((error as { code?: string }).code === 'ENOSPC') throw diskFullError(stats.path);
     throw error;
   }
 }
@@ -158,8 +289,9 @@ export function ndjsonSink(options: NdjsonSinkOptions = {}): Sink<object> {
     }
     // A device or a pipe (`/dev/null`, `/dev/full`, a FIFO) is written in place: a file renamed over it would replace it.
     const inPlace = finalPath !== null && (await stat(finalPath).catch(() => null))?.isFile() === false;
-    const temporaryPath = finalPath && !inPlace ? join(dirname(finalPath), `.${basename(finalPath)}.${process.pid}.${Date.now()}.partial`) : null;
-    const handle = temporaryPath ? await open(temporaryPath, 'w') : inPlace ? await open(finalPath!, 'w') : null;
+    const temporary = finalPath && !inPlace ? await createTemporaryBeside(finalPath, 'partial') : null;
+    const temporaryPath = temporary?.path ?? null;
+    const handle = temporary ? temporary.handle : inPlace ? await open(finalPath!, 'w') : null;
     const fileStream = handle ? createWriteStream('', { fd: handle.fd, autoClose: false } as Parameters<typeof createWriteStream>[1]) : null;
     const destination: Writable = fileStream ?? options.stdout ?? process.stdout;
     const compressor = gzip ? createGzip() : null;
@@ -207,7 +339,7 @@ export function ndjsonSink(options: NdjsonSinkOptions = {}): Sink<object> {
       if (handle && temporaryPath && finalPath) {
         await handle.sync();
         await handle.close();
-        await rename(temporaryPath, finalPath);
+        await replaceFile(temporaryPath, finalPath);
       } else if (handle) {
         await handle.close();
       }

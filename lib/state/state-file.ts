@@ -1,8 +1,8 @@
 // The incremental state file: its JSON format, validation (and migration point) on load, and atomic save.
 
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readFile, rm } from 'node:fs/promises';
 import { ConfigError } from '../errors.js';
+import { createTemporaryBeside, replaceFile } from '../files.js';
 
 export const stateFormat = 'slack-etl-state';
 export const stateVersion = 1;
@@ -20,6 +20,14 @@ export interface RunState {
   path: string;
   partialPath: string;
   committedBytes: number;
+  /** Documents a resume wrote again: `_id` → offset before which their earlier line is dropped (NdjsonCheckpoint.repeats). */
+  repeats?: Record<string, number>;
+}
+
+/** The file the last finished export with this state wrote: the next one must not replace it (README, "Resume"). */
+export interface OutputRecord {
+  path: string;
+  finishedAt: string;
 }
 
 export interface StateData {
@@ -36,6 +44,8 @@ export interface StateData {
   threads: Record<string, Record<string, ThreadState>>;
   channels: Record<string, { newestTs: string | null }>;
   run: RunState | null;
+  /** Absent in files written before it existed. */
+  lastOutput?: OutputRecord | null;
 }
 
 export function emptyState(): StateData {
@@ -43,6 +53,8 @@ export function emptyState(): StateData {
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const isByteCount = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 
 function invalid(path: string, problem: string): ConfigError {
   return new ConfigError('state_invalid', `the state file ${path} is not usable: ${problem}`, {
@@ -77,8 +89,12 @@ export function parseState(text: string, path: string): StateData {
     for (const thread of Object.values(threads)) if (!isRecord(thread) || typeof thread.replyCount !== 'number') throw invalid(path, '"threads" is malformed');
   }
   const run = value.run;
-  if (run !== null && !(isRecord(run) && typeof run.path === 'string' && typeof run.partialPath === 'string' && typeof run.committedBytes === 'number')) {
-    throw invalid(path, '"run" is malformed');
+  if (run !== null && !(isRecord(run) && typeof run.path === 'string' && typeof run.partialPath === 'string')) throw invalid(path, '"run" is malformed');
+  if (run !== null && !isByteCount(run.committedBytes)) throw invalid(path, `"run.committedBytes" must be a whole number of bytes, got ${JSON.stringify(run.committedBytes)}`);
+  if (run !== null && run.repeats !== undefined && !(isRecord(run.repeats) && Object.values(run.repeats).every(isByteCount))) throw invalid(path, '"run.repeats" is malformed');
+  const lastOutput = value.lastOutput;
+  if (lastOutput !== undefined && lastOutput !== null && !(isRecord(lastOutput) && typeof lastOutput.path === 'string' && typeof lastOutput.finishedAt === 'string')) {
+    throw invalid(path, '"lastOutput" is malformed');
   }
   return value as unknown as StateData;
 }
@@ -95,11 +111,9 @@ export async function readStateFile(path: string): Promise<StateData | null> {
   return parseState(text, path);
 }
 
-/** Temp file in the same directory, fsync, rename, fsync the directory: a reader sees the old or the new state, never a mix. */
+/** Temp file in the same directory (created exclusively, 0600 or the state's own mode), fsync, rename, fsync the directory: a reader sees the old or the new state, never a mix. */
 export async function writeStateFile(path: string, state: StateData): Promise<void> {
-  const target = resolve(path);
-  const temporary = join(dirname(target), `.${basename(target)}.${process.pid}.tmp`);
-  const handle = await open(temporary, 'w');
+  const { path: temporary, handle } = await createTemporaryBeside(path, 'tmp');
   try {
     await handle.writeFile(JSON.stringify(state));
     await handle.sync();
@@ -109,10 +123,5 @@ export async function writeStateFile(path: string, state: StateData): Promise<vo
     throw error;
   }
   await handle.close();
-  await rename(temporary, target);
-  const directory = await open(dirname(target), 'r').catch(() => null);
-  if (directory) {
-    await directory.sync().catch(() => {});
-    await directory.close();
-  }
+  await replaceFile(temporary, path);
 }

@@ -5,7 +5,7 @@ import { ConfigError } from '../errors.js';
 import type { AnyDocument } from '../documents.js';
 import type { Stage } from '../stage.js';
 import type { SeenStore } from '../transforms/dedupe.js';
-import { emptyState, readStateFile, writeStateFile, type RunState, type StateData, type ThreadState } from './state-file.js';
+import { emptyState, readStateFile, writeStateFile, type OutputRecord, type RunState, type StateData, type ThreadState } from './state-file.js';
 
 /** What one channel read completely tells the next run (see SlackSource.incrementalReport). */
 export interface ChannelCheckpoint {
@@ -36,6 +36,8 @@ export class StateStore implements SeenStore {
   readonly replies: Map<string, string>;
   team: StateData['team'];
   run: RunState | null;
+  /** The file the last finished export wrote (null: none, or stdout). */
+  lastOutput: OutputRecord | null;
   private threads: StateData['threads'];
   private channels: StateData['channels'];
   private pending: PendingEntry[] = [];
@@ -47,6 +49,7 @@ export class StateStore implements SeenStore {
     this.replies = new Map(Object.entries(data.replies));
     this.team = data.team;
     this.run = data.run;
+    this.lastOutput = data.lastOutput ?? null;
     this.threads = data.threads;
     this.channels = data.channels;
   }
@@ -150,6 +153,7 @@ export class StateStore implements SeenStore {
       threads: this.threads,
       channels: this.channels,
       run: this.run,
+      lastOutput: this.lastOutput,
     };
   }
 
