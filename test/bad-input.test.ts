@@ -230,7 +230,7 @@ t.test('rules and state files', async (t) => {
   t.test('state file of another program', (t) =>
     stateRow(t, (path) => writeFile(path, '{"hello": "world"}\n'), /the state file state\.json is not usable: it is not a slack-etl state file/, /pass another --state path/),
   );
-  t.test('state file unreadable (a directory)', (t) => stateRow(t, (path) => mkdir(path), /cannot read the state file state\.json/, /check the path and its permissions/));
+  t.test('state file unreadable (a directory)', (t) => stateRow(t, (path) => mkdir(path), /cannot use the state file state\.json: it is a directory/, /give a file name to --state/));
 });
 
 t.test('output paths', async (t) => {

@@ -80,8 +80,13 @@ t.test('an export killed with SIGKILL at several points and resumed each time en
   await t.rejects(stat(partialPath), 'no partial file left');
 
   const again = await runCli(args, { env });
-  t.equal(again.code, 0, again.stderr);
-  t.equal(await readFile(out, 'utf8'), '', 'a run after completion finds nothing new');
+  t.equal(again.code, 2, 'the same command again is refused: it would replace the finished export');
+  t.match(again.stderr, /resumed\.ndjson holds the export finished at .* that the state file .*state\.json records as written.* — move .*resumed\.ndjson away first, or give each run its own --out/);
+  t.equal(await readFile(out, 'utf8'), text, 'the finished export is untouched');
+  const next = join(directory, 'next.ndjson');
+  const incremental = await runCli([...common, '--state', join(directory, 'state.json'), '--out', next], { env });
+  t.equal(incremental.code, 0, incremental.stderr);
+  t.equal(await readFile(next, 'utf8'), '', 'a run after completion, to a new file, finds nothing new');
 });
 
 t.test('SIGTERM stops gracefully: exit 1, a resume hint naming the state file, and the written part kept', async (t) => {

@@ -1,0 +1,115 @@
+// Two exports on one state and output, started at several offsets: one runs, the other exits 2 naming it; the file is whole.
+
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { hostname } from 'node:os';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expectedIds } from '../fixtures/slack-api/ground-truth.js';
+import { idsOf, parseNdjson, runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+
+const mainModule = fileURLToPath(new URL('../dist/lib/cli/main.js', import.meta.url));
+
+interface Armed {
+  pid: number;
+  /** Starts the CLI run in the already loaded process: offsets are not blurred by Node's start-up. */
+  go(): void;
+  done: Promise<{ code: number | null; stderr: string }>;
+}
+
+/** A process with the CLI loaded, waiting on stdin to run `args`; resolves once it is ready. */
+async function arm(args: string[], env: Record<string, string>): Promise<Armed> {
+  const script = `const { main } = await import(${JSON.stringify(mainModule)});
+    process.stdout.write('ready\\n');
+    process.stdin.once('data', async () => { process.stdin.pause(); process.exitCode = await main(${JSON.stringify(args)}); });`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const done = new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+    const deadline = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(deadline);
+      resolve({ code, stderr });
+    });
+  });
+  child.stdout.setEncoding('utf8');
+  for await (const chunk of child.stdout) if (String(chunk).includes('ready')) break;
+  return { pid: child.pid!, go: () => child.stdin.end('go'), done };
+}
+
+/** Resolves once `path` exists with at least `bytes` bytes (polling; the run under test decides when). */
+async function whenFile(path: string, bytes: number, running: Promise<unknown>): Promise<void> {
+  let finished = false;
+  void running.then(() => (finished = true));
+  while (!finished) {
+    if (((await stat(path).catch(() => null))?.size ?? -1) >= bytes) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+t.test('two exports on the same state and output never corrupt it: one completes, the other exits 2 naming the running one', async (t) => {
+  const { slack, nowMs, workspace } = await startWorkspace(t);
+  const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
+  // Paced at a fifth of the fake's rates, so a run lasts a few seconds and the second start lands inside it.
+  const common = ['export', '--slack-api-url', slack.url, '--tier-rates', '2400,6000,12000', '--fetch-last-n-days', '0', '--quiet'];
+  const truth = expectedIds(workspace, { now: workspace.now, fetchLastNDays: 0, threads: true, syncUsers: true, autoJoinChannels: false, channelTypes: ['public'] });
+  const cleanIds = [...truth.all].sort();
+
+  // Offsets of the second start: the same moment, once the first holds its lock, once it has written documents.
+  for (const offset of ['together', 'after the lock', 'mid-write'] as const) {
+    const directory = await temporaryDirectory(t);
+    const out = join(directory, 'out.ndjson');
+    const args = [...common, '--state', join(directory, 'state.json'), '--out', out];
+    const [first, second] = await Promise.all([arm(args, env), arm(args, env)]);
+    first.go();
+    if (offset === 'after the lock') await whenFile(join(directory, 'state.json.lock'), 1, first.done);
+    if (offset === 'mid-write') await whenFile(join(directory, '.out.ndjson.slack-etl-partial'), 1, first.done);
+    second.go();
+    const results = [
+      { ...(await first.done), pid: first.pid },
+      { ...(await second.done), pid: second.pid },
+    ];
+    const winners = results.filter((result) => result.code === 0);
+    const refused = results.filter((result) => result.code === 2);
+    t.equal(winners.length, 1, `${offset}: one run completed (${results.map((result) => `${result.code}: ${result.stderr}`).join(' | ')})`);
+    t.equal(refused.length, 1, `${offset}: the other exited 2`);
+    if (winners.length !== 1 || refused.length !== 1) continue;
+    t.match(
+      refused[0]!.stderr,
+      new RegExp(`is in use by another slack-etl run \\(pid ${winners[0]!.pid} on ${hostname()}, since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\) — wait for that run to finish`),
+      `${offset}: the refusal names the running one`,
+    );
+    const text = await readFile(out, 'utf8');
+    const documents = parseNdjson(text); // throws on a corrupt line
+    t.ok(text.endsWith('\n'), `${offset}: whole lines`);
+    t.strictSame(idsOf(documents as Array<{ _id: string }>), cleanIds, `${offset}: exactly the workspace's documents, none twice`);
+    const state = JSON.parse(await readFile(join(directory, 'state.json'), 'utf8'));
+    t.equal(Object.keys(state.documents).length, cleanIds.length, `${offset}: the state records what the file holds`);
+    t.equal(state.run, null, `${offset}: no unfinished run`);
+    t.strictSame((await readdir(directory)).sort(), ['out.ndjson', 'state.json'], `${offset}: no lock, partial or temporary file left`);
+  }
+});
+
+t.test('a lock left by a killed run is taken over; a live one on another host is not', async (t) => {
+  const { slack, nowMs } = await startWorkspace(t);
+  const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
+  const directory = await temporaryDirectory(t);
+  const args = ['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--quiet', '--state', join(directory, 'state.json'), '--out', join(directory, 'out.ndjson')];
+  const gone = spawn(process.execPath, ['-e', '']);
+  await once(gone, 'close');
+  const lockPath = join(directory, 'state.json.lock');
+  await writeFile(lockPath, JSON.stringify({ pid: gone.pid, host: hostname(), since: '2026-01-01T00:00:00.000Z', token: '0123456789abcdef' }));
+  // Not started through the CLI: the pid above belongs to a process that has exited (node -e '').
+  const taken = await runCli(args, { env });
+  t.equal(taken.code, 0, taken.stderr);
+  await t.rejects(stat(lockPath), 'the lock is released at the end');
+
+  await writeFile(lockPath, JSON.stringify({ pid: gone.pid, host: 'build-server-2', since: '2026-01-01T00:00:00.000Z', token: '0123456789abcdef' }));
+  const refused = await runCli(args, { env });
+  t.equal(refused.code, 2);
+  t.match(refused.stderr, /the state file .*state\.json is in use by another slack-etl run \(pid \d+ on build-server-2, since 2026-01-01T00:00:00\.000Z\) — wait for that run to finish; if it is not running any more, remove .*state\.json\.lock/);
+  t.equal(slack.calls.length > 0, true);
+});
