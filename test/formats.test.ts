@@ -8,7 +8,7 @@ import { startFakeElasticsearch } from '../fixtures/elasticsearch/server.js';
 import { indexMappings } from '../lib/sinks/elasticsearch.js';
 import { parseNdjson, runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
 
-const small = { messageCount: 500, userCount: 20 };
+const small = { messageCount: 300, userCount: 20 };
 
 t.test('export --format es-bulk loaded with one _bulk request gives the documents sync indexes', async (t) => {
   const { slack, nowMs } = await startWorkspace(t, small);
