@@ -20,11 +20,31 @@ export interface LoggerOptions {
   write?: (line: string) => void;
 }
 
-/** Replace every occurrence of a secret (and Slack-token-looking strings) with a mask. */
+/** Replace every occurrence of a secret (and anything that looks like a credential) with a mask. */
 export function redact(text: string, secrets: Array<string | undefined> = []): string {
   let out = text;
   for (const secret of secrets) if (secret && secret.length >= 4) out = out.split(secret).join('[redacted]');
-  return out.replace(/xox[abpers]-[A-Za-z0-9-]+/g, 'xox?-[redacted]');
+  return (
+    out
+      .replace(/xox[abpers]-[A-Za-z0-9-]+/g, 'xox?-[redacted]')
+      // An Authorization header a server echoes back (basic auth is only base64 of user:password).
+      .replace(/(authorization["']?\s*[:=]\s*["']?)(Basic|Bearer|ApiKey)\s+[^\s"',;}]+/gi, '$1$2 [redacted]')
+      // user:password@ in any URL.
+      .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*:[^\s/@]*@/gi, '$1[redacted]@')
+  );
+}
+
+/** The base64 `user:password` of HTTP basic auth, as a secret to redact (servers may echo the header). */
+export function basicAuthSecret(username: string | undefined, password: string | undefined): string | undefined {
+  return password ? Buffer.from(`${username ?? ''}:${password}`).toString('base64') : undefined;
+}
+
+/**
+ * Control characters (newlines, carriage returns, terminal escapes) in text that came from outside — channel and user
+ * names, server messages — written as `\u000a`, so they cannot forge or hide log lines.
+ */
+export function escapeControlCharacters(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** A URL for messages: without `user:password@`, query or trailing slash (an unparsable one loses only its userinfo). */
@@ -50,7 +70,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     const line =
       format === 'json'
         ? JSON.stringify({ time: new Date().toISOString(), level, message, ...fields })
-        : `${level === 'info' ? '' : `${level}: `}${message}`;
+        : `${level === 'info' ? '' : `${level}: `}${escapeControlCharacters(message)}`;
     write(redact(line, secrets));
   };
   return {

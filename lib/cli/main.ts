@@ -1,7 +1,7 @@
 // slack-etl command line: dispatches the commands, turns every error into one line and an exit code.
 
 import { SlackEtlError, describeError } from '../errors.js';
-import { redact } from '../log.js';
+import { escapeControlCharacters, redact } from '../log.js';
 import { commandHelp, generalHelp, parseCommandLine, secretsOf, type CliConfig, type CommandName } from './options.js';
 import type { CliIo } from './job.js';
 import { runRulesCheck } from './rules-check.js';
@@ -51,7 +51,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     return await commands[name](config, io);
   } catch (error) {
     const secrets = config ? secretsOf(config) : [io.env.SLACK_TOKEN, io.env.ELASTICSEARCH_API_KEY, io.env.ELASTICSEARCH_PASSWORD];
-    const line = redact(`slack-etl: error: ${describeError(error)}`, secrets);
+    const line = escapeControlCharacters(redact(`slack-etl: error: ${describeError(error)}`, secrets));
     if (config?.logFormat === 'json') {
       print('stderr', redact(JSON.stringify({ level: 'error', message: describeError(error), code: (error as SlackEtlError).code, stack: (error as Error).stack }), secrets));
     } else {

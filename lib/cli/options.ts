@@ -2,6 +2,7 @@
 
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
+import { basicAuthSecret } from '../log.js';
 import { channelTypes, type ChannelType } from '../sources/slack/source.js';
 import { defaultTierRates, parseTierRates, type TierRates } from '../sources/slack/pacer.js';
 
@@ -265,4 +266,18 @@ export const generalHelp = [
 ].join('\n');
 
 /** Every secret the configuration holds, for redaction. */
-export const secretsOf = (config: Partial<CliConfig>): Array<string | undefined> => [config.token, config.esApiKey, config.esPassword];
+export const secretsOf = (config: Partial<CliConfig>): Array<string | undefined> => [
+  config.token,
+  config.esApiKey,
+  config.esPassword,
+  basicAuthSecret(config.esUsername, config.esPassword),
+  urlPassword(config.slackApiUrl),
+];
+
+function urlPassword(url: string | undefined): string | undefined {
+  try {
+    return url ? decodeURIComponent(new URL(url).password) || undefined : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -149,6 +149,7 @@ export class SlackApiClient {
 
   constructor(options: SlackClientOptions) {
     this.slackApiUrl = options.slackApiUrl ?? 'https://slack.com/api/';
+    refuseCredentialsInUrl(this.slackApiUrl);
     this.logger = options.logger ?? silentLogger;
     this.maxAttempts = options.maxAttempts ?? 8;
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 1000;
@@ -379,6 +380,21 @@ export class SlackApiClient {
     this.longRateLimits = 0;
     for (const restrictedMethod of restrictedMethods) this.pacers.restoreTier(restrictedMethod);
     this.logger.warn(`Slack's restricted limits no longer apply (${evidence}): history and replies back at their usual pace`);
+  }
+}
+
+/** Slack authenticates by token only: a user name or password in the API URL would be sent to every proxy and logged. */
+function refuseCredentialsInUrl(text: string): void {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError('usage', `--slack-api-url is not a URL: '${displayUrl(text)}'`, { hint: 'pass e.g. https://slack.com/api/' });
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new ConfigError('usage', `--slack-api-url (or SLACK_API_URL) must not carry a user name or password (${displayUrl(text)})`, {
+      hint: "remove 'user:password@' from it: Slack takes only the token (SLACK_TOKEN or --token)",
+    });
   }
 }
 
