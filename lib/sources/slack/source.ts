@@ -103,7 +103,8 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
   const include = new Set(options.channels ?? []);
   const exclude = new Set(options.excludeChannels ?? []);
   const nowSeconds = Math.floor((options.now ?? Date.now()) / 1000);
-  const oldest = fetchLastNDays > 0 ? toSlackBoundary(nowSeconds - fetchLastNDays * 86_400) : null;
+  // A window reaching before 1970 (a huge --fetch-last-n-days) is all history, never a negative `oldest`.
+  const oldest = fetchLastNDays > 0 && nowSeconds - fetchLastNDays * 86_400 > 0 ? toSlackBoundary(nowSeconds - fetchLastNDays * 86_400) : null;
   const keep: <T extends object>(document: T, raw: Record<string, any>) => T = options.keepSlackObjects ? attachSlackObject : (document) => document;
 
   const counters = { channelsRead: 0, channelsSkipped: 0, channelsJoined: 0, threadsRead: 0, threadsUnchanged: 0, tombstones: 0 };
