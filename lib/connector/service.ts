@@ -78,8 +78,18 @@ export async function runConnectorService(options: ConnectorServiceOptions): Pro
       await client.connector.updateServiceType({ connector_id: connector.id, service_type: serviceType });
       changed = true;
     }
-    if (!connector.features || Object.keys(connector.features).length === 0) {
-      await client.connector.updateFeatures({ connector_id: connector.id, features: slackFeatures });
+    // Kibana may have written features of its own: ours fill the gaps, a feature a user switched off stays off.
+    const features = connector.features ?? {};
+    if (features.incremental_sync === undefined || features.sync_rules?.basic === undefined) {
+      await client.connector.updateFeatures({
+        connector_id: connector.id,
+        features: {
+          ...slackFeatures,
+          // Only the keys the Connector API accepts (older documents also hold `filtering_rules` and the like).
+          ...Object.fromEntries(Object.entries(features).filter(([key]) => ['document_level_security', 'incremental_sync', 'native_connector_api_keys'].includes(key))),
+          sync_rules: { ...slackFeatures.sync_rules, ...(features.sync_rules ?? {}) },
+        },
+      });
       changed = true;
     }
     const configuration: Configuration = connector.configuration ?? {};
