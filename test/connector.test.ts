@@ -11,6 +11,8 @@ import { expectedIds } from '../fixtures/slack-api/ground-truth.js';
 import { scaledTierRatesFlag, startWorkspace, testToken, type TestContext } from './helpers/slack.js';
 
 const apiKey = 'test-connector-api-key';
+// Three service processes start here; on a loaded machine their start-up alone can take tens of seconds.
+t.setTimeout(240_000);
 const binPath = fileURLToPath(new URL('../bin/slack-etl.js', import.meta.url));
 
 interface Service {
@@ -138,7 +140,11 @@ t.test('a connector from Kibana is registered, configured, synced, filtered, can
   t.equal(fullDone.indexed_document_volume, Math.round(JSON.stringify([...index.documents.values()]).length / 1024 / 1024), 'indexed_document_volume in MiB');
   t.equal(fullDone.worker_hostname, hostname());
   t.ok(fullDone.started_at && fullDone.completed_at, 'started and completed times');
-  const afterFull = await connector('slack-acme');
+  // The job ends first, then the connector is told (as Elastic's service does it).
+  const afterFull = await waitFor('the connector to record the sync', async () => {
+    const document = await connector('slack-acme');
+    return document.last_sync_status === 'completed' ? document : undefined;
+  });
   t.match(afterFull, { last_sync_status: 'completed', last_indexed_document_count: truth.all.size, last_deleted_document_count: 0, status: 'connected' });
   t.ok(afterFull.last_synced, 'last_synced');
   t.match(afterFull.sync_cursor, { format: 'slack-etl-sync-cursor', state_gzip_base64: String }, 'the incremental state is in sync_cursor');
@@ -190,7 +196,7 @@ t.test('a connector from Kibana is registered, configured, synced, filtered, can
   await kibana.connector.syncJobCancel({ connector_sync_job_id: toCancel.id });
   const canceled = await jobEnds(toCancel.id, 'canceled');
   t.ok(canceled.canceled_at && canceled.cancelation_requested_at, 'cancelation times');
-  t.equal((await connector('slack-acme')).last_sync_status, 'canceled');
+  await waitFor('the connector to record the cancelation', async () => (await connector('slack-acme')).last_sync_status === 'canceled');
 
   // SIGTERM during a job: exit 0, the job is suspended, and the next start resumes and finishes it.
   slack.injectFault('conversations.history', 'slow', 1);
