@@ -76,7 +76,7 @@ export interface ElasticsearchSinkStats extends ComponentStats {
   /** Re-sent requests plus re-sent throttled documents. */
   retries: number;
   bulkRequests: number;
-  /** NDJSON bytes handed to the bulk API (first attempts only). */
+  /** NDJSON characters handed to the bulk API, re-sends included (equal to bytes for ASCII text). */
   bytes: number;
   /** --delete-stale: messages deleted because the sync rules exclude them. */
   deletedExcludedByRules: number;
