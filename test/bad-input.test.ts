@@ -100,7 +100,7 @@ const optionRows: OptionRow[] = [
   { name: '--channel-types unknown type', args: ['--channel-types', 'public,bogus'], problem: /--channel-types: unknown type 'bogus'/, fix: /use public, private, im, mpim/ },
   { name: '--log-format unknown', args: ['--log-format', 'yaml'], problem: /--log-format must be text or json, got 'yaml'/, fix: seeExportHelp },
   { name: 'unknown flag', args: ['--bogus'], problem: /unknown option --bogus for 'slack-etl export'/, fix: seeExportHelp },
-  { name: "another command's flag", args: ['--index', 'slack'], problem: /unknown option --index for 'slack-etl export'/, fix: seeExportHelp },
+  { name: "another command's flag", args: ['--delete-stale'], problem: /unknown option --delete-stale for 'slack-etl export'/, fix: seeExportHelp },
   { name: 'a boolean flag given a value', args: ['--quiet=yes'], problem: /'--quiet' does not take an argument/, fix: seeExportHelp },
   { name: 'a stray argument', args: ['slack'], problem: /unexpected argument 'slack' for 'slack-etl export'/, fix: seeExportHelp },
   { name: 'sync: --concurrency zero', command: 'sync', args: ['--index', 'slack', '--es-url', 'http://127.0.0.1:9', '--concurrency', '0'], problem: /--concurrency must be at least 1/, fix: /see 'slack-etl sync --help'/ },
