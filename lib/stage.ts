@@ -23,6 +23,8 @@ export interface SourceReport {
   skippedChannels: string[];
   /** Oldest `ts` boundary of the window (whole seconds), or null for all history. */
   windowOldest: string | null;
+  /** Newest `ts` boundary of the window (inclusive, Slack's `latest`), or null for up to now. */
+  windowLatest?: string | null;
   /** True when every selected channel was read completely. */
   complete: boolean;
   /**

@@ -26,6 +26,8 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   /** Whether stderr is a terminal (progress display). */
   stderrIsTTY: boolean;
+  /** Whether stdout is a terminal (`list` prints a table there, NDJSON otherwise). */
+  stdoutIsTTY?: boolean;
 }
 
 export interface JobPlan {
@@ -176,6 +178,9 @@ async function runLocked(plan: JobPlan, logger: Logger, rules: SyncRule[], out: 
     token: config.token!,
     slackApiUrl: config.slackApiUrl,
     fetchLastNDays: config.fetchLastNDays,
+    since: config.since,
+    until: config.until,
+    timeZone: config.timeZone,
     autoJoinChannels: config.autoJoinChannels,
     syncUsers: true, // enrich learns names from user documents and drops them when --no-sync-users
     threads: config.threads,

@@ -17,6 +17,11 @@ export async function runSync(config: CliConfig, io: CliIo): Promise<number> {
       hint: 'with --state, messages deleted in Slack are found from the state and deleted from the index anyway: drop --delete-stale',
     });
   }
+  if (config.deleteStale && config.until) {
+    throw new ConfigError('usage', '--delete-stale cannot be combined with --until', {
+      hint: 'messages newer than --until were not read, so they would look deleted: drop --until (or --delete-stale)',
+    });
+  }
   // The sink needs the rules too: --delete-stale removes indexed messages they exclude.
   const rules = config.rules ? await loadRules(config.rules) : [];
   const node = config.esUrl;

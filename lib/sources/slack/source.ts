@@ -8,14 +8,13 @@ import { missingScopeError } from './error-policy.js';
 import { runPool, Semaphore } from './concurrency.js';
 import { conversationName, toChannelDocument, toMessageDocument, toUserDocument } from './to-documents.js';
 import type { TierRates } from './pacer.js';
+import { resolveWindow, type WindowBoundary } from './window.js';
+import { channelSelection, channelTypes, checkChannelSelection, isMember, slackTypeNames, type ChannelType } from './selection.js';
 import type { ChannelCheckpoint, StateStore } from '../../state/store.js';
 import type { ThreadState } from '../../state/state-file.js';
 import { attachSlackObject } from '../../slack-raw.js';
 
-export type ChannelType = 'public' | 'private' | 'im' | 'mpim';
-export const channelTypes: readonly ChannelType[] = ['public', 'private', 'im', 'mpim'];
-
-const slackTypeNames: Record<ChannelType, string> = { public: 'public_channel', private: 'private_channel', im: 'im', mpim: 'mpim' };
+export { channelTypes, type ChannelType } from './selection.js';
 /** Scopes a bot token needs per conversation type: [list, read history]. */
 const scopesByType: Record<ChannelType, [string, string]> = {
   public: ['channels:read', 'channels:history'],
@@ -31,8 +30,14 @@ export const pageSizes = { list: 999, history: 999, replies: 1000 } as const;
 
 export interface SlackSourceOptions extends Omit<SlackClientOptions, 'token'> {
   token: string;
-  /** Days of history to read (Elastic `fetch_last_n_days`); 0 = all history. Default 180. */
+  /** Days of history to read (Elastic `fetch_last_n_days`); 0 = all history. Default 180. Ignored with `since`/`until`. */
   fetchLastNDays?: number;
+  /** Oldest message time, inclusive: ISO date or date-time, a duration back from `now` (`P30D`, `30d`), a Date or epoch ms. */
+  since?: WindowBoundary;
+  /** Newest message time, exclusive; same forms as `since`. */
+  until?: WindowBoundary;
+  /** IANA zone for dates without an offset and for calendar-day durations. Default the system zone. */
+  timeZone?: string;
   /** Join public channels the bot is not in (Elastic `auto_join_channels`). Default false. */
   autoJoinChannels?: boolean;
   /** Emit user documents (Elastic `sync_users`). Users are always listed. Default true. */
@@ -98,13 +103,11 @@ export interface Team {
 export function slackSource(options: SlackSourceOptions): SlackSource {
   const logger = options.logger ?? silentLogger;
   const client = options.client ?? new SlackApiClient({ ...options, logger });
-  const fetchLastNDays = options.fetchLastNDays ?? 180;
   const types = options.channelTypes ?? ['public'];
-  const include = new Set(options.channels ?? []);
-  const exclude = new Set(options.excludeChannels ?? []);
+  const selection = channelSelection(options);
   const nowSeconds = Math.floor((options.now ?? Date.now()) / 1000);
-  // A window reaching before 1970 (a huge --fetch-last-n-days) is all history, never a negative `oldest`.
-  const oldest = fetchLastNDays > 0 && nowSeconds - fetchLastNDays * 86_400 > 0 ? toSlackBoundary(nowSeconds - fetchLastNDays * 86_400) : null;
+  const window = resolveWindow({ ...options, now: nowSeconds * 1000 });
+  const { oldest, latest } = window;
   const keep: <T extends object>(document: T, raw: Record<string, any>) => T = options.keepSlackObjects ? attachSlackObject : (document) => document;
 
   const counters = { channelsRead: 0, channelsSkipped: 0, channelsJoined: 0, threadsRead: 0, threadsUnchanged: 0, tombstones: 0 };
@@ -120,16 +123,6 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
   let selectedCount = 0;
   let started = false;
 
-  const isSelected = (channel: Record<string, any>): boolean => {
-    const id = String(channel.id);
-    const name = conversationName(channel);
-    if (exclude.has(id) || exclude.has(name)) return false;
-    return include.size === 0 || include.has(id) || include.has(name);
-  };
-  // conversations.list sends no `is_member` for DMs: a DM it lists is always the caller's own.
-  const isMember = (channel: Record<string, any>): boolean => channel.is_member === true || channel.is_im === true;
-  const typeOf = (channel: Record<string, any>): ChannelType =>
-    channel.is_im ? 'im' : channel.is_mpim ? 'mpim' : channel.is_private ? 'private' : 'public';
 
   async function authenticate(): Promise<Team> {
     // A rejected token is a ConfigError (exit 2) from the client; Slack unreachable is a failed run (exit 1).
@@ -153,7 +146,13 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
 
   /** Top-level messages (and thread broadcasts) of the window, newest first as Slack pages them. */
   async function readHistory(channel: Record<string, any>, onPage: (messages: Record<string, any>[]) => void): Promise<void> {
-    const params = { channel: channel.id, limit: pageSizes.history, ...(oldest ? { oldest, inclusive: true } : {}) };
+    const params = {
+      channel: channel.id,
+      limit: pageSizes.history,
+      ...(oldest || latest ? { inclusive: true } : {}),
+      ...(oldest ? { oldest } : {}),
+      ...(latest ? { latest } : {}),
+    };
     for await (const page of client.paginate('conversations.history', params, 'messages')) onPage(page);
   }
 
@@ -218,6 +217,7 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
       const anchorTs = threadTs ?? ts;
       if (threadTs !== undefined && unreadThreads.has(threadTs)) continue;
       if (oldest !== null && compareTs(anchorTs, oldest) < 0) continue;
+      if (latest !== null && compareTs(anchorTs, latest) > 0) continue;
       tombstones.push({ _id: id, id, type: 'tombstone', deleted_type: 'message', channel_id: channelId, ts, _timestamp: runTimestamp });
     }
     counters.tombstones += tombstones.length;
@@ -291,15 +291,12 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
     const team = await authenticateOnce();
     if (state && team.id !== null) state.bindTeam({ id: team.id, url: team.url });
     const listed = await listAll('conversations.list', { types: types.map((type) => slackTypeNames[type]).join(','), exclude_archived: false }, 'channels');
-    const selected = listed.filter((channel) => types.includes(typeOf(channel)) && isSelected(channel));
-    for (const name of include) {
-      if (!listed.some((channel) => channel.id === name || conversationName(channel) === name)) logger.warn(`channel '${name}' given in --channels was not found (or the bot cannot see it)`);
-    }
+    const readable = listed.filter(selection.isReadable);
+    const listEveryType = () => listAll('conversations.list', { types: channelTypes.map((type) => slackTypeNames[type]).join(','), exclude_archived: false }, 'channels');
+    await checkChannelSelection(options, listed, readable.length, listEveryType, logger);
     const users = await listAll('users.list', {}, 'members');
     if (options.syncUsers !== false) for (const user of users) yield keep(toUserDocument(user), user);
 
-    // Without auto-join, channels the bot is not in are left out entirely, as Elastic's connector does.
-    const readable = selected.filter((channel) => isMember(channel) || options.autoJoinChannels);
     selectedCount = readable.length;
     // Every channel document comes before any message, so enrich can name every #channel mention whatever order
     // the channels finish in: the same workspace gives the same documents (an incremental run relies on that).
@@ -330,6 +327,7 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
       completeChannels: emitsEverything ? [...completeChannels] : [],
       skippedChannels: [...skippedChannels],
       windowOldest: oldest,
+      windowLatest: latest,
       complete: completeChannels.length === selectedCount,
       threadsRead: options.threads !== false && emitsEverything,
     }),
