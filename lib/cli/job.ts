@@ -257,7 +257,7 @@ async function runLocked(plan: JobPlan, logger: Logger, rules: SyncRule[], out: 
         },
       });
     }
-    const stats = await pipeline(source, ...stages, sink, { logger, signal: abort.signal });
+    const stats = await pipeline(source, stages, sink, { logger, signal: abort.signal });
     progress?.stop();
     plan.onStats?.(stats);
     if (stats.sink.closedEarly) return 0;

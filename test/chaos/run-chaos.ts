@@ -173,7 +173,7 @@ export async function runOnce(options: ChaosOptions, sink: SinkKind, faults: boo
     try {
       const stats = await pipeline(
         source,
-        ...stages,
+        stages,
         elasticsearch
           ? // Smaller bulk requests than the default 2 MB: more requests, so more request-level faults per run.
             elasticsearchSink({ client, index, retries: options.elasticsearchRetries, retryWaitMs: 10, flushBytes: 200_000 })

@@ -9,7 +9,7 @@ import { defaultTierRates, Pacers, type TierRates } from './pacer.js';
 
 export interface SlackClientOptions {
   token: string;
-  /** Default `https://slack.com/api/`; GovSlack and the fake use another. */
+  /** Default the `SLACK_API_URL` environment variable, else `https://slack.com/api/` (as the CLI); GovSlack and the fake use another. */
   slackApiUrl?: string;
   tierRates?: TierRates;
   /** Per-attempt request timeout (default 30 s). */
@@ -148,7 +148,7 @@ export class SlackApiClient {
   private longRateLimits = 0;
 
   constructor(options: SlackClientOptions) {
-    this.slackApiUrl = options.slackApiUrl ?? 'https://slack.com/api/';
+    this.slackApiUrl = options.slackApiUrl ?? (process.env.SLACK_API_URL || 'https://slack.com/api/');
     refuseCredentialsInUrl(this.slackApiUrl);
     this.logger = options.logger ?? silentLogger;
     this.maxAttempts = options.maxAttempts ?? 8;
