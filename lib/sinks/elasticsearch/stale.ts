@@ -22,6 +22,8 @@ export function staleReason(message: Record<string, unknown>, report: SourceRepo
   if (isReply && report.threadsRead !== true) return null;
   const anchor = isReply ? threadTs : ts;
   if (report.windowOldest !== null && compareTs(anchor, report.windowOldest) < 0) return null;
+  // Newer than --until / `until`: not read by this run, so not known to be gone.
+  if (report.windowLatest != null && compareTs(anchor, report.windowLatest) > 0) return null;
   return 'gone_from_slack';
 }
 
