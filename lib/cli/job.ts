@@ -15,7 +15,8 @@ import { loadRules, syncRules, type SyncRule } from '../transforms/sync-rules.js
 import { dedupe } from '../transforms/dedupe.js';
 import { ndjsonSink } from '../sinks/ndjson.js';
 import { StateStore } from '../state/store.js';
-import { formatSummary, progressLine } from './report.js';
+import { formatSummary, progressDisplay, summaryObject } from './report.js';
+import { RunProgress } from '../progress.js';
 import { checkStateTarget, isFileOutput, lockRunFiles, partialPathFor, refuseToReplacePreviousExport, resumePoint, stateSaveError } from './run-files.js';
 import { removeTemporariesOfDeadProcesses } from '../files.js';
 import { secretsOf, type CliConfig } from './options.js';
@@ -68,8 +69,13 @@ export interface JobRun {
   lookedUpUsers: () => Array<Record<string, any>>;
 }
 
-export function loggerFor(config: Pick<CliConfig, 'logFormat' | 'token' | 'esApiKey' | 'esPassword'>, io: CliIo): Logger {
-  return createLogger({ format: config.logFormat, secrets: secretsOf(config), write: (line) => io.stderr.write(line + '\n') });
+/** The run's logger on stderr; `write` lets a live progress line put log lines above itself. */
+export function loggerFor(
+  config: Pick<CliConfig, 'logFormat' | 'token' | 'esApiKey' | 'esPassword'>,
+  io: CliIo,
+  write: (line: string) => void = (line) => io.stderr.write(line + '\n'),
+): Logger {
+  return createLogger({ format: config.logFormat, secrets: secretsOf(config), write });
 }
 
 /** SLACK_ETL_NOW (ISO time or epoch ms) pins the window's "now", for reproducible runs and tests. */
@@ -98,7 +104,8 @@ async function saveStateFile(state: StateStore): Promise<void> {
 
 export async function runSlackJob(plan: JobPlan): Promise<number> {
   const { config, io } = plan;
-  const logger = loggerFor(config, io);
+  let writeLogLine: (line: string) => void = (line) => io.stderr.write(line + '\n');
+  const logger = loggerFor(config, io, (line) => writeLogLine(line));
   if (!config.token && config.fromArchive === undefined) {
     throw new ConfigError('token_missing', 'no Slack token', { hint: 'set SLACK_TOKEN (preferred) or pass --token xoxb-… (or read an export with --from-archive FILE.zip)' });
   }
@@ -160,6 +167,7 @@ async function runLocked(plan: JobPlan, logger: Logger, rules: SyncRule[], out: 
     for (const signal of stopSignals) process.on(signal, onSignal);
   }
 
+  const runProgress = new RunProgress();
   const now = plan.now ?? nowFromEnvironment(io.env);
   const archive = config.fromArchive === undefined ? undefined : slackArchiveSource({
     path: config.fromArchive,
@@ -194,6 +202,7 @@ async function runLocked(plan: JobPlan, logger: Logger, rules: SyncRule[], out: 
     signal: abort.signal,
     state,
     keepSlackObjects: plan.keepSlackObjects,
+    progress: runProgress,
   });
   const source = (archive ?? api)!;
   const lookedUpUsers: Array<Record<string, any>> = [];
@@ -208,8 +217,22 @@ async function runLocked(plan: JobPlan, logger: Logger, rules: SyncRule[], out: 
   if (rules.length > 0) stages.push(Object.assign(syncRules(rules), { stageName: 'syncRules' }));
   stages.push(Object.assign(dedupe({ seen: state }), { stageName: 'dedupe' }));
   if (plan.stages) stages.push(...plan.stages);
-  const progress = !config.quiet && io.stderrIsTTY ? progressLine(io.stderr, () => api?.client.stats().calls ?? 0) : null;
-  if (progress) stages.push(progress);
+  const progress = config.quiet
+    ? null
+    : progressDisplay({
+        stream: io.stderr,
+        tty: io.stderrIsTTY,
+        format: config.logFormat,
+        intervalMs: config.progressIntervalSeconds * 1000,
+        progress: runProgress,
+        apiCalls: () => api?.client.stats().calls ?? 0,
+        waits: () => api?.client.waits() ?? [],
+        indexing: config.command === 'sync',
+      });
+  if (progress) {
+    stages.push(progress.stage);
+    writeLogLine = (line) => progress.writeAbove(line);
+  }
 
   let sink = plan.sink;
   if (state) {
@@ -269,7 +292,10 @@ async function runLocked(plan: JobPlan, logger: Logger, rules: SyncRule[], out: 
       if (fileOutput) state.lastOutput = { path: resolve(out!), finishedAt: new Date().toISOString() };
       await saveStateFile(state);
     }
-    if (!config.quiet) io.stderr.write(formatSummary(plan.verb, plan.destination, stats) + '\n');
+    if (!config.quiet) {
+      const summary = config.logFormat === 'json' ? JSON.stringify(summaryObject(plan.verb, plan.destination, stats, api?.window)) : formatSummary(plan.verb, plan.destination, stats, api?.window);
+      io.stderr.write(summary + '\n');
+    }
     const code = exitCodeOf(stats);
     if (code !== 0) {
       logger.error(`the run was partial: ${stats.sink.dropped} documents were rejected by the sink; they are in ${String(stats.sink.deadLetterFile ?? 'the dead-letter file')}`);

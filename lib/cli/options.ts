@@ -214,6 +214,9 @@ export function parseCommandLine(command: CommandName, argv: string[], env: Node
   const format = (text('format') ?? 'ndjson') as ExportFormat;
   if (!exportFormats.includes(format)) throw usageError(`--format must be one of ${exportFormats.join(', ')}, got '${format}'`, command);
   const fromArchive = text('from-archive');
+  if (fromArchive !== undefined && (since !== undefined || until !== undefined)) {
+    throw usageError(`--${since !== undefined ? 'since' : 'until'} is not supported with --from-archive yet: use --fetch-last-n-days`, command);
+  }
   const workspaceUrl = text('workspace-url');
   if (workspaceUrl !== undefined && fromArchive === undefined) throw usageError('--workspace-url only applies with --from-archive (the API names the workspace itself)', command);
   if (workspaceUrl !== undefined && !/^https?:\/\/[^/]+/.test(workspaceUrl)) throw usageError(`--workspace-url must be a URL like https://acme.slack.com/, got '${workspaceUrl}'`, command);

@@ -178,6 +178,11 @@ export class SlackApiClient {
     });
   }
 
+  /** Methods held back by pacing or a Retry-After for at least `minimumMs` (default 2 s), longest first: "waiting for Slack". */
+  waits(minimumMs = 2000): Array<{ method: string; waitMs: number }> {
+    return this.pacers.waits(minimumMs);
+  }
+
   stats(): SlackClientStats {
     return { ...this.counters, callsByMethod: { ...this.counters.callsByMethod } };
   }

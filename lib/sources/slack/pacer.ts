@@ -88,6 +88,11 @@ export class MethodPacer {
     this.reschedule();
   }
 
+  /** How long the next waiting request still has to wait (0 when nothing waits): for progress displays. */
+  waitMs(now = performance.now()): number {
+    return this.waiting.length === 0 ? 0 : Math.max(0, this.earliestRelease() - now);
+  }
+
   /** Earliest time the next release keeps every span of the last releases within the rate. */
   private earliestRelease(): number {
     let earliest = Number.NEGATIVE_INFINITY;
@@ -132,6 +137,15 @@ export class Pacers {
     /** Fraction by which we stay below the rate, so network jitter never lands N+1 requests in one window. */
     private readonly margin = 0.03,
   ) {}
+
+  /** Methods whose waiting requests are held at least `minimumMs` from now, longest wait first. */
+  waits(minimumMs: number): Array<{ method: string; waitMs: number }> {
+    const now = performance.now();
+    return [...this.pacers]
+      .map(([method, pacer]) => ({ method, waitMs: pacer.waitMs(now) }))
+      .filter((wait) => wait.waitMs >= minimumMs)
+      .sort((left, right) => right.waitMs - left.waitMs);
+  }
 
   for(method: string): MethodPacer {
     let pacer = this.pacers.get(method);

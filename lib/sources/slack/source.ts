@@ -8,7 +8,8 @@ import { missingScopeError } from './error-policy.js';
 import { runPool, Semaphore } from './concurrency.js';
 import { conversationName, toChannelDocument, toMessageDocument, toUserDocument } from './to-documents.js';
 import type { TierRates } from './pacer.js';
-import { resolveWindow, type WindowBoundary } from './window.js';
+import { resolveWindow, type MessageWindow, type WindowBoundary } from './window.js';
+import type { ProgressListener } from '../../progress.js';
 import { channelSelection, channelTypes, checkChannelSelection, isMember, slackTypeNames, type ChannelType } from './selection.js';
 import type { ChannelCheckpoint, StateStore } from '../../state/store.js';
 import type { ThreadState } from '../../state/state-file.js';
@@ -65,6 +66,8 @@ export interface SlackSourceOptions extends Omit<SlackClientOptions, 'token'> {
    * had a reply within `activeThreadDays`, and emit tombstones for stored messages that disappeared.
    */
   state?: StateStore;
+  /** Told what the run is reading as it goes (channels selected, started, finished; replies announced), for progress displays. */
+  progress?: ProgressListener;
   /** Threads with a reply this recent are always re-read (Slack does not move `latest_reply` on a reply edit). Default 30. */
   activeThreadDays?: number;
   /** Carry each document's Slack object (see slack-raw.ts) for formats that write Slack's own objects. Default false. */
@@ -84,6 +87,8 @@ export interface SlackSourceStats extends ComponentStats {
 
 export interface SlackSource extends Source<AnyDocument> {
   readonly client: SlackApiClient;
+  /** The effective message window (from `since`/`until` or `fetchLastNDays`). */
+  readonly window: MessageWindow;
   /** users.info for an id missing from users.list (external or new users); null when Slack does not know it. */
   lookupUser(userId: string): Promise<({ id: string } & Record<string, any>) | null>;
   stats(): SlackSourceStats;
@@ -105,6 +110,7 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
   const client = options.client ?? new SlackApiClient({ ...options, logger });
   const types = options.channelTypes ?? ['public'];
   const selection = channelSelection(options);
+  const progress = options.progress;
   const nowSeconds = Math.floor((options.now ?? Date.now()) / 1000);
   const window = resolveWindow({ ...options, now: nowSeconds * 1000 });
   const { oldest, latest } = window;
@@ -153,7 +159,10 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
       ...(oldest ? { oldest } : {}),
       ...(latest ? { latest } : {}),
     };
-    for await (const page of client.paginate('conversations.history', params, 'messages')) onPage(page);
+    for await (const page of client.paginate('conversations.history', params, 'messages')) {
+      progress?.messagesRead?.(page.length);
+      onPage(page);
+    }
   }
 
   async function readReplies(channel: Record<string, any>, threadTs: string): Promise<Record<string, any>[]> {
@@ -252,8 +261,11 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
             if (options.threads !== false) counters.threadsUnchanged++;
             continue;
           }
+          progress?.repliesExpected?.(Number(message.reply_count));
           const read = threadLimit.run(async () => {
-            for (const reply of await readReplies(channel, ts)) messages.push(keep(toMessageDocument(reply, channel, team.url), reply));
+            const replies = await readReplies(channel, ts);
+            progress?.repliesRead?.(replies.length);
+            for (const reply of replies) messages.push(keep(toMessageDocument(reply, channel, team.url), reply));
           });
           read.catch(() => {}); // awaited below with the others
           threadReads.push(read);
@@ -298,10 +310,19 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
     if (options.syncUsers !== false) for (const user of users) yield keep(toUserDocument(user), user);
 
     selectedCount = readable.length;
+    progress?.channelsSelected?.(readable.length);
     // Every channel document comes before any message, so enrich can name every #channel mention whatever order
     // the channels finish in: the same workspace gives the same documents (an incremental run relies on that).
     for (const channel of readable) yield keep(toChannelDocument(channel, team.url), channel);
-    for await (const documents of runPool(readable, options.concurrency ?? 4, (channel) => readChannel(channel, team))) {
+    const readTracked = async (channel: Record<string, any>) => {
+      progress?.channelStarted?.(String(channel.id), conversationName(channel));
+      try {
+        return await readChannel(channel, team);
+      } finally {
+        progress?.channelFinished?.(String(channel.id), conversationName(channel));
+      }
+    };
+    for await (const documents of runPool(readable, options.concurrency ?? 4, readTracked)) {
       yield* documents;
     }
   }
@@ -309,6 +330,7 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
   return {
     sourceName: 'slack',
     client,
+    window,
     [Symbol.asyncIterator]: () => run(),
     async lookupUser(userId: string) {
       try {
