@@ -104,8 +104,9 @@ async function saveStateFile(state: StateStore): Promise<void> {
 
 export async function runSlackJob(plan: JobPlan): Promise<number> {
   const { config, io } = plan;
-  let writeLogLine: (line: string) => void = (line) => io.stderr.write(line + '\n');
-  const logger = loggerFor(config, io, (line) => writeLogLine(line));
+  // Where log lines go: stderr, until a live progress line takes them to write them above itself.
+  const logLines = { write: (line: string): void => void io.stderr.write(line + '\n') };
+  const logger = loggerFor(config, io, (line) => logLines.write(line));
   if (!config.token && config.fromArchive === undefined) {
     throw new ConfigError('token_missing', 'no Slack token', { hint: 'set SLACK_TOKEN (preferred) or pass --token xoxb-… (or read an export with --from-archive FILE.zip)' });
   }
@@ -116,13 +117,13 @@ export async function runSlackJob(plan: JobPlan): Promise<number> {
   // One run per state and per output file, taken before the state is read (README, "One run at a time").
   const locks = await lockRunFiles(config.state, out);
   try {
-    return await runLocked(plan, logger, rules, out);
+    return await runLocked(plan, logger, logLines, rules, out);
   } finally {
     await locks.release();
   }
 }
 
-async function runLocked(plan: JobPlan, logger: Logger, rules: SyncRule[], out: string | undefined): Promise<number> {
+async function runLocked(plan: JobPlan, logger: Logger, logLines: { write: (line: string) => void }, rules: SyncRule[], out: string | undefined): Promise<number> {
   const { config, io } = plan;
   const state = config.state ? await StateStore.open(config.state) : plan.needsState ? StateStore.empty() : undefined;
   const persistState = config.state !== undefined;
@@ -231,7 +232,7 @@ async function runLocked(plan: JobPlan, logger: Logger, rules: SyncRule[], out: 
       });
   if (progress) {
     stages.push(progress.stage);
-    writeLogLine = (line) => progress.writeAbove(line);
+    logLines.write = (line) => progress.writeAbove(line);
   }
 
   let sink = plan.sink;
