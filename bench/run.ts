@@ -21,6 +21,7 @@ const machine = {
   loadAverageAtStart: os.loadavg().map((load) => round(load, 2)),
 };
 const sizes = quick ? { small: 20_000, large: 100_000, stages: 50_000 } : { small: 100_000, large: 1_000_000, stages: 300_000 };
+const archiveSizes = quick ? { small: 10_000, large: 40_000 } : { small: 50_000, large: 200_000 };
 
 function runFigure(script: string, args: string[], nodeFlags: string[] = []): Promise<Result> {
   const path = fileURLToPath(new URL(`./${script}.js`, import.meta.url));
@@ -51,6 +52,17 @@ const cpuNodeFlags = ['--max-old-space-size=128'];
 const cpu = (variant: string, count: number) => runFigure('cpu-pipeline', ['--templates', templatesPath, '--variant', variant, '--count', String(count)], cpuNodeFlags);
 const quickFlag = quick ? ['--quick'] : [];
 
+/** A Slack export ZIP of each size, generated in its own process, then read alone by the measured one. */
+async function archiveFigures(): Promise<Record<string, Result>> {
+  const figures: Record<string, Result> = {};
+  for (const [name, messages] of Object.entries(archiveSizes)) {
+    const archive = join(directory, `archive-${name}.zip`);
+    const generated = await runFigure('archive', ['--generate', '--archive', archive, '--messages', String(messages)]);
+    figures[`archive${name === 'small' ? 'Small' : 'Large'}`] = generated.error ? generated : await runFigure('archive', ['--archive', archive]);
+  }
+  return figures;
+}
+
 let results: Record<string, Result>;
 try {
   results = {
@@ -62,6 +74,7 @@ try {
     slack: await runFigure('slack-bound', quickFlag),
     elasticsearch: await runFigure('elasticsearch-sink', ['--templates', templatesPath, ...quickFlag]),
     incremental: await runFigure('incremental', quickFlag),
+    ...(await archiveFigures()),
   };
 } finally {
   await rm(directory, { recursive: true, force: true });
@@ -77,7 +90,7 @@ const rows: string[][] = [];
 const failures: string[] = [];
 for (const [name, result] of Object.entries(results)) if (result.error) failures.push(`${name}: ${result.error}`);
 
-const { floorSmall, pipelineSmall, floorLarge, pipelineLarge, stages, slack, elasticsearch, incremental } = results as Record<string, Result>;
+const { floorSmall, pipelineSmall, floorLarge, pipelineLarge, stages, slack, elasticsearch, incremental, archiveSmall, archiveLarge } = results as Record<string, Result>;
 const cpuRatio = (pipeline: Result, floor: Result) => (pipeline.documentsPerSecond && floor.documentsPerSecond ? pipeline.documentsPerSecond / floor.documentsPerSecond : undefined);
 for (const [label, pipeline, floor] of [
   [`1. CPU pipeline, ${number(sizes.small)} msgs`, pipelineSmall, floorSmall],
@@ -152,6 +165,30 @@ if (incremental && !incremental.error) {
     '–',
     `history ≤ ${incremental.historyCallsAllowed}, 0 inactive replies, 0 docs`,
     verdict(ok),
+    '',
+  ]);
+}
+
+if (archiveSmall && !archiveSmall.error && archiveLarge && !archiveLarge.error) {
+  // An archive read is CPU work like the pipeline figure (unzip and JSON.parse added): compared with it, not with Slack.
+  const versusPipeline = pipelineSmall?.documentsPerSecond ? archiveLarge.documentsPerSecond / pipelineSmall.documentsPerSecond : undefined;
+  rows.push([
+    `5. Archive read, ${number(archiveLarge.documents)} docs (ZIP ${number(round(archiveLarge.archiveBytes / 1024 ** 2, 1))} MB)`,
+    `${number(archiveLarge.documentsPerSecond)} docs/s (CPU ${archiveLarge.cpuSeconds} s of ${archiveLarge.seconds} s)`,
+    `${number(pipelineSmall?.documentsPerSecond)} docs/s (1. CPU pipeline)`,
+    ratio(versusPipeline),
+    'printed',
+    '–',
+    `${number(archiveLarge.peakRssMb)} MB`,
+  ]);
+  const growth = archiveLarge.peakRssMb / archiveSmall.peakRssMb;
+  rows.push([
+    '5. Archive read, peak RSS',
+    `${number(archiveLarge.peakRssMb)} MB at ${number(archiveLarge.documents)} docs`,
+    `${number(archiveSmall.peakRssMb)} MB at ${number(archiveSmall.documents)} docs`,
+    ratio(growth),
+    '≤ 256 MB, ≤ 1.2',
+    verdict(growth <= 1.2 && archiveLarge.peakRssMb <= 256),
     '',
   ]);
 }
