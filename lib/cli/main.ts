@@ -97,6 +97,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       print('stdout', commandHelp(name));
       return 0;
     }
+    if (config.dryRun) return await (await import('./commands/dry-run.js')).runDryRun(config, io);
     return await commands[name](config, io, subject);
   } catch (error) {
     const secrets = config ? secretsOf(config) : [io.env.SLACK_TOKEN, io.env.ELASTICSEARCH_API_KEY, io.env.ELASTICSEARCH_PASSWORD];
