@@ -69,19 +69,28 @@ export interface MessageDocument extends BaseDocument {
   /** Channel name (Elastic's field); `channel_id` carries the id. */
   channel: string;
   channel_id: string;
-  /** Display name after enrichment; before it, the bot name or the raw user id. */
+  /**
+   * Display name after enrichment (users.list, users.info, bots.info); before it, the name the message carries
+   * (bot profile, username, Slack Connect `user_profile`) or the raw user/bot id.
+   */
   author: string | null;
   author_id: string | null;
   author_type: 'user' | 'bot';
+  /** Slack's `text`; when that is empty or Slack's placeholder, the text of the message's blocks. */
   text: string;
+  /** Text in the message's blocks (rich text, sections, headers, context…) that `text` does not already carry. */
+  blocks_text: string | null;
   edited_ts: string | null;
   ts: string;
+  /** ISO-8601 UTC posting time (`ts`), millisecond precision. */
+  created_at: string;
   subtype: string | null;
   reply_count: number | null;
   latest_reply: string | null;
   thread_ts: string | null;
   permalink: string | null;
   files: FileMetadata[] | null;
+  /** Attachment and link-unfurl text (pretext, author, service, title, text, fields, footer) not already in `text` or `blocks_text`. */
   attachments_text: string | null;
   reactions: Reaction[] | null;
 }
@@ -122,18 +131,22 @@ export const documentFields = {
     'purpose_last_updated', 'last_updated', 'name', 'name_normalized', 'created', 'is_private', 'is_archived', 'num_members', 'url',
   ]),
   message: exhaustive<MessageDocument>()([
-    '_id', 'id', '_timestamp', 'content_hash', 'type', 'channel', 'channel_id', 'author', 'author_id', 'author_type', 'text', 'edited_ts', 'ts',
+    '_id', 'id', '_timestamp', 'content_hash', 'type', 'channel', 'channel_id', 'author', 'author_id', 'author_type', 'text', 'blocks_text', 'edited_ts', 'ts', 'created_at',
     'subtype', 'reply_count', 'latest_reply', 'thread_ts', 'permalink', 'files', 'attachments_text', 'reactions',
   ]),
 } as const satisfies Record<SlackDocument['type'], readonly string[]>;
 
 export const messageId = (channelId: string, ts: string): string => `${channelId}-${ts}`;
 
-/** Slack `ts` ("1700000000.123456") → ISO-8601 UTC with milliseconds. */
+/** Slack `ts` ("1700000000.123456") → ISO-8601 UTC with milliseconds (truncated, from the digits: no float rounding). */
 export function slackTsToIso(ts: string | number): string {
-  const seconds = typeof ts === 'number' ? ts : Number(ts);
-  if (!Number.isFinite(seconds)) throw new TypeError(`not a Slack timestamp: ${String(ts)}`);
-  return new Date(Math.floor(seconds * 1000)).toISOString();
+  if (typeof ts === 'string') {
+    const match = /^(\d+)(?:\.(\d*))?$/.exec(ts);
+    if (!match) throw new TypeError(`not a Slack timestamp: ${ts}`);
+    return new Date(Number(match[1]) * 1000 + Number((match[2] ?? '').padEnd(3, '0').slice(0, 3))).toISOString();
+  }
+  if (!Number.isFinite(ts)) throw new TypeError(`not a Slack timestamp: ${String(ts)}`);
+  return new Date(Math.floor(ts * 1000)).toISOString();
 }
 
 /** Compare two Slack `ts` strings numerically without float rounding. */

@@ -212,7 +212,7 @@ async function runLocked(plan: JobPlan, logger: Logger, logLines: { write: (line
     if (user && plan.keepSlackObjects) lookedUpUsers.push(user);
     return user;
   };
-  const enrichStage = Object.assign(enrich({ syncUsers: config.syncUsers, lookupUser }), { stageName: 'enrich' });
+  const enrichStage = Object.assign(enrich({ syncUsers: config.syncUsers, lookupUser, ...(api ? { lookupBot: api.lookups.lookupBot, lookupChannel: api.lookups.lookupChannel } : {}) }), { stageName: 'enrich' });
   // enrich writes new documents: the Slack objects a format needs are put back on them.
   const stages: Stage<any, any>[] = [plan.keepSlackObjects ? keepingSlackObjects(enrichStage) : enrichStage];
   if (rules.length > 0) stages.push(Object.assign(syncRules(rules), { stageName: 'syncRules' }));

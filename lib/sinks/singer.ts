@@ -103,6 +103,7 @@ const messageSchema: JsonSchema = {
     author_id: nullable('string'),
     author_type: { type: 'string', enum: ['user', 'bot'] },
     text: string,
+    blocks_text: nullable('string'),
     edited_ts: { anyOf: [slackTs, { type: 'null' }] },
     ts: slackTs,
     created_at: dateTime,

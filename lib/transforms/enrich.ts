@@ -18,6 +18,19 @@ export interface UserLookupResult {
   };
 }
 
+/** A bot as Slack's `bots.info` returns it (only the fields naming it are read). */
+export interface BotLookupResult {
+  id: string;
+  name?: string;
+  user_id?: string;
+}
+
+/** A conversation's name as a `#channel` mention shows it (a DM: the other member's user id, resolved here). */
+export interface ChannelLookupResult {
+  id: string;
+  name: string;
+}
+
 export interface EnrichOptions {
   /** Default true. False: user documents are used to learn names, then dropped. */
   syncUsers?: boolean;
@@ -26,6 +39,13 @@ export interface EnrichOptions {
    * Called at most once per id; a failure counts as unknown and never fails the run.
    */
   lookupUser?: (userId: string) => Promise<UserLookupResult | null>;
+  /** Resolves the bot id of a bot message that carries no name (e.g. Slack `bots.info`); once per id, like lookupUser. */
+  lookupBot?: (botId: string) => Promise<BotLookupResult | null>;
+  /**
+   * Resolves a channel id in a `<#C…>` mention that has no label (e.g. the source's full conversation list, then
+   * `conversations.info`); once per id. Without it, only channels whose documents passed through are known.
+   */
+  lookupChannel?: (channelId: string) => Promise<ChannelLookupResult | null>;
 }
 
 export interface EnrichStats {
@@ -40,6 +60,14 @@ export interface EnrichStats {
   unknownUsers: number;
   /** User documents dropped because `syncUsers` is false. */
   usersDropped: number;
+  /** Calls made to `lookupBot` / `lookupChannel`. */
+  botLookups: number;
+  channelLookups: number;
+  /** Distinct bot / channel ids that could not be resolved (they stay ids). */
+  unknownBots: number;
+  unknownChannels: number;
+  /** Slack Connect authors named from the `user_profile` their messages carry. */
+  usersFromProfiles: number;
 }
 
 /** Anything that names a user: a Slack user object (with `profile`) or a UserDocument (flattened). */
@@ -135,84 +163,131 @@ export function rewriteSlackText(
 
 /** Ids worth a `users.info` call: Slack user ids (U…, W… for Enterprise Grid). */
 const userIdPattern = /^[UW][A-Z0-9]+$/;
+const botIdPattern = /^B[A-Z0-9]+$/;
+const channelIdPattern = /^[CGD][A-Z0-9]+$/;
+/** Direct-message conversation ids start with D; their name is the other member's user id until resolved. */
+const directMessageIdPattern = /^D[A-Z0-9]+$/;
 
-export function enrich(options: EnrichOptions = {}): Stage<AnyDocument, AnyDocument> {
-  const syncUsers = options.syncUsers ?? true;
-  const lookupUser = options.lookupUser;
-  const stats: EnrichStats = { usersLearned: 0, lookups: 0, lookupFailures: 0, unknownUsers: 0, usersDropped: 0 };
-  const userNames = new Map<string, string>();
-  const channelNames = new Map<string, string>();
-  /** Ids known to be unresolvable (lookup returned null, failed, or no lookup configured). */
-  const unknownIds = new Set<string>();
-  /** In-flight lookups, so concurrent requests for one id share a call. */
-  const pendingLookups = new Map<string, Promise<void>>();
+/**
+ * Names of one kind of id: a map, the ids known to be unresolvable, and lookups of missing ids — at most one call per
+ * id, shared by concurrent requests; a failure counts as unknown and never fails the run.
+ */
+class NameResolver<Result> {
+  readonly names = new Map<string, string>();
+  private readonly unknown = new Set<string>();
+  private readonly pending = new Map<string, Promise<void>>();
   /** Ids met while rewriting the current document that need a lookup before it can be finished. */
-  const missing: string[] = [];
+  readonly missing: string[] = [];
+  lookups = 0;
+  failures = 0;
 
-  const markUnknown = (id: string) => {
-    if (!unknownIds.has(id)) {
-      unknownIds.add(id);
-      stats.unknownUsers++;
-    }
-  };
+  constructor(
+    private readonly lookup: ((id: string) => Promise<Result | null>) | undefined,
+    private readonly lookupWorthy: RegExp,
+    private readonly nameOf: (result: Result, id: string) => string | null,
+  ) {}
 
-  /** Map lookup that records ids to look up; returns undefined for them on this pass. */
-  const resolveUser = (id: string): string | undefined => {
-    const name = userNames.get(id);
+  get unknownCount(): number {
+    return this.unknown.size;
+  }
+
+  /** The name, or undefined (the id is then queued for a lookup, or recorded as unknown). */
+  resolve(id: string): string | undefined {
+    const name = this.names.get(id);
     if (name !== undefined) return name;
-    if (!unknownIds.has(id)) {
-      if (lookupUser !== undefined && userIdPattern.test(id)) {
-        if (!missing.includes(id)) missing.push(id);
-      } else markUnknown(id);
+    if (!this.unknown.has(id)) {
+      if (this.lookup !== undefined && this.lookupWorthy.test(id)) {
+        if (!this.missing.includes(id)) this.missing.push(id);
+      } else this.unknown.add(id);
     }
     return undefined;
-  };
-  const resolveChannel = (id: string): string | undefined => channelNames.get(id);
+  }
 
-  function lookup(id: string, lookupFunction: (userId: string) => Promise<UserLookupResult | null>): Promise<void> {
-    let pending = pendingLookups.get(id);
+  /** Looks up the queued ids. */
+  resolveMissing(): Promise<unknown> {
+    const ids = this.missing.splice(0, this.missing.length);
+    return Promise.all(ids.map((id) => this.lookupOnce(id)));
+  }
+
+  private lookupOnce(id: string): Promise<void> {
+    let pending = this.pending.get(id);
     if (pending === undefined) {
-      stats.lookups++;
+      this.lookups++;
       pending = (async () => {
         try {
-          const user = await lookupFunction(id);
-          if (user) userNames.set(id, displayName(user.id ? user : { ...user, id }));
-          else markUnknown(id);
+          const result = await this.lookup!(id);
+          const name = result ? this.nameOf(result, id) : null;
+          if (name !== null && name !== '') this.names.set(id, name);
+          else this.unknown.add(id);
         } catch {
-          stats.lookupFailures++;
-          markUnknown(id);
+          this.failures++;
+          this.unknown.add(id);
         } finally {
-          pendingLookups.delete(id);
+          this.pending.delete(id);
         }
       })();
-      pendingLookups.set(id, pending);
+      this.pending.set(id, pending);
     }
     return pending;
   }
+}
 
-  /** Resolves the ids collected in `missing`; only called when there are some, so known ids cost no await. */
-  async function resolveMissing(): Promise<void> {
-    const ids = missing.splice(0, missing.length);
-    await Promise.all(ids.map((id) => lookup(id, lookupUser!)));
-  }
+export function enrich(options: EnrichOptions = {}): Stage<AnyDocument, AnyDocument> {
+  const syncUsers = options.syncUsers ?? true;
+  let usersLearned = 0;
+  let usersDropped = 0;
+  let usersFromProfiles = 0;
+  const users = new NameResolver<UserLookupResult>(options.lookupUser, userIdPattern, (user, id) => displayName(user.id ? user : { ...user, id }));
+  const bots = new NameResolver<BotLookupResult>(options.lookupBot, botIdPattern, (bot) => (nonEmpty(bot.name) ? bot.name : null));
+  const channels = new NameResolver<ChannelLookupResult>(options.lookupChannel, channelIdPattern, (channel) => channel.name);
+  const resolvers = [users, bots, channels];
+
+  const resolveUser = (id: string): string | undefined => users.resolve(id);
+  /** A conversation's name as documents show it: a DM's (the other member's id) becomes that member's name. */
+  const conversationName = (id: string, name: string): string =>
+    directMessageIdPattern.test(id) && userIdPattern.test(name) ? (resolveUser(name) ?? name) : name;
+  const resolveChannel = (id: string): string | undefined => {
+    const name = channels.resolve(id);
+    return name === undefined ? undefined : conversationName(id, name);
+  };
 
   /**
-   * Rewrites a document; when that met ids missing from the map, looks them up and rewrites it again.
+   * Rewrites a document; when that met ids missing from the maps, looks them up and rewrites it again.
    * Lookups are rare, so the common path returns the document itself and never awaits.
    */
   function withLookups<Document>(rewriteDocument: (document: Document) => Document, document: Document): Document | Promise<Document> {
     const enriched = rewriteDocument(document);
-    if (missing.length === 0) return enriched;
-    return resolveMissing().then(() => rewriteDocument(document));
+    if (users.missing.length === 0 && bots.missing.length === 0 && channels.missing.length === 0) return enriched;
+    return Promise.all(resolvers.map((resolver) => resolver.resolveMissing())).then(() => rewriteDocument(document));
   }
 
   const rewrite = (text: string) => rewriteSlackText(text, resolveUser, resolveChannel);
+  const rewriteOrNull = (text: string | null | undefined): string | null => (text === null || text === undefined ? null : rewrite(text));
+
+  /**
+   * The author's name: users through the user map (then users.info), else the name their message carries (Slack
+   * Connect `user_profile`); bots by the name their message carries, else their bot user (user map) or bots.info.
+   */
+  function authorOf(message: MessageDocument): string | null {
+    const authorId = message.author_id;
+    const carried = message.author !== null && message.author !== authorId ? message.author : null;
+    if (authorId === null || authorId === '') return message.author;
+    if (message.author_type === 'bot') {
+      if (carried !== null) return carried;
+      return (botIdPattern.test(authorId) ? bots.resolve(authorId) : resolveUser(authorId)) ?? authorId;
+    }
+    const known = users.names.get(authorId);
+    if (known !== undefined) return known;
+    if (carried !== null) {
+      // Learned once, so the author's mentions elsewhere read the same without a users.info call.
+      users.names.set(authorId, carried);
+      usersFromProfiles++;
+      return carried;
+    }
+    return resolveUser(authorId) ?? authorId;
+  }
 
   function rewriteMessage(message: MessageDocument): MessageDocument {
-    const authorId = message.author_id;
-    let author = message.author;
-    if (message.author_type === 'user' && authorId !== null) author = resolveUser(authorId) ?? authorId;
-    const attachmentsText = message.attachments_text;
     // A full literal in a fixed key order keeps every enriched message one hidden class (spreading is far slower).
     return {
       _id: message._id,
@@ -220,21 +295,23 @@ export function enrich(options: EnrichOptions = {}): Stage<AnyDocument, AnyDocum
       _timestamp: message._timestamp,
       content_hash: message.content_hash,
       type: 'message',
-      channel: message.channel,
+      channel: conversationName(message.channel_id, message.channel),
       channel_id: message.channel_id,
-      author,
-      author_id: authorId,
+      author: authorOf(message),
+      author_id: message.author_id,
       author_type: message.author_type,
       text: rewrite(message.text),
+      blocks_text: rewriteOrNull(message.blocks_text),
       edited_ts: message.edited_ts,
       ts: message.ts,
+      created_at: message.created_at,
       subtype: message.subtype,
       reply_count: message.reply_count,
       latest_reply: message.latest_reply,
       thread_ts: message.thread_ts,
       permalink: message.permalink,
       files: message.files,
-      attachments_text: attachmentsText === null || attachmentsText === undefined ? attachmentsText : rewrite(attachmentsText),
+      attachments_text: rewriteOrNull(message.attachments_text),
       reactions: message.reactions,
     };
   }
@@ -255,7 +332,7 @@ export function enrich(options: EnrichOptions = {}): Stage<AnyDocument, AnyDocum
       purpose_author: authorName(channel.purpose_author),
       purpose_last_updated: channel.purpose_last_updated,
       last_updated: channel.last_updated,
-      name: channel.name,
+      name: channel.name === null ? null : conversationName(channel._id, channel.name),
       name_normalized: channel.name_normalized,
       created: channel.created,
       is_private: channel.is_private,
@@ -266,25 +343,25 @@ export function enrich(options: EnrichOptions = {}): Stage<AnyDocument, AnyDocum
   }
 
   function learnUser(user: UserDocument): void {
-    userNames.set(user._id, displayName(user));
-    stats.usersLearned++;
+    users.names.set(user._id, displayName(user));
+    usersLearned++;
   }
 
   async function* enrichStage(documents: AsyncIterable<AnyDocument>): AsyncIterable<AnyDocument> {
     for await (const document of documents) {
       switch (document.type) {
         case 'message':
-          if (!channelNames.has(document.channel_id) && document.channel) channelNames.set(document.channel_id, document.channel);
+          if (!channels.names.has(document.channel_id) && document.channel) channels.names.set(document.channel_id, document.channel);
           yield withLookups(rewriteMessage, document);
           break;
         case 'channel':
-          if (document.name) channelNames.set(document._id, document.name);
+          if (document.name) channels.names.set(document._id, document.name);
           yield withLookups(rewriteChannel, document);
           break;
         case 'user':
           learnUser(document);
           if (syncUsers) yield document;
-          else stats.usersDropped++;
+          else usersDropped++;
           break;
         default:
           yield document;
@@ -294,6 +371,17 @@ export function enrich(options: EnrichOptions = {}): Stage<AnyDocument, AnyDocum
 
   const stage: Stage<AnyDocument, AnyDocument> = enrichStage;
   stage.stageName = 'enrich';
-  stage.stats = () => ({ ...stats });
+  stage.stats = (): EnrichStats => ({
+    usersLearned,
+    lookups: users.lookups,
+    lookupFailures: users.failures + bots.failures + channels.failures,
+    unknownUsers: users.unknownCount,
+    usersDropped,
+    botLookups: bots.lookups,
+    channelLookups: channels.lookups,
+    unknownBots: bots.unknownCount,
+    unknownChannels: channels.unknownCount,
+    usersFromProfiles,
+  });
   return stage;
 }

@@ -164,7 +164,7 @@ export async function runOnce(options: ChaosOptions, sink: SinkKind, faults: boo
   try {
     const source = slackSource(sourceOptions(options, slack.url, workspace.now * 1000));
     const stages = [
-      Object.assign(enrich({ syncUsers: true, lookupUser: (id) => source.lookupUser(id) }), { stageName: 'enrich' }),
+      Object.assign(enrich({ syncUsers: true, ...source.lookups }), { stageName: 'enrich' }),
       Object.assign(dedupe(), { stageName: 'dedupe' }),
     ];
     const outPath = join(options.directory, `${faults ? 'chaos' : 'clean'}-${options.seed}-${sink}.ndjson`);

@@ -62,6 +62,7 @@ export const indexMappings: Record<string, unknown> = {
     author_id: keyword,
     author_type: keyword,
     text: { type: 'text' },
+    blocks_text: { type: 'text' },
     ts: keyword,
     created_at: isoDate,
     edited_ts: keyword,

@@ -4,7 +4,7 @@ import { compareTs, toSlackBoundary, type AnyDocument } from '../../documents.js
 import { silentLogger, type Logger } from '../../log.js';
 import { attachSlackObject } from '../../slack-raw.js';
 import type { ComponentStats, Source, SourceReport } from '../../stage.js';
-import { conversationName, toChannelDocument, toMessageDocument, toUserDocument } from '../slack/to-documents.js';
+import { conversationName, MalformedMessageError, toChannelDocument, toMessageDocument, toUserDocument } from '../slack/to-documents.js';
 import type { ChannelType } from '../slack/source.js';
 import { conversationFiles, folderOf, usersFiles, type ConversationKind } from './layout.js';
 import { openArchive, type ArchiveReader } from './reader.js';
@@ -171,9 +171,18 @@ export function slackArchiveSource(options: SlackArchiveSourceOptions): SlackArc
             return usable;
           }) as Raw[];
           messages.sort((left, right) => compareTs(String(left.ts), String(right.ts)));
-          for (const message of messages) {
+          for (const [index, message] of messages.entries()) {
+            let document;
+            try {
+              document = toMessageDocument(message, conversation, teamUrl);
+            } catch (error) {
+              if (!(error instanceof MalformedMessageError)) throw error;
+              counters.messagesSkipped++;
+              logger.warn(`skipped a message in '${conversationName(conversation)}' (${channelId}) at ${day.date}.json, message ${index + 1}: ${error.problem}`);
+              continue;
+            }
             counters.messagesRead++;
-            yield keep(toMessageDocument(message, conversation, teamUrl), message);
+            yield keep(document, message);
           }
         }
         counters.channelsRead++;

@@ -6,6 +6,7 @@ import { displayUrl, silentLogger, type Logger } from '../../log.js';
 import { backoffDelay, retry, type RetryPolicy } from '../../retry.js';
 import { actionFor, configErrorFor, type SlackErrorAction } from './error-policy.js';
 import { defaultTierRates, Pacers, type TierRates } from './pacer.js';
+import { nestingGuardedFetch } from './nesting-guard.js';
 
 export interface SlackClientOptions {
   token: string;
@@ -164,7 +165,8 @@ export class SlackApiClient {
       rejectRateLimitedCalls: true,
       timeout: options.timeoutMs ?? 30_000,
       logger: quietSlackLogger(this.logger),
-      fetch: async (url, init) => {
+      // Hostile nesting is defused before @slack/web-api's recursive logging can overflow the stack.
+      fetch: nestingGuardedFetch(async (url, init) => {
         // An interrupt ends a request in flight too, not only the waits between requests.
         const signals = [init?.signal, signal].filter((one): one is AbortSignal => one instanceof AbortSignal);
         const response = await fetch(url, { ...init, ...(signals.length > 0 ? { signal: AbortSignal.any(signals) } : {}) });
@@ -174,7 +176,7 @@ export class SlackApiClient {
         if (seconds === undefined) throw new RateLimitedWithoutWait();
         // @slack/web-api reads only delta-seconds: hand it the HTTP-date form converted.
         return new Response(null, { status: 429, headers: { 'retry-after': String(seconds) } });
-      },
+      }),
     });
   }
 

@@ -6,7 +6,7 @@ import type { ComponentStats, Source, SourceReport } from '../../stage.js';
 import { SlackApiClient, SlackApiError, type SlackClientOptions } from './client.js';
 import { missingScopeError } from './error-policy.js';
 import { runPool, Semaphore } from './concurrency.js';
-import { conversationName, toChannelDocument, toMessageDocument, toUserDocument } from './to-documents.js';
+import { conversationName, conversationTitle, MalformedMessageError, toChannelDocument, toMessageDocument, toUserDocument } from './to-documents.js';
 import type { TierRates } from './pacer.js';
 import { resolveWindow, type MessageWindow, type WindowBoundary } from './window.js';
 import type { ProgressListener } from '../../progress.js';
@@ -81,6 +81,8 @@ export interface SlackSourceStats extends ComponentStats {
   threadsRead: number;
   /** Incremental runs: threads whose replies were not read because they had not changed. */
   threadsUnchanged: number;
+  /** Messages skipped because they cannot become documents (no usable ts, hostile nesting); each one is warned about. */
+  messagesSkipped: number;
   tombstones: number;
   api: ReturnType<SlackApiClient['stats']>;
 }
@@ -91,6 +93,19 @@ export interface SlackSource extends Source<AnyDocument> {
   readonly window: MessageWindow;
   /** users.info for an id missing from users.list (external or new users); null when Slack does not know it. */
   lookupUser(userId: string): Promise<({ id: string } & Record<string, any>) | null>;
+  /** bots.info for a bot message that carries no name, once per bot id; null when Slack does not know it. */
+  lookupBot(botId: string): Promise<{ id: string; name?: string; user_id?: string } | null>;
+  /**
+   * The name of a conversation in a `#channel` mention, whatever the selection: from every conversation listed,
+   * else conversations.info (once per id); null when the token cannot see it.
+   */
+  lookupChannel(channelId: string): Promise<{ id: string; name: string } | null>;
+  /** The three lookups, bound, as the enrich stage takes them: `enrich({ ...source.lookups })`. */
+  readonly lookups: {
+    lookupUser: SlackSource['lookupUser'];
+    lookupBot: SlackSource['lookupBot'];
+    lookupChannel: SlackSource['lookupChannel'];
+  };
   stats(): SlackSourceStats;
   report(): SourceReport;
   /** auth.test, once per source (the run uses the same answer): fails fast on a bad token. */
@@ -116,7 +131,10 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
   const { oldest, latest } = window;
   const keep: <T extends object>(document: T, raw: Record<string, any>) => T = options.keepSlackObjects ? attachSlackObject : (document) => document;
 
-  const counters = { channelsRead: 0, channelsSkipped: 0, channelsJoined: 0, threadsRead: 0, threadsUnchanged: 0, tombstones: 0 };
+  const counters = { channelsRead: 0, channelsSkipped: 0, channelsJoined: 0, threadsRead: 0, threadsUnchanged: 0, tombstones: 0, messagesSkipped: 0 };
+  /** Names of every conversation conversations.list gave (selected or not), then conversations.info answers. */
+  const conversationNames = new Map<string, Promise<{ id: string; name: string } | null>>();
+  const botAnswers = new Map<string, Promise<{ id: string; name?: string; user_id?: string } | null>>();
   const state = options.state;
   // A run from an empty state emits every document, like a run without one, so absence proves deletion there too.
   const emitsEverything = !state || state.documents.size === 0;
@@ -172,7 +190,7 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
       for await (const page of client.paginate('conversations.replies', params, 'messages', { where: `of thread ${threadTs} in channel ${String(channel.id)}` })) {
         for (const message of page) {
           // The parent comes first and is already in history; so is every broadcast (its ts is after the parent's).
-          if (message.ts === threadTs || message.subtype === 'thread_broadcast') continue;
+          if (message?.ts === threadTs || message?.subtype === 'thread_broadcast') continue;
           replies.push(message);
         }
       }
@@ -233,6 +251,18 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
     return tombstones;
   }
 
+  /** A raw message → its document, or null for one that cannot be a document: skipped, counted and named in a warning. */
+  function convert(message: Record<string, any>, channel: Record<string, any>, team: Team, position: string): MessageDocument | null {
+    try {
+      return toMessageDocument(message, channel, team.url);
+    } catch (error) {
+      if (!(error instanceof MalformedMessageError)) throw error;
+      counters.messagesSkipped++;
+      logger.warn(`skipped a message in '${conversationName(channel)}' (${channel.id}) at ${position}: ${error.problem}`);
+      return null;
+    }
+  }
+
   /** Messages and replies of one channel sorted by ts, then its tombstones. */
   async function readChannel(channel: Record<string, any>, team: Team): Promise<AnyDocument[]> {
     const channelId = String(channel.id);
@@ -248,11 +278,15 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
     let newestTs: string | null = null;
     const threadLimit = new Semaphore(options.threadConcurrency ?? 4);
     const threadReads: Promise<void>[] = [];
+    let historyPages = 0;
     try {
       await readHistory(channel, (page) => {
-        for (const message of page) {
-          messages.push(keep(toMessageDocument(message, channel, team.url), message));
-          const ts = String(message.ts);
+        historyPages++;
+        for (const [index, message] of page.entries()) {
+          const document = convert(message, channel, team, `history page ${historyPages}, message ${index + 1}`);
+          if (document === null) continue;
+          messages.push(keep(document, message));
+          const ts = document.ts;
           if (newestTs === null || compareTs(ts, newestTs) > 0) newestTs = ts;
           if (!(Number(message.reply_count ?? 0) > 0 && (!message.thread_ts || message.thread_ts === message.ts))) continue;
           threads[ts] = { latestReply: typeof message.latest_reply === 'string' ? message.latest_reply : null, replyCount: Number(message.reply_count) };
@@ -265,7 +299,10 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
           const read = threadLimit.run(async () => {
             const replies = await readReplies(channel, ts);
             progress?.repliesRead?.(replies.length);
-            for (const reply of replies) messages.push(keep(toMessageDocument(reply, channel, team.url), reply));
+            for (const [index, reply] of replies.entries()) {
+              const document = convert(reply, channel, team, `reply ${index + 1} of thread ${ts}`);
+              if (document !== null) messages.push(keep(document, reply));
+            }
           });
           read.catch(() => {}); // awaited below with the others
           threadReads.push(read);
@@ -303,6 +340,7 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
     const team = await authenticateOnce();
     if (state && team.id !== null) state.bindTeam({ id: team.id, url: team.url });
     const listed = await listAll('conversations.list', { types: types.map((type) => slackTypeNames[type]).join(','), exclude_archived: false }, 'channels');
+    for (const conversation of listed) conversationNames.set(String(conversation.id), Promise.resolve({ id: String(conversation.id), name: conversationTitle(conversation) }));
     const readable = listed.filter(selection.isReadable);
     const listEveryType = () => listAll('conversations.list', { types: channelTypes.map((type) => slackTypeNames[type]).join(','), exclude_archived: false }, 'channels');
     await checkChannelSelection(options, listed, readable.length, listEveryType, logger);
@@ -327,7 +365,7 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
     }
   }
 
-  return {
+  const source: SlackSource = {
     sourceName: 'slack',
     client,
     window,
@@ -341,6 +379,37 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
         throw error;
       }
     },
+    lookupBot(botId: string) {
+      let answer = botAnswers.get(botId);
+      if (answer === undefined) {
+        answer = client.call('bots.info', { bot: botId }).then(
+          (body) => (body.bot && typeof body.bot === 'object' ? (body.bot as { id: string; name?: string; user_id?: string }) : null),
+          (error: unknown) => {
+            if (error instanceof SlackApiError && error.slackError === 'bot_not_found') return null;
+            botAnswers.delete(botId);
+            throw error;
+          },
+        );
+        botAnswers.set(botId, answer);
+      }
+      return answer;
+    },
+    lookupChannel(channelId: string) {
+      let answer = conversationNames.get(channelId);
+      if (answer === undefined) {
+        answer = client.call('conversations.info', { channel: channelId }).then(
+          (body) => (body.channel && typeof body.channel === 'object' ? { id: channelId, name: conversationTitle(body.channel) } : null),
+          (error: unknown) => {
+            // Not visible to the token (private, another workspace's, or a scope not granted): the mention stays an id.
+            if (error instanceof SlackApiError && ['channel_not_found', 'missing_scope', 'access_denied'].includes(error.slackError)) return null;
+            conversationNames.delete(channelId);
+            throw error;
+          },
+        );
+        conversationNames.set(channelId, answer);
+      }
+      return answer;
+    },
     stats: () => ({ ...counters, api: client.stats() }),
     team: authenticateOnce,
     incrementalReport: () => ({ ...checkpoints }),
@@ -353,5 +422,9 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
       complete: completeChannels.length === selectedCount,
       threadsRead: options.threads !== false && emitsEverything,
     }),
+    get lookups() {
+      return { lookupUser: (id: string) => source.lookupUser(id), lookupBot: (id: string) => source.lookupBot(id), lookupChannel: (id: string) => source.lookupChannel(id) };
+    },
   };
+  return source;
 }

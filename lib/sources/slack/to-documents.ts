@@ -11,6 +11,8 @@ import {
   type Reaction,
   type UserDocument,
 } from '../../documents.js';
+import { searchableText } from './message-text.js';
+import { malformedMarker } from './nesting-guard.js';
 
 type Raw = Record<string, any>;
 
@@ -18,6 +20,7 @@ const stringOrNull = (value: unknown): string | null => (typeof value === 'strin
 const numberOrNull = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
 /** Slack sends 0 for "never" (Slackbot's `updated`, an unset topic's `last_set`): no time, not 1970. */
 const timeOrNull = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : null);
+const isObject = (value: unknown): value is Raw => typeof value === 'object' && value !== null;
 const booleanOrNull = (value: unknown): boolean | null => (typeof value === 'boolean' ? value : null);
 
 export function toUserDocument(member: Raw): UserDocument {
@@ -46,8 +49,18 @@ export function toUserDocument(member: Raw): UserDocument {
   };
 }
 
-/** Name shown for a conversation: channels have names; a DM is named by the other member's id. */
+/** Slack's name of a conversation, as `--channels` matches it: channels have names; a DM is named by the other member's id. */
 export const conversationName = (channel: Raw): string => String(channel.name ?? channel.user ?? channel.id);
+
+/**
+ * The name documents carry: Slack's, except a group DM (`mpdm-ann--bob--carl-1`) reads as its members' handles
+ * (`ann, bob, carl`). A DM keeps the other member's id here; the enrich stage turns it into their name.
+ */
+export function conversationTitle(channel: Raw): string {
+  const name = conversationName(channel);
+  const members = channel.is_mpim ? /^mpdm-(.+)-\d+$/.exec(name) : null;
+  return members ? members[1]!.split('--').join(', ') : name;
+}
 
 export function toChannelDocument(channel: Raw, teamUrl: string | null): ChannelDocument {
   const topic: Raw = channel.topic ?? {};
@@ -66,7 +79,7 @@ export function toChannelDocument(channel: Raw, teamUrl: string | null): Channel
     purpose_author: stringOrNull(purpose.creator) || null,
     purpose_last_updated: timeOrNull(purpose.last_set),
     last_updated: updatedMs,
-    name: channel.is_im ? conversationName(channel) : stringOrNull(channel.name),
+    name: channel.is_im || channel.is_mpim ? conversationTitle(channel) : stringOrNull(channel.name),
     name_normalized: stringOrNull(channel.name_normalized),
     created,
     is_private: Boolean(channel.is_private || channel.is_im || channel.is_mpim),
@@ -90,46 +103,80 @@ function toFileMetadata(file: Raw): FileMetadata {
   };
 }
 
-function attachmentsText(attachments: unknown): string | null {
-  if (!Array.isArray(attachments) || attachments.length === 0) return null;
-  const parts = attachments
-    .map((attachment: Raw) => stringOrNull(attachment.text) || stringOrNull(attachment.fallback) || stringOrNull(attachment.title) || '')
-    .filter((text) => text.length > 0);
-  return parts.length > 0 ? parts.join('\n') : null;
+function files(raw: unknown): FileMetadata[] | null {
+  const objects = Array.isArray(raw) ? raw.filter(isObject) : [];
+  return objects.length > 0 ? objects.map(toFileMetadata) : null;
 }
 
 function reactions(raw: unknown): Reaction[] | null {
-  if (!Array.isArray(raw) || raw.length === 0) return null;
-  return raw.map((reaction: Raw) => ({ name: String(reaction.name), count: Number(reaction.count ?? 0) }));
+  const objects = Array.isArray(raw) ? raw.filter(isObject) : [];
+  if (objects.length === 0) return null;
+  return objects.map((reaction: Raw) => ({ name: String(reaction.name), count: Number(reaction.count ?? 0) }));
 }
 
+/** A message that cannot become a document (no usable `ts`, hostile nesting): the source skips it and counts it. */
+export class MalformedMessageError extends Error {
+  readonly code = 'malformed_message';
+  constructor(readonly problem: string) {
+    super(`malformed Slack message: ${problem}`);
+    this.name = 'MalformedMessageError';
+  }
+}
+
+const slackTsPattern = /^\d{1,12}(?:\.\d{1,9})?$/;
+
+const tsOrNull = (value: unknown): string | null => (typeof value === 'string' && slackTsPattern.test(value) ? value : null);
+
+
+/** Name a Slack Connect message carries for its author (`user_profile`), in the display-name order of users. */
+function profileName(profile: unknown): string | null {
+  if (typeof profile !== 'object' || profile === null) return null;
+  const fields = profile as Raw;
+  for (const candidate of [fields.display_name_normalized, fields.display_name, fields.real_name_normalized, fields.real_name, fields.name]) {
+    if (typeof candidate === 'string' && candidate.trim() !== '') return candidate;
+  }
+  return null;
+}
+
+/**
+ * A raw message → its document. `author` is the best name the message itself carries (bot profile or username,
+ * Slack Connect `user_profile`), else the raw id; the enrich stage resolves ids. Throws MalformedMessageError for a
+ * message without a usable `ts`.
+ */
 export function toMessageDocument(message: Raw, channel: Raw, teamUrl: string | null): MessageDocument {
+  if (!isObject(message) || Array.isArray(message)) throw new MalformedMessageError('it is not a JSON object');
+  if (typeof message[malformedMarker] === 'string') throw new MalformedMessageError(message[malformedMarker]);
+  if (typeof message.ts !== 'string') throw new MalformedMessageError(message.ts === undefined ? 'it has no ts' : `its ts is a ${typeof message.ts}, not a string`);
+  if (!slackTsPattern.test(message.ts)) throw new MalformedMessageError(`its ts ${JSON.stringify(message.ts.slice(0, 40))} is not a Slack timestamp`);
   const channelId = String(channel.id);
-  const ts = String(message.ts);
+  const ts = message.ts;
   const isBot = Boolean(message.bot_id) || message.subtype === 'bot_message';
   const authorId = stringOrNull(message.user) ?? stringOrNull(message.bot_id);
-  const botName = stringOrNull(message.bot_profile?.name) ?? stringOrNull(message.username);
-  const editedTs = stringOrNull(message.edited?.ts);
+  const messageName = isBot ? (stringOrNull(message.bot_profile?.name) ?? stringOrNull(message.username)) : profileName(message.user_profile);
+  const editedTs = tsOrNull(message.edited?.ts);
   const threadTs = stringOrNull(message.thread_ts);
+  const { text, blocksText, attachmentsText } = searchableText(message);
   return {
     _id: messageId(channelId, ts),
     id: messageId(channelId, ts),
     type: 'message',
-    channel: conversationName(channel),
+    channel: conversationTitle(channel),
     channel_id: channelId,
-    author: isBot ? (botName ?? authorId) : authorId,
+    author: messageName ?? authorId,
     author_id: authorId,
     author_type: isBot ? 'bot' : 'user',
-    text: typeof message.text === 'string' ? message.text : '',
+    text,
+    blocks_text: blocksText,
     edited_ts: editedTs,
     ts,
+    created_at: slackTsToIso(ts),
     subtype: stringOrNull(message.subtype),
     reply_count: numberOrNull(message.reply_count),
     latest_reply: stringOrNull(message.latest_reply),
     thread_ts: threadTs,
     permalink: permalink(teamUrl, channelId, ts, threadTs),
-    files: Array.isArray(message.files) && message.files.length > 0 ? message.files.map(toFileMetadata) : null,
-    attachments_text: attachmentsText(message.attachments),
+    files: files(message.files),
+    attachments_text: attachmentsText,
     reactions: reactions(message.reactions),
     _timestamp: slackTsToIso(editedTs ?? ts),
   };
