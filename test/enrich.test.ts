@@ -237,5 +237,102 @@ t.test('other documents pass through untouched; stage name and stats', async (t)
   for await (const document of stage(fromArray([tombstone]))) out.push(document);
   t.equal(out[0], tombstone, 'same object');
   t.equal(stage.stageName, 'enrich');
-  t.same(stage.stats!(), { usersLearned: 0, lookups: 0, lookupFailures: 0, unknownUsers: 0, usersDropped: 0 });
+  t.same(stage.stats!(), {
+    usersLearned: 0,
+    lookups: 0,
+    lookupFailures: 0,
+    unknownUsers: 0,
+    usersDropped: 0,
+    botLookups: 0,
+    channelLookups: 0,
+    unknownBots: 0,
+    unknownChannels: 0,
+    usersFromProfiles: 0,
+  });
+});
+
+t.test('bot authors: the name the message carries, else the bot user through the user map, else bots.info once per bot id', async (t) => {
+  const botCalls: string[] = [];
+  const { messages, stats } = await run(
+    [
+      ...users,
+      message({ author_type: 'bot', author_id: 'B1', author: 'Jenkins' }),
+      message({ author_type: 'bot', author_id: 'U6', author: 'U6' }),
+      message({ author_type: 'bot', author_id: 'B2', author: 'B2' }),
+      message({ author_type: 'bot', author_id: 'B2', author: 'B2' }),
+      message({ author_type: 'bot', author_id: 'B3', author: 'B3' }),
+    ],
+    {
+      lookupBot: async (id) => {
+        botCalls.push(id);
+        return id === 'B2' ? { id, name: 'Nightly Backup', user_id: 'U99' } : null;
+      },
+    },
+  );
+  t.same(messages.map((document) => document.author), ['Jenkins', 'Deploy Bot', 'Nightly Backup', 'Nightly Backup', 'B3']);
+  t.same(botCalls, ['B2', 'B3'], 'one bots.info per bot id, misses cached');
+  t.match(stats, { botLookups: 2, unknownBots: 1, lookups: 0 });
+});
+
+t.test('Slack Connect authors: the user map wins, else the user_profile name their message carried, learned for mentions', async (t) => {
+  const lookups: string[] = [];
+  const { messages, stats } = await run(
+    [
+      users[0]!,
+      message({ author_id: 'U1', author: 'Old Profile Name' }),
+      message({ author_id: 'W7', author: 'Partner Pat' }),
+      message({ author_id: 'U1', author: 'U1', text: 'welcome <@W7>' }),
+    ],
+    {
+      lookupUser: async (id) => {
+        lookups.push(id);
+        return null;
+      },
+    },
+  );
+  t.same(messages.map((document) => document.author), ['ann', 'Partner Pat', 'ann']);
+  t.equal(messages[2]!.text, 'welcome @Partner Pat');
+  t.same(lookups, [], 'no users.info for a user whose message named them');
+  t.match(stats, { usersFromProfiles: 1 });
+});
+
+t.test('DMs are named after the other member, group DMs keep their readable name, both for the channel and its messages', async (t) => {
+  const { out } = await run([
+    users[0]!,
+    channel('D1', 'U1', { name_normalized: null, is_private: true }),
+    channel('C9', 'ann.e, bob, slack-etl', { name_normalized: 'mpdm-ann.e--bob--slack-etl-1', is_private: true }),
+    message({ channel_id: 'D1', channel: 'U1' }),
+    message({ channel_id: 'D2', channel: 'U404' }),
+    message({ channel_id: 'C9', channel: 'ann.e, bob, slack-etl' }),
+    message({ text: 'see <#D1> and <#C9>' }),
+  ]);
+  const channels = out.filter((document): document is ChannelDocument => document.type === 'channel');
+  t.same(channels.map((document) => document.name), ['ann', 'ann.e, bob, slack-etl']);
+  const messages = out.filter((document): document is MessageDocument => document.type === 'message');
+  t.same(messages.map((document) => document.channel), ['ann', 'U404', 'ann.e, bob, slack-etl', 'general']);
+  t.equal(messages[3]!.text, 'see #ann and #ann.e, bob, slack-etl');
+});
+
+t.test('#channel mentions without a label resolve through lookupChannel once per id, whatever channel documents passed', async (t) => {
+  const calls: string[] = [];
+  const lookupChannel = async (id: string) => {
+    calls.push(id);
+    return id === 'C7' ? { id, name: 'finance' } : null;
+  };
+  const { messages, stats } = await run(
+    [message({ text: 'budget in <#C7>, <#C7|>, <#C7|old-name> and <#C8>' }), message({ text: '<#C7> <#C8>' })],
+    { lookupChannel },
+  );
+  t.same(messages.map((document) => document.text), ['budget in #finance, #finance, #old-name and #C8', '#finance #C8']);
+  t.same(calls, ['C7', 'C8']);
+  t.match(stats, { channelLookups: 2, unknownChannels: 1 });
+});
+
+t.test('blocks_text and attachments_text are rewritten like text', async (t) => {
+  const { messages } = await run([
+    users[0]!,
+    message({ text: '', blocks_text: 'Owner <@U1> in <#C1|general>', attachments_text: 'Spec &amp; notes <https://x.test|spec>' }),
+  ]);
+  t.equal(messages[0]!.blocks_text, 'Owner @ann in #general');
+  t.equal(messages[0]!.attachments_text, 'Spec & notes spec (https://x.test)');
 });

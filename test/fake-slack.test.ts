@@ -89,6 +89,8 @@ t.test('the generator is deterministic for a seed, size and now, and differs acr
       bot: workspace.bot,
       users: workspace.users,
       externalUsers: workspace.externalUsers,
+      connectUsers: workspace.connectUsers,
+      bots: workspace.bots,
       unknownUserIds: workspace.unknownUserIds,
       channels: workspace.channels.map((channel) => ({ ...channel, replies: [...channel.replies] })),
     });
