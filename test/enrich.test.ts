@@ -274,25 +274,26 @@ t.test('bot authors: the name the message carries, else the bot user through the
   t.match(stats, { botLookups: 2, unknownBots: 1, lookups: 0 });
 });
 
-t.test('Slack Connect authors: the user map wins, else the user_profile name their message carried, learned for mentions', async (t) => {
+t.test('Slack Connect authors: users.list wins, else the user_profile name their message carried, without users.info', async (t) => {
   const lookups: string[] = [];
   const { messages, stats } = await run(
     [
       users[0]!,
       message({ author_id: 'U1', author: 'Old Profile Name' }),
+      message({ author_id: 'W7', author: 'W7', text: 'order must not matter: <@W7>' }),
       message({ author_id: 'W7', author: 'Partner Pat' }),
       message({ author_id: 'U1', author: 'U1', text: 'welcome <@W7>' }),
     ],
     {
       lookupUser: async (id) => {
         lookups.push(id);
-        return null;
+        return id === 'W7' ? { id, real_name: 'Patricia Partner' } : null;
       },
     },
   );
-  t.same(messages.map((document) => document.author), ['ann', 'Partner Pat', 'ann']);
-  t.equal(messages[2]!.text, 'welcome @Partner Pat');
-  t.same(lookups, [], 'no users.info for a user whose message named them');
+  t.same(messages.map((document) => document.author), ['ann', 'Patricia Partner', 'Partner Pat', 'ann'], 'a users.info answer does not override the name a message carries');
+  t.equal(messages[3]!.text, 'welcome @Patricia Partner', 'mentions resolve through users.info, the same in any order');
+  t.same(lookups, ['W7']);
   t.match(stats, { usersFromProfiles: 1 });
 });
 

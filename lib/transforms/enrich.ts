@@ -66,7 +66,7 @@ export interface EnrichStats {
   /** Distinct bot / channel ids that could not be resolved (they stay ids). */
   unknownBots: number;
   unknownChannels: number;
-  /** Slack Connect authors named from the `user_profile` their messages carry. */
+  /** Messages whose author (not in users.list: Slack Connect) was named from the `user_profile` they carry. */
   usersFromProfiles: number;
 }
 
@@ -241,6 +241,8 @@ export function enrich(options: EnrichOptions = {}): Stage<AnyDocument, AnyDocum
   const bots = new NameResolver<BotLookupResult>(options.lookupBot, botIdPattern, (bot) => (nonEmpty(bot.name) ? bot.name : null));
   const channels = new NameResolver<ChannelLookupResult>(options.lookupChannel, channelIdPattern, (channel) => channel.name);
   const resolvers = [users, bots, channels];
+  /** Users whose names came from user documents (users.list), not from lookups. */
+  const listedUsers = new Set<string>();
 
   const resolveUser = (id: string): string | undefined => users.resolve(id);
   /** A conversation's name as documents show it: a DM's (the other member's id) becomes that member's name. */
@@ -276,11 +278,10 @@ export function enrich(options: EnrichOptions = {}): Stage<AnyDocument, AnyDocum
       if (carried !== null) return carried;
       return (botIdPattern.test(authorId) ? bots.resolve(authorId) : resolveUser(authorId)) ?? authorId;
     }
-    const known = users.names.get(authorId);
-    if (known !== undefined) return known;
+    // Only users.list outranks the name a message carries: whether users.info already answered for this id depends on
+    // the order channels finish in, and a document must not.
+    if (listedUsers.has(authorId)) return users.names.get(authorId)!;
     if (carried !== null) {
-      // Learned once, so the author's mentions elsewhere read the same without a users.info call.
-      users.names.set(authorId, carried);
       usersFromProfiles++;
       return carried;
     }
@@ -344,6 +345,7 @@ export function enrich(options: EnrichOptions = {}): Stage<AnyDocument, AnyDocum
 
   function learnUser(user: UserDocument): void {
     users.names.set(user._id, displayName(user));
+    listedUsers.add(user._id);
     usersLearned++;
   }
 
