@@ -32,7 +32,23 @@ t.test("Slack's own export (ZIP) gives the API's documents: same _ids and conten
   const apiChannels = new Set(ofType(apiDocuments, 'message').map((message) => message.channel_id));
   const archiveMessagesOfApiChannels = ofType(archiveDocuments, 'message').filter((message) => apiChannels.has(message.channel_id));
   t.ok(ofType(apiDocuments, 'message').length > 200, 'the API export holds the workspace');
-  t.strictSame(fingerprints(archiveMessagesOfApiChannels), fingerprints(ofType(apiDocuments, 'message')), 'messages of every channel the API read: same ids and hashes');
+  // Names only one side can know: the API asks bots.info for a bot_message with only a bot_id (an export cannot), and
+  // an export knows private channels the bot was never in (conversations.info does not show them to the API).
+  const archiveById = new Map(archiveMessagesOfApiChannels.map((message) => [message._id, message]));
+  const knownToOneSide = new Set(
+    ofType(apiDocuments, 'message')
+      .filter((message) => {
+        const other = archiveById.get(message._id);
+        if (!other || other.content_hash === message.content_hash) return false;
+        const unnamedBot = other.author_type === 'bot' && other.author === other.author_id && message.author !== message.author_id;
+        const hiddenChannel = message.text !== other.text && /#C[A-Z0-9]{6,}/.test(message.text) && message.text.replace(/#[\w-]+/g, '#') === other.text.replace(/#[\w-]+/g, '#');
+        return unnamedBot || hiddenChannel;
+      })
+      .map((message) => message._id),
+  );
+  t.ok(knownToOneSide.size <= 2, 'only the bare bot_message and the mention of an invisible private channel differ');
+  const comparable = (documents: Doc[]) => documents.filter((document) => !knownToOneSide.has(document._id));
+  t.strictSame(fingerprints(comparable(archiveMessagesOfApiChannels)), fingerprints(comparable(ofType(apiDocuments, 'message'))), 'messages of every channel the API read: same ids and hashes');
   const archiveChannels = new Set(ofType(archiveDocuments, 'channel').map((channel) => channel._id));
   t.ok([...apiChannels].every((id) => archiveChannels.has(id)), 'every channel the API read is in the archive');
   const privateOnlyInArchive = ofType(archiveDocuments, 'channel').filter((channel) => !apiChannels.has(channel._id) && channel.is_private && !channel.is_archived);
