@@ -12,7 +12,7 @@ export { enrich, displayName, rewriteSlackText, type EnrichOptions, type UserLoo
 export { syncRules, rulesKeep, loadRules, validateRules, parseRulesText, ruleMatches, type SyncRule, type RuleOperator, type RulesValidation, type RuleProblem } from './transforms/sync-rules.js';
 export { dedupe, type DedupeOptions, type SeenStore } from './transforms/dedupe.js';
 export { contentHash } from './content-hash.js';
-export { StateStore, createStateStore, type ChannelCheckpoint } from './state/store.js';
+export { StateStore, createStateStore, type ThreadState } from './state/store.js';
 export { ndjsonSink, checkNdjsonTarget, type NdjsonSinkOptions, type NdjsonSinkStats, type NdjsonResumeOptions, type NdjsonCheckpoint } from './sinks/ndjson.js';
 export {
   elasticsearchSink,

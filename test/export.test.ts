@@ -7,7 +7,7 @@ import { expectedIds, type TruthOptions } from '../fixtures/slack-api/ground-tru
 import { slackSource, type SlackSourceOptions } from '../lib/sources/slack/source.js';
 import { ndjsonSink } from '../lib/sinks/ndjson.js';
 import { pipeline } from '../lib/pipeline.js';
-import type { AnyDocument } from '../lib/documents.js';
+import type { AnyDocument, MessageDocument } from '../lib/documents.js';
 import { idsOf, readNdjson, runCli, scaledTierRates, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
 
 const defaults: Omit<TruthOptions, 'now'> = {
@@ -64,20 +64,39 @@ t.test('include and exclude select channels by name or id, exclude winning', asy
   t.strictSame([...channelIds].sort(), [first.info.id, second.info.id].sort(), 'only the included, not excluded channels');
 });
 
-t.test('a thread_broadcast reply is exported once, and replies follow their channel in ts order', async (t) => {
+t.test('a thread_broadcast reply is exported once; the ordering guarantee: users, then channels, then per channel pages in ts order with each thread after its parent', async (t) => {
   const { workspace, slack, nowMs } = await startWorkspace(t);
   const documents = await collect(slackSource({ token: testToken, slackApiUrl: slack.url, tierRates: scaledTierRates, now: nowMs, fetchLastNDays: 0 }));
   const broadcasts = documents.filter((document) => document.type === 'message' && document.subtype === 'thread_broadcast');
   t.ok(broadcasts.length > 0, 'the sample has thread broadcasts');
   const ids = documents.map((document) => document._id);
   t.equal(new Set(ids).size, ids.length, 'no document id appears twice');
-  const replies = documents.filter((document) => document.type === 'message' && document.thread_ts && document.thread_ts !== document.ts);
-  t.ok(replies.length > 0, 'replies were read');
-  const byChannel = new Map<string, string[]>();
-  for (const document of documents) if (document.type === 'message') byChannel.set(document.channel_id, [...(byChannel.get(document.channel_id) ?? []), document.ts]);
-  for (const [channel, tsList] of byChannel) {
-    const sorted = [...tsList].sort((left, right) => Number(left) - Number(right));
-    t.strictSame(tsList, sorted, `channel ${channel} is in ts order`);
+  const isReply = (document: AnyDocument): boolean =>
+    document.type === 'message' && document.thread_ts !== null && document.thread_ts !== document.ts && document.subtype !== 'thread_broadcast';
+  t.ok(documents.some(isReply), 'replies were read');
+  const types = documents.map((document) => document.type);
+  t.ok(types.lastIndexOf('user') < types.indexOf('channel'), 'every user before any channel');
+  t.ok(types.lastIndexOf('channel') < types.indexOf('message'), 'every channel before any message');
+
+  const position = new Map(ids.map((id, index) => [id, index]));
+  const byChannel = new Map<string, MessageDocument[]>();
+  for (const document of documents) if (document.type === 'message') byChannel.set(document.channel_id, [...(byChannel.get(document.channel_id) ?? []), document]);
+  for (const [channel, messages] of byChannel) {
+    // A small workspace's channel is one history page: its top-level messages come in ts order.
+    const topLevel = messages.filter((message) => !isReply(message)).map((message) => message.ts);
+    t.strictSame(topLevel, [...topLevel].sort((left, right) => Number(left) - Number(right)), `channel ${channel}: the page is in ts order`);
+    const runs: string[] = [];
+    for (const reply of messages.filter(isReply)) {
+      const parentAt = position.get(`${channel}-${reply.thread_ts}`);
+      if (parentAt !== undefined && parentAt > position.get(reply._id)!) t.fail(`reply ${reply._id} comes before its parent`);
+      if (runs.at(-1) !== reply.thread_ts) runs.push(reply.thread_ts!);
+    }
+    t.equal(new Set(runs).size, runs.length, `channel ${channel}: each thread's replies come together`);
+    const replies = messages.filter(isReply);
+    for (const thread of new Set(runs)) {
+      const tsList = replies.filter((reply) => reply.thread_ts === thread).map((reply) => reply.ts);
+      if (tsList.join() !== [...tsList].sort((left, right) => Number(left) - Number(right)).join()) t.fail(`thread ${thread}: replies out of ts order`);
+    }
   }
   t.ok(workspace.channels.length > 0);
 });

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readState } from './helpers/state.js';
 import { parseNdjson, runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
 
 const binPath = fileURLToPath(new URL('../bin/slack-etl.js', import.meta.url));
@@ -51,6 +52,7 @@ t.test('an export killed with SIGKILL at several points and resumed each time en
   const common = ['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--fetch-last-n-days', '90', '--quiet'];
 
   const clean = await runCli([...common, '--out', join(directory, 'clean.ndjson')], { env });
+  const historyOfClean = slack.stats().callsByMethod['conversations.history'] ?? 0;
   t.equal(clean.code, 0, clean.stderr);
   const cleanIds = checkedIds(t, await readFile(join(directory, 'clean.ndjson'), 'utf8'), 'clean run');
   const cleanSize = (await stat(join(directory, 'clean.ndjson'))).size;
@@ -69,13 +71,18 @@ t.test('an export killed with SIGKILL at several points and resumed each time en
     } else t.equal(killed.code, 0, `finished before the ${fraction * 100}% kill point: ${killed.stderr}`);
   }
   t.ok(kills >= 2, `the run was killed mid-way at least twice (${kills})`);
+  const historyBefore = slack.stats().callsByMethod['conversations.history'] ?? 0;
   const last = await runCli(args, { env });
   t.equal(last.code, 0, last.stderr);
+  const done = /resuming: (\d+) channels already done/.exec(last.stderr);
+  t.ok(done && Number(done[1]) > 0, `the resumed run says what it skips: ${last.stderr.trim()}`);
+  const historyOfResume = (slack.stats().callsByMethod['conversations.history'] ?? 0) - historyBefore;
+  t.ok(historyOfResume < historyOfClean, `finished channels are not read again (${historyOfResume} history calls, a clean run ${historyOfClean})`);
   const text = await readFile(out, 'utf8');
   t.ok(text.endsWith('\n'), 'the file ends with a whole line');
   const resumedIds = checkedIds(t, text, 'resumed run');
   t.strictSame(resumedIds, cleanIds, 'the same document ids as a clean run');
-  const state = JSON.parse(await readFile(join(directory, 'state.json'), 'utf8'));
+  const state = readState(join(directory, 'state.json'));
   t.equal(state.run, null, 'the finished run is no longer recorded as pending');
   await t.rejects(stat(partialPath), 'no partial file left');
 
@@ -101,9 +108,9 @@ t.test('SIGTERM stops gracefully: exit 1, a resume hint naming the state file, a
   t.ok(stopped.sent, 'the signal was sent mid-run');
   t.equal(stopped.code, 1, 'exit 1');
   t.match(stopped.stderr, /interrupted: run the same command again to resume \(state kept in .*state\.json\)/);
-  const state = JSON.parse(await readFile(statePath, 'utf8'));
+  const state = readState(statePath);
   t.ok(state.run, 'the unfinished run is recorded');
-  t.equal((await stat(partialPath)).size, state.run.committedBytes, 'the partial file holds exactly the committed bytes');
+  t.equal((await stat(partialPath)).size, state.run?.committedBytes, 'the partial file holds exactly the committed bytes');
   t.equal(parseNdjson(await readFile(partialPath, 'utf8')).length, Object.keys(state.documents).length, 'every committed line is in the state');
   await t.rejects(stat(out), 'nothing under the final name yet');
   const resumed = await runCli(args, { env });

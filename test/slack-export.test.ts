@@ -58,7 +58,7 @@ t.test('--format slack-export writes Slack\'s layout (ZIP or folder, 0600, Pacif
   });
   t.equal(run.code, 0, run.stderr);
   // The library composition the CLI uses: the source carries Slack's objects, enrich gets them back on its output.
-  const source = slackSource({ ...sourceOptions, channelTypes: [...sourceOptions.channelTypes], keepSlackObjects: true });
+  const source = slackSource({ ...sourceOptions, channelTypes: [...sourceOptions.channelTypes], keepSlackObjects: true, channelBlocks: true });
   const lookedUp: Doc[] = [];
   const lookupUser = async (id: string) => {
     const user = await source.lookupUser(id);

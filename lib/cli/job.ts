@@ -41,6 +41,8 @@ export interface JobPlan {
   sinkFor?: (run: JobRun) => Sink<any>;
   /** The sink writes Slack's own objects: the source carries them (slack-export). */
   keepSlackObjects?: boolean;
+  /** Each channel's messages as one block in ts order (the source then holds a channel at a time: see README). */
+  channelBlocks?: boolean;
   /** The sink reports the run's state (Singer STATE): keep one in memory when --state is not given. */
   needsState?: boolean;
   verb: string;
@@ -204,6 +206,9 @@ async function runLocked(plan: JobPlan, logger: Logger, logLines: { write: (line
     state,
     keepSlackObjects: plan.keepSlackObjects,
     progress: runProgress,
+    channelBlocks: plan.channelBlocks,
+    // A resumed export does not read again the channels the interrupted run finished and committed.
+    skipChannels: state?.run && resumable ? state.finishedChannelsOfRun() : undefined,
   });
   const source = (archive ?? api)!;
   const lookedUpUsers: Array<Record<string, any>> = [];
@@ -249,15 +254,12 @@ async function runLocked(plan: JobPlan, logger: Logger, logLines: { write: (line
     // auth.test before anything is written: a state file of another team must fail here, untouched.
     const team = await source.team();
     if (state && team.id !== null) state.bindTeam({ id: team.id, url: team.url });
-    const incrementalReport = () => api?.incrementalReport() ?? {};
     if (plan.sinkFor) {
       sink = plan.sinkFor({
         team,
         state,
-        settleState: () => {
-          state?.commit();
-          state?.recordChannels(incrementalReport());
-        },
+        // Channel checkpoints travel with the documents through state.track(): committing them records both.
+        settleState: () => state?.commit(),
         lookedUpUsers: () => lookedUpUsers,
       });
     }
@@ -288,7 +290,6 @@ async function runLocked(plan: JobPlan, logger: Logger, logLines: { write: (line
     if (state && persistState && exitCodeOf(stats) === 0) {
       // Everything reached the sink: the documents, then the thread checkpoints they vouch for.
       state.commit();
-      state.recordChannels(incrementalReport());
       state.run = null;
       if (fileOutput) state.lastOutput = { path: resolve(out!), finishedAt: new Date().toISOString() };
       await saveStateFile(state);
@@ -309,5 +310,7 @@ async function runLocked(plan: JobPlan, logger: Logger, logLines: { write: (line
   } finally {
     for (const signal of stopSignals) process.off(signal, onSignal);
     external?.removeEventListener('abort', onExternalAbort);
+    // Releases SQLite's exclusive lock before the lock file goes.
+    state?.close();
   }
 }

@@ -32,6 +32,8 @@ export async function runExport(config: CliConfig, io: CliIo): Promise<number> {
       ...common,
       preflight: () => checkSlackExportTarget(config.out),
       keepSlackObjects: true,
+      // Day files are written one after the other per channel: each channel's messages as one block in ts order.
+      channelBlocks: true,
       sink: slackExportSink({ path: out }),
       sinkFor: ({ team, lookedUpUsers }) => slackExportSink({ path: out, selfUserId: team.userId, extraUsers: lookedUpUsers }),
     }),
