@@ -72,12 +72,16 @@ t.test('an export killed with SIGKILL at several points and resumed each time en
   }
   t.ok(kills >= 2, `the run was killed mid-way at least twice (${kills})`);
   const historyBefore = slack.stats().callsByMethod['conversations.history'] ?? 0;
+  const pendingBefore = readState(join(directory, 'state.json')).run !== null;
   const last = await runCli(args, { env });
   t.equal(last.code, 0, last.stderr);
-  const done = /resuming: (\d+) channels already done/.exec(last.stderr);
-  t.ok(done && Number(done[1]) > 0, `the resumed run says what it skips: ${last.stderr.trim()}`);
-  const historyOfResume = (slack.stats().callsByMethod['conversations.history'] ?? 0) - historyBefore;
-  t.ok(historyOfResume < historyOfClean, `finished channels are not read again (${historyOfResume} history calls, a clean run ${historyOfClean})`);
+  // Only when the last kill left an unfinished run (on a fast machine the run may finish before the kill point).
+  if (pendingBefore) {
+    const done = /resuming: (\d+) channels already done/.exec(last.stderr);
+    t.ok(done && Number(done[1]) > 0, `the resumed run says what it skips: ${last.stderr.trim()}`);
+    const historyOfResume = (slack.stats().callsByMethod['conversations.history'] ?? 0) - historyBefore;
+    t.ok(historyOfResume < historyOfClean, `finished channels are not read again (${historyOfResume} history calls, a clean run ${historyOfClean})`);
+  }
   const text = await readFile(out, 'utf8');
   t.ok(text.endsWith('\n'), 'the file ends with a whole line');
   const resumedIds = checkedIds(t, text, 'resumed run');
