@@ -162,11 +162,11 @@ t.test('a message without a usable ts or with 50,000-deep blocks is skipped, cou
   );
   t.equal(source.stats().messagesSkipped, 5);
   t.match(warnings, [
-    /^skipped a message in 'general' \(C1\) at history page 1, message 1: it is nested more than \d+ levels deep$/,
-    /message 2: it has no ts$/,
-    /message 3: its ts is a number, not a string$/,
-    /message 4: its ts "yesterday" is not a Slack timestamp$/,
-    /message 5: it is not a JSON object$/,
+    /^skipped a message in 'general' \(C1\) at position 1 of a page: it is nested more than \d+ levels deep$/,
+    /position 2 of a page: it has no ts$/,
+    /position 3 of a page: its ts is a number, not a string$/,
+    /position 4 of a page: its ts "yesterday" is not a Slack timestamp$/,
+    /position 5 of a page: it is not a JSON object$/,
   ]);
   t.ok(source.report().complete, 'the channel still counts as read completely');
 });

@@ -1,6 +1,7 @@
 // Two exports on one state and output, started at several offsets: one runs, the other exits 2 naming it; the file is whole.
 
 import t from 'tap';
+import { readState } from './helpers/state.js';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { hostname } from 'node:os';
@@ -86,7 +87,7 @@ t.test('two exports on the same state and output never corrupt it: one completes
     const documents = parseNdjson(text); // throws on a corrupt line
     t.ok(text.endsWith('\n'), `${offset}: whole lines`);
     t.strictSame(idsOf(documents as Array<{ _id: string }>), cleanIds, `${offset}: exactly the workspace's documents, none twice`);
-    const state = JSON.parse(await readFile(join(directory, 'state.json'), 'utf8'));
+    const state = readState(join(directory, 'state.json'));
     t.equal(Object.keys(state.documents).length, cleanIds.length, `${offset}: the state records what the file holds`);
     t.equal(state.run, null, `${offset}: no unfinished run`);
     t.strictSame((await readdir(directory)).sort(), ['out.ndjson', 'state.json'], `${offset}: no lock, partial or temporary file left`);

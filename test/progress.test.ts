@@ -6,11 +6,12 @@ import { Writable } from 'node:stream';
 import { main } from '../lib/cli/main.js';
 import { parseNdjson, runCli, startWorkspace, testToken } from './helpers/slack.js';
 
-// A tenth of the fake's scaled rates: the small workspace takes a few seconds, long enough for progress lines.
+// 250 ms per Slack call: the small workspace takes a few seconds, long enough for progress lines every second.
 const slowTierRates = '1200,3000,6000';
+const slowSlack = { latencyMs: 250 };
 
 t.test('not a terminal: a text progress line every --progress-interval, then the summary with the window', async (t) => {
-  const { slack, nowMs } = await startWorkspace(t);
+  const { slack, nowMs } = await startWorkspace(t, {}, slowSlack);
   const result = await runCli(['export', '--tier-rates', slowTierRates, '--progress-interval', '1', '--since', '90d'], {
     env: { SLACK_TOKEN: testToken, SLACK_API_URL: slack.url, SLACK_ETL_NOW: String(nowMs) },
   });
@@ -26,7 +27,7 @@ t.test('not a terminal: a text progress line every --progress-interval, then the
 });
 
 t.test('--log-format json: progress objects and a summary object carrying the counters', async (t) => {
-  const { slack, nowMs } = await startWorkspace(t);
+  const { slack, nowMs } = await startWorkspace(t, {}, slowSlack);
   const result = await runCli(['export', '--tier-rates', slowTierRates, '--progress-interval', '1', '--log-format', 'json', '--until', '10d'], {
     env: { SLACK_TOKEN: testToken, SLACK_API_URL: slack.url, SLACK_ETL_NOW: String(nowMs) },
   });
@@ -53,7 +54,7 @@ t.test('--log-format json: progress objects and a summary object carrying the co
 });
 
 t.test('on a terminal: one line redrawn in place, warnings printed above it, the line cleared before the summary', async (t) => {
-  const { workspace, slack, nowMs } = await startWorkspace(t);
+  const { workspace, slack, nowMs } = await startWorkspace(t, {}, slowSlack);
   const member = workspace.channels.find((channel) => channel.botIsMember && !channel.info.is_private && !channel.info.is_im && !channel.info.is_mpim)!;
   let stderr = '';
   const stdout = new Writable({ write: (_chunk, _encoding, done) => done() });

@@ -104,7 +104,7 @@ t.test('a 429 storm on one method does not stall another, and Retry-After is hon
 });
 
 t.test('the restricted regime is detected once, reported, and the run completes', async (t) => {
-  const small = generateWorkspace({ seed: 5, size: 'small', messageCount: 400 });
+  const small = generateWorkspace({ seed: 5, size: 'small', messageCount: 1000 });
   // More than three pages of 15: the regime is entered on three such pages in a row, not on one.
   const candidates = small.channels.filter((channel) => channelTypeOf(channel.info) === 'public' && channel.botIsMember && channel.messages.length > 60);
   const channel = [...candidates].sort((left, right) => left.messages.length - right.messages.length)[0]!;

@@ -8,7 +8,7 @@ import type { Logger } from '../lib/log.js';
 import { SlackApiClient } from '../lib/sources/slack/client.js';
 import { rateScale, runCli, scaledTierRates, scaledTierRatesFlag, testToken } from './helpers/slack.js';
 
-const workspace = generateWorkspace({ seed: 5, size: 'small', messageCount: 400 });
+const workspace = generateWorkspace({ seed: 5, size: 'small', messageCount: 1000 });
 const channel = workspace.channels
   .filter((candidate) => channelTypeOf(candidate.info) === 'public' && candidate.botIsMember)
   .sort((left, right) => right.messages.length - left.messages.length)[0]!;

@@ -5,7 +5,7 @@ import { slackSource, enrich, syncRules, loadRules, dedupe, ndjsonSink, pipeline
 const source = slackSource({ token: process.env.SLACK_TOKEN!, since: 'P30D', channelTypes: ['public', 'private'] });
 const stats = await pipeline(
   source,
-  enrich({ lookupUser: (id) => source.lookupUser(id) }),        // names for authors, mentions, channel refs
+  enrich(source.lookups),                                       // names for authors, mentions, channel refs, DMs
   syncRules(await loadRules('rules.json')),                     // Elastic basic sync rules
   filter((document) => document.type !== 'message' || document.author_type === 'user'), // an ix operator
   async function* shout(documents) {                            // your own stage; `documents` is typed for you
