@@ -77,25 +77,19 @@ export async function createPrivateFile(path: string, options: { mode?: number }
  * never through a symlink. `flags` is 'r' or 'r+'.
  */
 export async function openOwnedFile(path: string, flags: 'r' | 'r+' = 'r+'): Promise<FileHandle> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, (flags === 'r' ? constants.O_RDONLY : constants.O_RDWR) | noFollow | noBlock);
-  } catch (error) {
-    throw openError(path, error);
-  }
-  const reason = unsafeReason(await handle.stat());
-  if (reason !== null) {
-    await handle.close();
-    throw new UnsafeFileError(path, reason);
-  }
-  return handle;
+  return openChecked(path, (flags === 'r' ? constants.O_RDONLY : constants.O_RDWR) | noFollow | noBlock);
 }
 
 /** Opens `path` for appending, creating it 0600 when missing; an existing file must pass openOwnedFile's checks. */
 export async function openForAppend(path: string): Promise<FileHandle> {
+  return openChecked(path, appendFlags, privateFileMode);
+}
+
+/** Opens with `flags` (which never follow a link), then refuses anything but a regular file of ours with one link. */
+async function openChecked(path: string, flags: number, mode?: number): Promise<FileHandle> {
   let handle: FileHandle;
   try {
-    handle = await open(path, appendFlags, privateFileMode);
+    handle = await open(path, flags, mode);
   } catch (error) {
     throw openError(path, error);
   }
