@@ -96,3 +96,16 @@ t.test('--version, -V, help on every command, rules --help and help <command>', 
   t.match(general.stdout, /slack-etl list channels\|users/);
   t.match(general.stdout, /-V, --version/);
 });
+
+t.test('export --dry-run names what it would read and the minimum calls and time, without reading history', async (t) => {
+  const { workspace, slack } = await startWorkspace(t);
+  const env = { SLACK_TOKEN: testToken, SLACK_API_URL: slack.url };
+  const result = await runCli(['export', '--dry-run', '--fetch-last-n-days', '0', '--channel-types', 'public,private', '--tier-rates', '20,50,100'], { env });
+  t.equal(result.code, 0, result.stderr);
+  const readable = workspace.channels.filter((channel) => !channel.info.is_im && !channel.info.is_mpim && channel.botIsMember);
+  const output = result.stdout + result.stderr;
+  for (const channel of readable) t.match(output, new RegExp(`${String(channel.info.id)}\\s+(public|private)\\s+member\\s+${String(channel.info.name)}`), `lists ${String(channel.info.name)}`);
+  t.match(output, new RegExp(`dry run: would read ${readable.length} channels \\(0 to join\\) and ${workspace.users.length} users, window all history`));
+  t.match(output, new RegExp(`at least ${3 + readable.length} API calls .*conversations\\.history ≥ ${readable.length}.*at --tier-rates 20,50,100`));
+  t.equal(slack.calls.filter((call) => call.method === 'conversations.history' || call.method === 'conversations.replies').length, 0, 'no history or replies read');
+});
