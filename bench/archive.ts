@@ -28,7 +28,12 @@ if (values.generate) {
     const source = slackArchiveSource({ path: archivePath, workspaceUrl: 'https://acme-corp.slack.com/' });
     const started = performance.now();
     const cpuStarted = process.cpuUsage();
-    const stats = await pipeline(source, enrich({ lookupUser: (id) => source.lookupUser(id) }), dedupe(), ndjsonSink({ path: join(directory, 'out.ndjson') }));
+    const stats = await pipeline(
+      source,
+      enrich({ lookupUser: (id) => source.lookupUser(id) }),
+      dedupe(),
+      ndjsonSink({ path: join(directory, 'out.ndjson') }),
+    );
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuStarted);
     const documents = Object.values(stats.documents).reduce((sum, count) => sum + count, 0);

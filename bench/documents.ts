@@ -21,13 +21,27 @@ export interface Templates {
  */
 function slim(message: Raw): Raw {
   const kept: Raw = {};
-  for (const key of ['ts', 'text', 'user', 'bot_id', 'subtype', 'username', 'thread_ts', 'reply_count', 'latest_reply', 'attachments', 'files', 'blocks']) {
+  for (const key of [
+    'ts',
+    'text',
+    'user',
+    'bot_id',
+    'subtype',
+    'username',
+    'thread_ts',
+    'reply_count',
+    'latest_reply',
+    'attachments',
+    'files',
+    'blocks',
+  ]) {
     if (message[key] !== undefined) kept[key] = message[key];
   }
   if (message.bot_profile?.name !== undefined) kept.bot_profile = { name: message.bot_profile.name };
   if (message.user_profile !== undefined) kept.user_profile = message.user_profile;
   if (message.edited?.ts !== undefined) kept.edited = { ts: message.edited.ts };
-  if (Array.isArray(message.reactions)) kept.reactions = message.reactions.map((reaction: Raw) => ({ name: reaction.name, count: reaction.count }));
+  if (Array.isArray(message.reactions))
+    kept.reactions = message.reactions.map((reaction: Raw) => ({ name: reaction.name, count: reaction.count }));
   return kept;
 }
 
@@ -40,7 +54,12 @@ export async function writeTemplates(path: string, size: WorkspaceSize): Promise
       for (const reply of replies) if (reply.subtype !== 'thread_broadcast') messages.push({ channel: index, message: slim(reply) });
     }
   });
-  const templates: Templates = { teamUrl: workspace.team.url, users: workspace.users, channels: workspace.channels.map((channel) => channel.info), messages };
+  const templates: Templates = {
+    teamUrl: workspace.team.url,
+    users: workspace.users,
+    channels: workspace.channels.map((channel) => channel.info),
+    messages,
+  };
   await writeFile(path, JSON.stringify(templates));
   return messages.length;
 }
@@ -84,4 +103,5 @@ export async function* benchmarkDocuments(templates: Templates, messageCount: nu
   for (let position = 0; position < messageCount; position++) yield messageAt(templates, position);
 }
 
-export const documentCount = (templates: Templates, messageCount: number): number => templates.users.length + templates.channels.length + messageCount;
+export const documentCount = (templates: Templates, messageCount: number): number =>
+  templates.users.length + templates.channels.length + messageCount;

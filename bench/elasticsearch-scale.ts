@@ -12,7 +12,12 @@ import { elasticsearchSink } from '../lib/sinks/elasticsearch.js';
 import type { Source } from '../lib/stage.js';
 import { figureArguments, peakRssMb, reportResult, round } from './common.js';
 
-const { quick, values } = figureArguments({ url: { type: 'string' }, count: { type: 'string' }, index: { type: 'string' }, sizes: { type: 'string' } });
+const { quick, values } = figureArguments({
+  url: { type: 'string' },
+  count: { type: 'string' },
+  index: { type: 'string' },
+  sizes: { type: 'string' },
+});
 
 /** One channel's messages, made on the fly: the input holds nothing, so the process's memory is the sink's. */
 function channelSource(count: number): Source<AnyDocument> {
@@ -55,16 +60,27 @@ if (values.url) {
   // One measured run.
   const client = new Client({ node: String(values.url) });
   const started = performance.now();
-  const run = await pipeline(channelSource(Number(values.count)), elasticsearchSink({ client, index: String(values.index), deleteStale: true }));
+  const run = await pipeline(
+    channelSource(Number(values.count)),
+    elasticsearchSink({ client, index: String(values.index), deleteStale: true }),
+  );
   await client.close();
   reportResult({ seconds: round((performance.now() - started) / 1000, 2), sink: run.sink });
 } else {
-  const sizes = String(values.sizes ?? (quick ? '20000,60000' : '60000,180000')).split(',').map(Number);
-  const fake = spawn(process.execPath, [fileURLToPath(new URL('./fake-elasticsearch-process.js', import.meta.url))], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const { url } = JSON.parse(String((await createInterface({ input: fake.stdout! })[Symbol.asyncIterator]().next()).value)) as { url: string };
+  const sizes = String(values.sizes ?? (quick ? '20000,60000' : '60000,180000'))
+    .split(',')
+    .map(Number);
+  const fake = spawn(process.execPath, [fileURLToPath(new URL('./fake-elasticsearch-process.js', import.meta.url))], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const { url } = JSON.parse(String((await createInterface({ input: fake.stdout! })[Symbol.asyncIterator]().next()).value)) as {
+    url: string;
+  };
   const measure = (count: number, index: string) =>
     new Promise<Record<string, any>>((resolve, reject) => {
-      const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--url', url, '--count', String(count), '--index', index], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--url', url, '--count', String(count), '--index', index], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       let output = '';
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
       child.on('error', reject);
@@ -81,7 +97,12 @@ if (values.url) {
       const again = await measure(count, `scale-${count}`);
       results[count] = {
         first: { peakRssMb: first.peakRssMb, seconds: first.seconds, indexed: first.sink.indexed },
-        resync: { peakRssMb: again.peakRssMb, seconds: again.seconds, unchanged: again.sink.unchanged, bulkRequests: again.sink.bulkRequests },
+        resync: {
+          peakRssMb: again.peakRssMb,
+          seconds: again.seconds,
+          unchanged: again.sink.unchanged,
+          bulkRequests: again.sink.bulkRequests,
+        },
       };
     }
     const [small, large] = sizes.map((count) => results[count] as { first: { peakRssMb: number }; resync: { peakRssMb: number } });

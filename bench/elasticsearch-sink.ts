@@ -24,7 +24,9 @@ const concurrency = 4;
 const documents: SlackDocument[] = [];
 for await (const document of dedupe()(enrich()(benchmarkDocuments(templates, messageCount)))) documents.push(document as SlackDocument);
 
-const fake = spawn(process.execPath, [fileURLToPath(new URL('./fake-elasticsearch-process.js', import.meta.url))], { stdio: ['pipe', 'pipe', 'inherit'] });
+const fake = spawn(process.execPath, [fileURLToPath(new URL('./fake-elasticsearch-process.js', import.meta.url))], {
+  stdio: ['pipe', 'pipe', 'inherit'],
+});
 const answers = createInterface({ input: fake.stdout! })[Symbol.asyncIterator]();
 const nextAnswer = async (): Promise<Record<string, any>> => JSON.parse(String((await answers.next()).value)) as Record<string, any>;
 const { url } = await nextAnswer();
@@ -72,10 +74,13 @@ async function sinkRun(index: string): Promise<Timing & { stats: Record<string, 
   const started = performance.now();
   const cpuStart = process.cpuUsage();
   // The sink alone, fed the same array raw helpers.bulk gets (both iterate it with `for await`): pipeline() overhead is figure 1's.
-  const stats = await elasticsearchSink({ client, index, flushBytes, concurrency, refresh: true })(documents as unknown as AsyncIterable<AnyDocument>, {
-    logger: createLogger({ level: 'warn' }),
-    sourceReport: () => undefined,
-  });
+  const stats = await elasticsearchSink({ client, index, flushBytes, concurrency, refresh: true })(
+    documents as unknown as AsyncIterable<AnyDocument>,
+    {
+      logger: createLogger({ level: 'warn' }),
+      sourceReport: () => undefined,
+    },
+  );
   return { seconds: (performance.now() - started) / 1000, cpuSeconds: cpuSeconds(cpuStart), stats };
 }
 
@@ -104,7 +109,8 @@ try {
   const before = await fakeStats();
   const again = await sinkRun(lastIndex);
   const after = await fakeStats();
-  const items = Object.values(after.itemsByAction as Record<string, number>).reduce((total, count) => total + count, 0) -
+  const items =
+    Object.values(after.itemsByAction as Record<string, number>).reduce((total, count) => total + count, 0) -
     Object.values(before.itemsByAction as Record<string, number>).reduce((total, count) => total + count, 0);
   const median = (list: number[]) => [...list].sort((left, right) => left - right)[Math.floor(list.length / 2)]!;
   const rawPerSecond = documents.length / median(raw.map((timing) => timing.seconds));

@@ -42,7 +42,10 @@ for (const channel of channelsRead) {
 function runCli(args: string[]): Promise<{ code: number | null; stderr: string; seconds: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [binPath, ...args], { env: { ...process.env, SLACK_TOKEN: token }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [binPath, ...args], {
+      env: { ...process.env, SLACK_TOKEN: token },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.on('error', reject);
@@ -55,11 +58,16 @@ async function syncOnce(slack: FakeSlackServer, directory: string, name: string)
   const out = join(directory, `${name}.ndjson`);
   const result = await runCli([
     'export',
-    '--out', out,
-    '--state', join(directory, 'state.json'),
-    '--slack-api-url', slack.url,
-    '--fetch-last-n-days', String(days),
-    '--tier-rates', `${20 * scale},${50 * scale},${100 * scale}`,
+    '--out',
+    out,
+    '--state',
+    join(directory, 'state.json'),
+    '--slack-api-url',
+    slack.url,
+    '--fetch-last-n-days',
+    String(days),
+    '--tier-rates',
+    `${20 * scale},${50 * scale},${100 * scale}`,
     '--quiet',
   ]);
   if (result.code !== 0) throw new Error(`${name} sync exited ${result.code}: ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`);

@@ -35,7 +35,8 @@ function runFigure(script: string, args: string[], nodeFlags: string[] = []): Pr
     child.on('close', (code) => {
       const line = stdout.split('\n').find((text) => text.startsWith(resultMarker));
       if (code === 0 && line) resolve(JSON.parse(line.slice(resultMarker.length)) as Result);
-      else resolve({ error: `${script} exited ${code}: ${(stderr.trim().split('\n').slice(-4).join(' | ') || stdout.trim()).slice(0, 600)}` });
+      else
+        resolve({ error: `${script} exited ${code}: ${(stderr.trim().split('\n').slice(-4).join(' | ') || stdout.trim()).slice(0, 600)}` });
     });
   });
 }
@@ -49,7 +50,8 @@ const templateMessages = await writeTemplates(templatesPath, 'medium');
  * to 1M, the floor 131 → 194 MB). The cap shows the memory is bounded: 1M documents run in the same space as 100k.
  */
 const cpuNodeFlags = ['--max-old-space-size=128'];
-const cpu = (variant: string, count: number) => runFigure('cpu-pipeline', ['--templates', templatesPath, '--variant', variant, '--count', String(count)], cpuNodeFlags);
+const cpu = (variant: string, count: number) =>
+  runFigure('cpu-pipeline', ['--templates', templatesPath, '--variant', variant, '--count', String(count)], cpuNodeFlags);
 const quickFlag = quick ? ['--quick'] : [];
 
 /** A Slack export ZIP of each size, generated in its own process, then read alone by the measured one. */
@@ -58,7 +60,9 @@ async function archiveFigures(): Promise<Record<string, Result>> {
   for (const [name, messages] of Object.entries(archiveSizes)) {
     const archive = join(directory, `archive-${name}.zip`);
     const generated = await runFigure('archive', ['--generate', '--archive', archive, '--messages', String(messages)]);
-    figures[`archive${name === 'small' ? 'Small' : 'Large'}`] = generated.error ? generated : await runFigure('archive', ['--archive', archive]);
+    figures[`archive${name === 'small' ? 'Small' : 'Large'}`] = generated.error
+      ? generated
+      : await runFigure('archive', ['--archive', archive]);
   }
   return figures;
 }
@@ -90,14 +94,24 @@ const rows: string[][] = [];
 const failures: string[] = [];
 for (const [name, result] of Object.entries(results)) if (result.error) failures.push(`${name}: ${result.error}`);
 
-const { floorSmall, pipelineSmall, floorLarge, pipelineLarge, stages, slack, elasticsearch, incremental, archiveSmall, archiveLarge } = results as Record<string, Result>;
-const cpuRatio = (pipeline: Result, floor: Result) => (pipeline.documentsPerSecond && floor.documentsPerSecond ? pipeline.documentsPerSecond / floor.documentsPerSecond : undefined);
+const { floorSmall, pipelineSmall, floorLarge, pipelineLarge, stages, slack, elasticsearch, incremental, archiveSmall, archiveLarge } =
+  results as Record<string, Result>;
+const cpuRatio = (pipeline: Result, floor: Result) =>
+  pipeline.documentsPerSecond && floor.documentsPerSecond ? pipeline.documentsPerSecond / floor.documentsPerSecond : undefined;
 for (const [label, pipeline, floor] of [
   [`1. CPU pipeline, ${number(sizes.small)} msgs`, pipelineSmall, floorSmall],
   [`1. CPU pipeline, ${number(sizes.large)} msgs`, pipelineLarge, floorLarge],
 ] as Array<[string, Result, Result]>) {
   const value = cpuRatio(pipeline!, floor!);
-  rows.push([label, `${number(pipeline!.documentsPerSecond)} docs/s`, `${number(floor!.documentsPerSecond)} docs/s (JSON.stringify + write)`, ratio(value), '≥ 0.5', verdict(value === undefined ? undefined : value >= 0.5), `${number(pipeline!.peakRssMb)} MB (floor ${number(floor!.peakRssMb)})`]);
+  rows.push([
+    label,
+    `${number(pipeline!.documentsPerSecond)} docs/s`,
+    `${number(floor!.documentsPerSecond)} docs/s (JSON.stringify + write)`,
+    ratio(value),
+    '≥ 0.5',
+    verdict(value === undefined ? undefined : value >= 0.5),
+    `${number(pipeline!.peakRssMb)} MB (floor ${number(floor!.peakRssMb)})`,
+  ]);
 }
 const rssGrowth = pipelineLarge!.peakRssMb && pipelineSmall!.peakRssMb ? pipelineLarge!.peakRssMb / pipelineSmall!.peakRssMb : undefined;
 rows.push([
@@ -200,11 +214,15 @@ if (failures.length > 0) process.stdout.write(`\nFailed figures:\n${failures.map
 
 // ---- BENCHMARKS.md ----
 const json = (value: unknown): string => JSON.stringify(value);
-const stageRows = stages && !stages.error
-  ? Object.entries(stages.microsecondsPerDocument as Record<string, number>)
-      .map(([name, microseconds], index, entries) => `| ${name} | ${microseconds} | ${index === 0 ? '–' : round(microseconds - entries[index - 1]![1], 3)} |`)
-      .join('\n')
-  : '(failed)';
+const stageRows =
+  stages && !stages.error
+    ? Object.entries(stages.microsecondsPerDocument as Record<string, number>)
+        .map(
+          ([name, microseconds], index, entries) =>
+            `| ${name} | ${microseconds} | ${index === 0 ? '–' : round(microseconds - entries[index - 1]![1], 3)} |`,
+        )
+        .join('\n')
+    : '(failed)';
 const markdown = `# Benchmarks
 
 Written by \`npm run bench${quick ? ' -- --quick' : ''}\` (bench/run.ts). Every figure runs in its own process
@@ -276,8 +294,8 @@ ${stageRows}
 
 ## 2. Slack-bound
 
-Fake Slack, ${slack?.size ?? ''} workspace (${json(slack?.workspace)}), tiers ×${slack?.scale ?? 60} (Tier 2 = ${20 * (slack?.scale ?? 60) / 60}/s,
-Tier 3 = ${50 * (slack?.scale ?? 60) / 60}/s), ${slack?.latencyMs ?? 20} ms latency per response. slackSource with \`fetchLastNDays: 0\` (all history),
+Fake Slack, ${slack?.size ?? ''} workspace (${json(slack?.workspace)}), tiers ×${slack?.scale ?? 60} (Tier 2 = ${(20 * (slack?.scale ?? 60)) / 60}/s,
+Tier 3 = ${(50 * (slack?.scale ?? 60)) / 60}/s), ${slack?.latencyMs ?? 20} ms latency per response. slackSource with \`fetchLastNDays: 0\` (all history),
 threads on, the public channels the bot is in, \`tierRates\` ×${slack?.scale ?? 60}, into a null sink.
 
 Floor: for each method, the fewest calls at the largest page sizes (users ⌈users/999⌉, conversations.list pages,
@@ -307,8 +325,9 @@ Re-sync of the same documents into the same index: \`${json(elasticsearch?.resyn
 
 ## 4. Incremental
 
-${incremental && !incremental.error
-  ? `\`slack-etl export --state\` (the CLI, as a child process) against the fake Slack, ${incremental.size} workspace, ×${incremental.scale},
+${
+  incremental && !incremental.error
+    ? `\`slack-etl export --state\` (the CLI, as a child process) against the fake Slack, ${incremental.size} workspace, ×${incremental.scale},
 \`--fetch-last-n-days ${incremental.days}\`: ${number(incremental.windowMessages)} messages in the window across ${incremental.channelsRead} channels
 (≤ ${incremental.historyCallsAllowed} history calls at 999 per page), ${number(incremental.inactiveThreads)} threads in the window whose last reply is older
 than the ${incremental.activeThreadDays}-day active window.
@@ -317,7 +336,8 @@ than the ${incremental.activeThreadDays}-day active window.
 |---|---|---|---|---|
 | first sync | ${incremental.first.seconds} s | \`${json(incremental.first.callsByMethod)}\` | ${number(incremental.first.documents)} | ${incremental.first.inactiveRepliesCalls} |
 | unchanged re-sync | ${incremental.again.seconds} s | \`${json(incremental.again.callsByMethod)}\` | ${number(incremental.again.documents)} | ${incremental.again.inactiveRepliesCalls} |`
-  : `Pending: ${incremental?.error ?? 'not run'}`}
+    : `Pending: ${incremental?.error ?? 'not run'}`
+}
 `;
 const benchmarksPath = fileURLToPath(new URL('../../BENCHMARKS.md', import.meta.url));
 // The chaos figures come from test/chaos/run-chaos.ts, not from this run: keep that section as it is.

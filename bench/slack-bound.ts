@@ -37,14 +37,20 @@ function minimumCalls(workspace: Workspace, pageSize: { list: number; history: n
   return calls;
 }
 
-const readChannels = (workspace: Workspace) => workspace.channels.filter((channel) => channelTypeOf(channel.info) === 'public' && channel.botIsMember);
+const readChannels = (workspace: Workspace) =>
+  workspace.channels.filter((channel) => channelTypeOf(channel.info) === 'public' && channel.botIsMember);
 const isThreadParent = (message: Record<string, any>): boolean =>
   Number(message.reply_count ?? 0) > 0 && (!message.thread_ts || message.thread_ts === message.ts);
 
 /** What Elastic's connector does: one request at a time, 200 per page, one replies call per thread, each paced at its tier rate. */
 async function sequentialBaseline(client: SlackApiClient): Promise<number> {
   let documents = 0;
-  async function pages(method: string, params: Record<string, unknown>, key: string, each: (items: Record<string, any>[]) => Promise<void>): Promise<void> {
+  async function pages(
+    method: string,
+    params: Record<string, unknown>,
+    key: string,
+    each: (items: Record<string, any>[]) => Promise<void>,
+  ): Promise<void> {
     let cursor: string | undefined;
     do {
       const page = await client.call(method, { ...params, limit: 200, ...(cursor ? { cursor } : {}) });
@@ -103,7 +109,14 @@ const ours = await (async () => {
     for await (const document of source) if (document) documents++;
     const seconds = (performance.now() - started) / 1000;
     const api = source.stats().api;
-    return { seconds, documents, failedCalls: api.failedCalls, clientRateLimited: api.rateLimited, retries: api.retries, ...summary(slack.stats()) };
+    return {
+      seconds,
+      documents,
+      failedCalls: api.failedCalls,
+      clientRateLimited: api.rateLimited,
+      retries: api.retries,
+      ...summary(slack.stats()),
+    };
   } finally {
     await slack.close();
   }

@@ -117,7 +117,11 @@ export function appendStream(path: string): WriteStream {
     });
   };
   // `fs` swaps only the open; writes and close are Node's own.
-  return createWriteStream(path, { flags: appendFlags, mode: privateFileMode, fs: { open: checkedOpen, write, writev, close } } as unknown as Parameters<typeof createWriteStream>[1]);
+  return createWriteStream(path, {
+    flags: appendFlags,
+    mode: privateFileMode,
+    fs: { open: checkedOpen, write, writev, close },
+  } as unknown as Parameters<typeof createWriteStream>[1]);
 }
 
 /** The mode to give a file that replaces `path`: the existing regular file's own, else 0600. */
@@ -220,7 +224,13 @@ function isProcessAlive(pid: number): boolean {
 function parseOwner(text: string): LockOwner | null {
   try {
     const value = JSON.parse(text) as Partial<LockOwner>;
-    if (Number.isSafeInteger(value.pid) && typeof value.host === 'string' && typeof value.since === 'string' && typeof value.token === 'string') return value as LockOwner;
+    if (
+      Number.isSafeInteger(value.pid) &&
+      typeof value.host === 'string' &&
+      typeof value.since === 'string' &&
+      typeof value.token === 'string'
+    )
+      return value as LockOwner;
   } catch {
     // not a lock we wrote
   }
@@ -235,7 +245,8 @@ async function readLock(lockPath: string): Promise<LockRead> {
     handle = await open(lockPath, constants.O_RDONLY | noFollow | noBlock);
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return { kind: 'absent' };
-    if (errorCode(error) === 'ELOOP' || errorCode(error) === 'EMLINK') return { kind: 'unreadable', reason: 'the lock file is a symbolic link' };
+    if (errorCode(error) === 'ELOOP' || errorCode(error) === 'EMLINK')
+      return { kind: 'unreadable', reason: 'the lock file is a symbolic link' };
     return { kind: 'unreadable', reason: `the lock file cannot be read (${errorCode(error) ?? String(error)})` };
   }
   try {

@@ -5,15 +5,46 @@ export type { Stage, Sink, SinkContext, Source, SourceReport, ComponentStats } f
 export { pipeline, type PipelineOptions, type RunStats } from './pipeline.js';
 export { SlackEtlError, ConfigError, RunError, describeError } from './errors.js';
 export { createLogger, silentLogger, redact, type Logger, type LogFormat, type LogLevel } from './log.js';
-export { slackSource, channelTypes, type ChannelType, type SlackSource, type SlackSourceOptions, type SlackSourceStats } from './sources/slack/source.js';
-export { SlackApiClient, SlackApiError, SlackUnavailableError, type SlackClientOptions, type SlackClientStats } from './sources/slack/client.js';
+export {
+  slackSource,
+  channelTypes,
+  type ChannelType,
+  type SlackSource,
+  type SlackSourceOptions,
+  type SlackSourceStats,
+} from './sources/slack/source.js';
+export {
+  SlackApiClient,
+  SlackApiError,
+  SlackUnavailableError,
+  type SlackClientOptions,
+  type SlackClientStats,
+} from './sources/slack/client.js';
 export { defaultTierRates, methodTiers, parseTierRates, type TierRates } from './sources/slack/pacer.js';
 export { enrich, displayName, rewriteSlackText, type EnrichOptions, type UserLookupResult } from './transforms/enrich.js';
-export { syncRules, rulesKeep, loadRules, validateRules, parseRulesText, ruleMatches, type SyncRule, type RuleOperator, type RulesValidation, type RuleProblem } from './transforms/sync-rules.js';
+export {
+  syncRules,
+  rulesKeep,
+  loadRules,
+  validateRules,
+  parseRulesText,
+  ruleMatches,
+  type SyncRule,
+  type RuleOperator,
+  type RulesValidation,
+  type RuleProblem,
+} from './transforms/sync-rules.js';
 export { dedupe, type DedupeOptions, type SeenStore } from './transforms/dedupe.js';
 export { contentHash } from './content-hash.js';
 export { StateStore, createStateStore, type ThreadState } from './state/store.js';
-export { ndjsonSink, checkNdjsonTarget, type NdjsonSinkOptions, type NdjsonSinkStats, type NdjsonResumeOptions, type NdjsonCheckpoint } from './sinks/ndjson.js';
+export {
+  ndjsonSink,
+  checkNdjsonTarget,
+  type NdjsonSinkOptions,
+  type NdjsonSinkStats,
+  type NdjsonResumeOptions,
+  type NdjsonCheckpoint,
+} from './sinks/ndjson.js';
 export {
   elasticsearchSink,
   createElasticsearchClient,

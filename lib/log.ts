@@ -44,7 +44,10 @@ export function basicAuthSecret(username: string | undefined, password: string |
  * names, server messages — written as `\u000a`, so they cannot forge or hide log lines.
  */
 export function escapeControlCharacters(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
+    (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** A URL for messages: without `user:password@`, query or trailing slash (an unparsable one loses only its userinfo). */

@@ -32,28 +32,82 @@ function isOptions(value: unknown): value is PipelineOptions {
 // or an ix operator (`filter`, `take`) is typed from the stage before it. The runtime below stays one loose signature.
 export function pipeline<A>(source: From<A>, sink: Sink<A>, options?: PipelineOptions): Promise<RunStats>;
 export function pipeline<A, B>(source: From<A>, s1: Step<A, B>, sink: Sink<B>, options?: PipelineOptions): Promise<RunStats>;
-export function pipeline<A, B, C>(source: From<A>, s1: Step<A, B>, s2: Step<B, C>, sink: Sink<C>, options?: PipelineOptions): Promise<RunStats>;
-export function pipeline<A, B, C, D>(source: From<A>, s1: Step<A, B>, s2: Step<B, C>, s3: Step<C, D>, sink: Sink<D>, options?: PipelineOptions): Promise<RunStats>;
+export function pipeline<A, B, C>(
+  source: From<A>,
+  s1: Step<A, B>,
+  s2: Step<B, C>,
+  sink: Sink<C>,
+  options?: PipelineOptions,
+): Promise<RunStats>;
+export function pipeline<A, B, C, D>(
+  source: From<A>,
+  s1: Step<A, B>,
+  s2: Step<B, C>,
+  s3: Step<C, D>,
+  sink: Sink<D>,
+  options?: PipelineOptions,
+): Promise<RunStats>;
 export function pipeline<A, B, C, D, E>(
-  source: From<A>, s1: Step<A, B>, s2: Step<B, C>, s3: Step<C, D>, s4: Step<D, E>, sink: Sink<E>, options?: PipelineOptions,
+  source: From<A>,
+  s1: Step<A, B>,
+  s2: Step<B, C>,
+  s3: Step<C, D>,
+  s4: Step<D, E>,
+  sink: Sink<E>,
+  options?: PipelineOptions,
 ): Promise<RunStats>;
 export function pipeline<A, B, C, D, E, F>(
-  source: From<A>, s1: Step<A, B>, s2: Step<B, C>, s3: Step<C, D>, s4: Step<D, E>, s5: Step<E, F>, sink: Sink<F>, options?: PipelineOptions,
+  source: From<A>,
+  s1: Step<A, B>,
+  s2: Step<B, C>,
+  s3: Step<C, D>,
+  s4: Step<D, E>,
+  s5: Step<E, F>,
+  sink: Sink<F>,
+  options?: PipelineOptions,
 ): Promise<RunStats>;
 export function pipeline<A, B, C, D, E, F, G>(
-  source: From<A>, s1: Step<A, B>, s2: Step<B, C>, s3: Step<C, D>, s4: Step<D, E>, s5: Step<E, F>, s6: Step<F, G>, sink: Sink<G>, options?: PipelineOptions,
+  source: From<A>,
+  s1: Step<A, B>,
+  s2: Step<B, C>,
+  s3: Step<C, D>,
+  s4: Step<D, E>,
+  s5: Step<E, F>,
+  s6: Step<F, G>,
+  sink: Sink<G>,
+  options?: PipelineOptions,
 ): Promise<RunStats>;
 export function pipeline<A, B, C, D, E, F, G, H>(
-  source: From<A>, s1: Step<A, B>, s2: Step<B, C>, s3: Step<C, D>, s4: Step<D, E>, s5: Step<E, F>, s6: Step<F, G>, s7: Step<G, H>, sink: Sink<H>,
+  source: From<A>,
+  s1: Step<A, B>,
+  s2: Step<B, C>,
+  s3: Step<C, D>,
+  s4: Step<D, E>,
+  s5: Step<E, F>,
+  s6: Step<F, G>,
+  s7: Step<G, H>,
+  sink: Sink<H>,
   options?: PipelineOptions,
 ): Promise<RunStats>;
 export function pipeline<A, B, C, D, E, F, G, H, I>(
-  source: From<A>, s1: Step<A, B>, s2: Step<B, C>, s3: Step<C, D>, s4: Step<D, E>, s5: Step<E, F>, s6: Step<F, G>, s7: Step<G, H>, s8: Step<H, I>,
-  sink: Sink<I>, options?: PipelineOptions,
+  source: From<A>,
+  s1: Step<A, B>,
+  s2: Step<B, C>,
+  s3: Step<C, D>,
+  s4: Step<D, E>,
+  s5: Step<E, F>,
+  s6: Step<F, G>,
+  s7: Step<G, H>,
+  s8: Step<H, I>,
+  sink: Sink<I>,
+  options?: PipelineOptions,
 ): Promise<RunStats>;
 /** Stages built at run time, as one array (a list whose length the types cannot know): checked only as any-to-any. */
 export function pipeline(source: From<unknown>, stages: readonly AnyStage[], sink: Sink<any>, options?: PipelineOptions): Promise<RunStats>;
-export async function pipeline<T>(source: From<T>, ...parts: Array<AnyStage | readonly AnyStage[] | Sink<any> | PipelineOptions | undefined>): Promise<RunStats> {
+export async function pipeline<T>(
+  source: From<T>,
+  ...parts: Array<AnyStage | readonly AnyStage[] | Sink<any> | PipelineOptions | undefined>
+): Promise<RunStats> {
   const started = performance.now();
   const rest = parts.flat();
   if (rest.length > 0 && rest.at(-1) === undefined) rest.pop();

@@ -67,8 +67,13 @@ async function expectCleanFailure(t: Test, result: CliResult, expectation: Expec
   t.match(lines[0], / — /, 'problem, then the fix');
   t.notMatch(result.stderr, /^\s+at /m, 'no stack trace');
   t.equal(result.stdout, '', 'nothing on stdout');
-  for (const secret of secrets) t.notOk(result.stdout.includes(secret) || result.stderr.includes(secret), `the secret ${secret.slice(0, 8)}… is not printed`);
-  t.strictSame((await readdir(expectation.directory)).sort(), (expectation.filesBefore ?? []).sort(), 'no output or partial file left behind');
+  for (const secret of secrets)
+    t.notOk(result.stdout.includes(secret) || result.stderr.includes(secret), `the secret ${secret.slice(0, 8)}… is not printed`);
+  t.strictSame(
+    (await readdir(expectation.directory)).sort(),
+    (expectation.filesBefore ?? []).sort(),
+    'no output or partial file left behind',
+  );
 }
 
 interface OptionRow {
@@ -81,29 +86,90 @@ interface OptionRow {
 
 const seeExportHelp = /see 'slack-etl export --help'/;
 const optionRows: OptionRow[] = [
-  { name: '--fetch-last-n-days not a number', args: ['--fetch-last-n-days', 'abc'], problem: /--fetch-last-n-days must be a whole number, got 'abc'/, fix: seeExportHelp },
-  { name: '--fetch-last-n-days negative (=-3)', args: ['--fetch-last-n-days=-3'], problem: /--fetch-last-n-days must be a whole number, got '-3'/, fix: seeExportHelp },
+  {
+    name: '--fetch-last-n-days not a number',
+    args: ['--fetch-last-n-days', 'abc'],
+    problem: /--fetch-last-n-days must be a whole number, got 'abc'/,
+    fix: seeExportHelp,
+  },
+  {
+    name: '--fetch-last-n-days negative (=-3)',
+    args: ['--fetch-last-n-days=-3'],
+    problem: /--fetch-last-n-days must be a whole number, got '-3'/,
+    fix: seeExportHelp,
+  },
   {
     name: '--fetch-last-n-days negative (space -3)',
     args: ['--fetch-last-n-days', '-3'],
     problem: /option --fetch-last-n-days needs a value, but is followed by '-3'/,
     fix: /write --fetch-last-n-days=-3 if that is the value/,
   },
-  { name: '--fetch-last-n-days fractional', args: ['--fetch-last-n-days', '1.5'], problem: /--fetch-last-n-days must be a whole number, got '1.5'/, fix: seeExportHelp },
+  {
+    name: '--fetch-last-n-days fractional',
+    args: ['--fetch-last-n-days', '1.5'],
+    problem: /--fetch-last-n-days must be a whole number, got '1.5'/,
+    fix: seeExportHelp,
+  },
   { name: '--concurrency zero', args: ['--concurrency', '0'], problem: /--concurrency must be at least 1, got 0/, fix: seeExportHelp },
-  { name: '--concurrency not a number', args: ['--concurrency', 'many'], problem: /--concurrency must be a whole number, got 'many'/, fix: seeExportHelp },
-  { name: '--concurrency negative', args: ['--concurrency=-2'], problem: /--concurrency must be a whole number, got '-2'/, fix: seeExportHelp },
-  { name: '--tier-rates not numbers', args: ['--tier-rates', '20,x,100'], problem: /--tier-rates: expected three positive numbers "T2,T3,T4".*got "20,x,100"/, fix: seeExportHelp },
-  { name: '--tier-rates two values', args: ['--tier-rates', '20,50'], problem: /--tier-rates: expected three positive numbers/, fix: seeExportHelp },
-  { name: '--tier-rates zero', args: ['--tier-rates', '0,50,100'], problem: /--tier-rates: expected three positive numbers/, fix: seeExportHelp },
+  {
+    name: '--concurrency not a number',
+    args: ['--concurrency', 'many'],
+    problem: /--concurrency must be a whole number, got 'many'/,
+    fix: seeExportHelp,
+  },
+  {
+    name: '--concurrency negative',
+    args: ['--concurrency=-2'],
+    problem: /--concurrency must be a whole number, got '-2'/,
+    fix: seeExportHelp,
+  },
+  {
+    name: '--tier-rates not numbers',
+    args: ['--tier-rates', '20,x,100'],
+    problem: /--tier-rates: expected three positive numbers "T2,T3,T4".*got "20,x,100"/,
+    fix: seeExportHelp,
+  },
+  {
+    name: '--tier-rates two values',
+    args: ['--tier-rates', '20,50'],
+    problem: /--tier-rates: expected three positive numbers/,
+    fix: seeExportHelp,
+  },
+  {
+    name: '--tier-rates zero',
+    args: ['--tier-rates', '0,50,100'],
+    problem: /--tier-rates: expected three positive numbers/,
+    fix: seeExportHelp,
+  },
   { name: '--tier-rates empty', args: ['--tier-rates', ''], problem: /--tier-rates needs a non-empty value/, fix: seeExportHelp },
-  { name: '--channel-types unknown type', args: ['--channel-types', 'public,bogus'], problem: /--channel-types: unknown type 'bogus'/, fix: /use public, private, im, mpim/ },
-  { name: '--log-format unknown', args: ['--log-format', 'yaml'], problem: /--log-format must be text or json, got 'yaml'/, fix: seeExportHelp },
+  {
+    name: '--channel-types unknown type',
+    args: ['--channel-types', 'public,bogus'],
+    problem: /--channel-types: unknown type 'bogus'/,
+    fix: /use public, private, im, mpim/,
+  },
+  {
+    name: '--log-format unknown',
+    args: ['--log-format', 'yaml'],
+    problem: /--log-format must be text or json, got 'yaml'/,
+    fix: seeExportHelp,
+  },
   { name: 'unknown flag', args: ['--bogus'], problem: /unknown option --bogus for 'slack-etl export'/, fix: seeExportHelp },
-  { name: "another command's flag", args: ['--delete-stale'], problem: /unknown option --delete-stale for 'slack-etl export'/, fix: seeExportHelp },
+  {
+    name: "another command's flag",
+    args: ['--delete-stale'],
+    problem: /unknown option --delete-stale for 'slack-etl export'/,
+    fix: seeExportHelp,
+  },
   { name: 'a boolean flag given a value', args: ['--quiet=yes'], problem: /'--quiet' does not take an argument/, fix: seeExportHelp },
   { name: 'a stray argument', args: ['slack'], problem: /unexpected argument 'slack' for 'slack-etl export'/, fix: seeExportHelp },
-  { name: 'sync: --concurrency zero', command: 'sync', args: ['--index', 'slack', '--es-url', 'http://127.0.0.1:9', '--concurrency', '0'], problem: /--concurrency must be at least 1/, fix: /see 'slack-etl sync --help'/ },
+  {
+    name: 'sync: --concurrency zero',
+    command: 'sync',
+    args: ['--index', 'slack', '--es-url', 'http://127.0.0.1:9', '--concurrency', '0'],
+    problem: /--concurrency must be at least 1/,
+    fix: /see 'slack-etl sync --help'/,
+  },
 ];
 
 t.test('wrong option types and ranges: exit 2 before any Slack call', async (t) => {
@@ -128,7 +194,12 @@ t.test('wrong option types and ranges: exit 2 before any Slack call', async (t) 
   t.test('unknown command', async (t) => {
     const directory = await temporaryDirectory(t);
     const result = await runCli(['exprot', '--out', 'out.ndjson'], { cwd: directory });
-    await expectCleanFailure(t, result, { code: 2, problem: /unknown command 'exprot'/, fix: /run 'slack-etl --help' for the commands/, directory });
+    await expectCleanFailure(t, result, {
+      code: 2,
+      problem: /unknown command 'exprot'/,
+      fix: /run 'slack-etl --help' for the commands/,
+      directory,
+    });
   });
 });
 
@@ -137,39 +208,71 @@ t.test('credentials', async (t) => {
   t.test('missing token: names both ways to give one', async (t) => {
     const slack = await fakeSlack(t);
     const directory = await temporaryDirectory(t);
-    const result = await runCli(['export', '--out', 'out.ndjson'], { cwd: directory, env: { ...userEnvironment(slack), SLACK_TOKEN: undefined } });
-    await expectCleanFailure(t, result, { code: 2, problem: /no Slack token/, fix: /set SLACK_TOKEN \(preferred\) or pass --token/, directory });
+    const result = await runCli(['export', '--out', 'out.ndjson'], {
+      cwd: directory,
+      env: { ...userEnvironment(slack), SLACK_TOKEN: undefined },
+    });
+    await expectCleanFailure(t, result, {
+      code: 2,
+      problem: /no Slack token/,
+      fix: /set SLACK_TOKEN \(preferred\) or pass --token/,
+      directory,
+    });
     t.equal(slackCalls(slack), 0, 'no Slack call');
   });
   t.test('wrong token on the command line: rejected by auth.test, never echoed', async (t) => {
     const slack = await fakeSlack(t);
     const directory = await temporaryDirectory(t);
     const result = await runCli(['export', '--out', 'out.ndjson', '--token', wrongToken], { cwd: directory, env: userEnvironment(slack) });
-    await expectCleanFailure(t, result, { code: 2, problem: /Slack rejected the token \(invalid_auth\)/, fix: /set SLACK_TOKEN or --token to a valid bot token/, directory });
+    await expectCleanFailure(t, result, {
+      code: 2,
+      problem: /Slack rejected the token \(invalid_auth\)/,
+      fix: /set SLACK_TOKEN or --token to a valid bot token/,
+      directory,
+    });
     t.strictSame(slack.stats().callsByMethod, { 'auth.test': 1 }, 'only auth.test was called');
   });
   t.test('wrong token in SLACK_TOKEN', async (t) => {
     const slack = await fakeSlack(t);
     const directory = await temporaryDirectory(t);
-    const result = await runCli(['export', '--out', 'out.ndjson'], { cwd: directory, env: { ...userEnvironment(slack), SLACK_TOKEN: wrongToken } });
-    await expectCleanFailure(t, result, { code: 2, problem: /Slack rejected the token \(invalid_auth\)/, fix: /valid bot token/, directory });
+    const result = await runCli(['export', '--out', 'out.ndjson'], {
+      cwd: directory,
+      env: { ...userEnvironment(slack), SLACK_TOKEN: wrongToken },
+    });
+    await expectCleanFailure(t, result, {
+      code: 2,
+      problem: /Slack rejected the token \(invalid_auth\)/,
+      fix: /valid bot token/,
+      directory,
+    });
   });
   t.test('token without the scope a channel type needs: missing_scope names the scope to add', async (t) => {
     const scopedToken = 'xoxb-no-private-history';
     const slack = await fakeSlack(t, { [scopedToken]: { scopes: ALL_SCOPES.filter((scope) => scope !== 'groups:history') } });
     const directory = await temporaryDirectory(t);
-    const result = await runCli(['export', '--out', 'out.ndjson', '--channel-types', 'public,private', '--tier-rates', scaledTierRatesFlag], {
-      cwd: directory,
-      env: { ...userEnvironment(slack), SLACK_TOKEN: scopedToken },
+    const result = await runCli(
+      ['export', '--out', 'out.ndjson', '--channel-types', 'public,private', '--tier-rates', scaledTierRatesFlag],
+      {
+        cwd: directory,
+        env: { ...userEnvironment(slack), SLACK_TOKEN: scopedToken },
+      },
+    );
+    await expectCleanFailure(t, result, {
+      code: 2,
+      problem: /the Slack token lacks the scope groups:history/,
+      fix: /add them under OAuth & Permissions of the Slack app, reinstall it/,
+      directory,
     });
-    await expectCleanFailure(t, result, { code: 2, problem: /the Slack token lacks the scope groups:history/, fix: /add them under OAuth & Permissions of the Slack app, reinstall it/, directory });
     t.notOk(result.stderr.includes(scopedToken), 'the token is not printed');
     t.equal(slack.stats().callsByMethod['conversations.history'] ?? 0, 0, 'no history was read');
   });
   t.test('with --log-format json the error is one JSON line with its code and stack, still without the token', async (t) => {
     const slack = await fakeSlack(t);
     const directory = await temporaryDirectory(t);
-    const result = await runCli(['export', '--out', 'out.ndjson', '--log-format', 'json', '--token', wrongToken], { cwd: directory, env: userEnvironment(slack) });
+    const result = await runCli(['export', '--out', 'out.ndjson', '--log-format', 'json', '--token', wrongToken], {
+      cwd: directory,
+      env: userEnvironment(slack),
+    });
     t.equal(result.code, 2);
     const lines = result.stderr.split('\n').filter((line) => line.length > 0);
     t.equal(lines.length, 1, 'one line');
@@ -185,7 +288,13 @@ t.test('credentials', async (t) => {
 
 t.test('rules and state files', async (t) => {
   t.jobs = 3;
-  const rulesRow = async (t: Test, rulesPath: (directory: string) => Promise<string>, problem: RegExp, fix: RegExp, filesBefore: string[] = []) => {
+  const rulesRow = async (
+    t: Test,
+    rulesPath: (directory: string) => Promise<string>,
+    problem: RegExp,
+    fix: RegExp,
+    filesBefore: string[] = [],
+  ) => {
     const slack = await fakeSlack(t);
     const directory = await temporaryDirectory(t);
     const path = await rulesPath(directory);
@@ -194,7 +303,9 @@ t.test('rules and state files', async (t) => {
     t.equal(slackCalls(slack), 0, 'no Slack call');
   };
   const rulesFix = /pass the path of a JSON rules file/;
-  t.test('rules file missing', (t) => rulesRow(t, async (directory) => join(directory, 'missing.json'), /cannot read rules file .*missing\.json: no such file/, rulesFix));
+  t.test('rules file missing', (t) =>
+    rulesRow(t, async (directory) => join(directory, 'missing.json'), /cannot read rules file .*missing\.json: no such file/, rulesFix),
+  );
   // Root reads a chmod 000 file anyway: as root the unreadable file is a directory, otherwise a file without permissions.
   t.test(`rules file unreadable (${isRoot ? 'a directory, as root ignores permissions' : 'chmod 000'})`, (t) =>
     rulesRow(
@@ -210,8 +321,22 @@ t.test('rules and state files', async (t) => {
       ['rules.json'],
     ),
   );
-  t.test('rules file malformed JSON', (t) => rulesRow(t, async () => join(fixturesRules, 'broken.json'), /broken\.json.*not valid JSON at line 3, column 3/, /then check them with `slack-etl rules check .*broken\.json`/));
-  t.test('rules file with invalid rules', (t) => rulesRow(t, async () => join(fixturesRules, 'invalid.json'), /invalid\.json: 10 problems: rule bad-operator: /, /fix the rules, then check them/));
+  t.test('rules file malformed JSON', (t) =>
+    rulesRow(
+      t,
+      async () => join(fixturesRules, 'broken.json'),
+      /broken\.json.*not valid JSON at line 3, column 3/,
+      /then check them with `slack-etl rules check .*broken\.json`/,
+    ),
+  );
+  t.test('rules file with invalid rules', (t) =>
+    rulesRow(
+      t,
+      async () => join(fixturesRules, 'invalid.json'),
+      /invalid\.json: 10 problems: rule bad-operator: /,
+      /fix the rules, then check them/,
+    ),
+  );
 
   const stateRow = async (t: Test, write: (path: string) => Promise<void>, problem: RegExp, fix: RegExp) => {
     const slack = await fakeSlack(t);
@@ -219,18 +344,33 @@ t.test('rules and state files', async (t) => {
     const path = join(directory, 'state.json');
     await write(path);
     const before = (await stat(path)).isFile() ? await readFile(path, 'utf8') : null;
-    const result = await runCli(['export', '--out', 'out.ndjson', '--state', 'state.json'], { cwd: directory, env: userEnvironment(slack) });
+    const result = await runCli(['export', '--out', 'out.ndjson', '--state', 'state.json'], {
+      cwd: directory,
+      env: userEnvironment(slack),
+    });
     await expectCleanFailure(t, result, { code: 2, problem, fix, directory, filesBefore: ['state.json'] });
     if (before !== null) t.equal(await readFile(path, 'utf8'), before, 'the state file is untouched');
     t.equal(slackCalls(slack), 0, 'no Slack call');
   };
   t.test('state file malformed JSON', (t) =>
-    stateRow(t, (path) => writeFile(path, '{"format": "slack-etl-state", '), /the state file state\.json is not usable: it is not valid JSON/, /it was left untouched; pass another --state path/),
+    stateRow(
+      t,
+      (path) => writeFile(path, '{"format": "slack-etl-state", '),
+      /the state file state\.json is not usable: it is not valid JSON/,
+      /it was left untouched; pass another --state path/,
+    ),
   );
   t.test('state file of another program', (t) =>
-    stateRow(t, (path) => writeFile(path, '{"hello": "world"}\n'), /the state file state\.json is not usable: it is not a slack-etl state file/, /pass another --state path/),
+    stateRow(
+      t,
+      (path) => writeFile(path, '{"hello": "world"}\n'),
+      /the state file state\.json is not usable: it is not a slack-etl state file/,
+      /pass another --state path/,
+    ),
   );
-  t.test('state file unreadable (a directory)', (t) => stateRow(t, (path) => mkdir(path), /cannot use the state file state\.json: it is a directory/, /give a file name to --state/));
+  t.test('state file unreadable (a directory)', (t) =>
+    stateRow(t, (path) => mkdir(path), /cannot use the state file state\.json: it is a directory/, /give a file name to --state/),
+  );
 });
 
 t.test('output paths', async (t) => {
@@ -242,7 +382,14 @@ t.test('output paths', async (t) => {
     await expectCleanFailure(t, result, { code: 2, problem, fix, directory, filesBefore });
     t.equal(slackCalls(slack), 0, 'no Slack call');
   };
-  t.test('--out in a missing directory', (t) => outRow(t, async () => 'missing/out.ndjson', /cannot write missing\/out\.ndjson: the directory .*missing does not exist/, /create it or choose another --out path/));
+  t.test('--out in a missing directory', (t) =>
+    outRow(
+      t,
+      async () => 'missing/out.ndjson',
+      /cannot write missing\/out\.ndjson: the directory .*missing does not exist/,
+      /create it or choose another --out path/,
+    ),
+  );
   t.test('--out under a regular file', (t) =>
     outRow(
       t,
@@ -267,7 +414,13 @@ t.test('output paths', async (t) => {
       t.teardown(() => chmod(readOnly, 0o755));
     }
     const result = await runCli(['export', '--out', join(readOnly, 'out.ndjson')], { cwd: directory, env: userEnvironment(slack) });
-    await expectCleanFailure(t, result, { code: 2, problem: /cannot write .*out\.ndjson: the directory .* is not writable/, fix: /choose another --out path/, directory, filesBefore: isRoot ? [] : ['read-only'] });
+    await expectCleanFailure(t, result, {
+      code: 2,
+      problem: /cannot write .*out\.ndjson: the directory .* is not writable/,
+      fix: /choose another --out path/,
+      directory,
+      filesBefore: isRoot ? [] : ['read-only'],
+    });
     if (!isRoot) t.strictSame(await readdir(readOnly), [], 'nothing in the read-only directory');
     t.equal(slackCalls(slack), 0, 'no Slack call');
   });
@@ -289,10 +442,22 @@ t.test('output paths', async (t) => {
     const directory = await temporaryDirectory(t);
     const out = join(directory, 'out.ndjson');
     await writeFile(out, 'the previous export\n');
-    const failed = await runCli(['export', '--out', 'out.ndjson', '--token', wrongToken, '--tier-rates', scaledTierRatesFlag], { cwd: directory, env: userEnvironment(slack) });
-    await expectCleanFailure(t, failed, { code: 2, problem: /Slack rejected the token/, fix: /valid bot token/, directory, filesBefore: ['out.ndjson'] });
+    const failed = await runCli(['export', '--out', 'out.ndjson', '--token', wrongToken, '--tier-rates', scaledTierRatesFlag], {
+      cwd: directory,
+      env: userEnvironment(slack),
+    });
+    await expectCleanFailure(t, failed, {
+      code: 2,
+      problem: /Slack rejected the token/,
+      fix: /valid bot token/,
+      directory,
+      filesBefore: ['out.ndjson'],
+    });
     t.equal(await readFile(out, 'utf8'), 'the previous export\n', 'a failed run leaves the old file as it was');
-    const succeeded = await runCli(['export', '--out', 'out.ndjson', '--tier-rates', scaledTierRatesFlag, '--quiet'], { cwd: directory, env: userEnvironment(slack) });
+    const succeeded = await runCli(['export', '--out', 'out.ndjson', '--tier-rates', scaledTierRatesFlag, '--quiet'], {
+      cwd: directory,
+      env: userEnvironment(slack),
+    });
     t.equal(succeeded.code, 0, succeeded.stderr);
     t.equal(succeeded.stderr, '', 'quiet');
     const documents = parseNdjson(await readFile(out, 'utf8'));
@@ -302,7 +467,11 @@ t.test('output paths', async (t) => {
 });
 
 /** `script` under bash, for pipelines; the CLI path is in $SLACK_ETL_BIN. */
-function runBash(script: string, env: Record<string, string | undefined>, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runBash(
+  script: string,
+  env: Record<string, string | undefined>,
+  cwd: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const environment: Record<string, string> = {};
   for (const [key, value] of Object.entries({ ...process.env, ...env, SLACK_ETL_BIN: binPath, NODE: process.execPath })) {
     if (value !== undefined && !key.startsWith('TAP') && !key.startsWith('NODE_OPTIONS')) environment[key] = value;
@@ -345,8 +514,16 @@ t.test('streams and devices', async (t) => {
     const slack = await fakeSlack(t);
     const directory = await temporaryDirectory(t);
     const devBefore = await readdir('/dev');
-    const result = await runCli(['export', '--out', '/dev/full', '--tier-rates', scaledTierRatesFlag], { cwd: directory, env: userEnvironment(slack) });
-    await expectCleanFailure(t, result, { code: 1, problem: /no space left while writing \/dev\/full/, fix: /free disk space and run again/, directory });
+    const result = await runCli(['export', '--out', '/dev/full', '--tier-rates', scaledTierRatesFlag], {
+      cwd: directory,
+      env: userEnvironment(slack),
+    });
+    await expectCleanFailure(t, result, {
+      code: 1,
+      problem: /no space left while writing \/dev\/full/,
+      fix: /free disk space and run again/,
+      directory,
+    });
     const after = await stat('/dev/full');
     t.ok(after.isCharacterDevice() && after.rdev === before.rdev, '/dev/full is still the device (written in place, not replaced)');
     t.strictSame((await readdir('/dev')).sort(), devBefore.sort(), 'no temporary file left in /dev');
@@ -354,7 +531,10 @@ t.test('streams and devices', async (t) => {
   t.test('a device as --out is written in place (/dev/null)', async (t) => {
     const slack = await fakeSlack(t);
     const directory = await temporaryDirectory(t);
-    const result = await runCli(['export', '--out', '/dev/null', '--tier-rates', scaledTierRatesFlag, '--quiet'], { cwd: directory, env: userEnvironment(slack) });
+    const result = await runCli(['export', '--out', '/dev/null', '--tier-rates', scaledTierRatesFlag, '--quiet'], {
+      cwd: directory,
+      env: userEnvironment(slack),
+    });
     t.equal(result.code, 0, result.stderr);
     t.ok((await stat('/dev/null')).isCharacterDevice(), '/dev/null is still the device');
   });
@@ -382,15 +562,28 @@ t.test('sync', async (t) => {
     const slack = await fakeSlack(t);
     const directory = await temporaryDirectory(t);
     const result = await runCli(['sync', '--index', 'slack'], { cwd: directory, env: userEnvironment(slack) });
-    await expectCleanFailure(t, result, { code: 2, problem: /sync needs an Elasticsearch URL/, fix: /set ELASTICSEARCH_URL or pass --es-url/, directory });
+    await expectCleanFailure(t, result, {
+      code: 2,
+      problem: /sync needs an Elasticsearch URL/,
+      fix: /set ELASTICSEARCH_URL or pass --es-url/,
+      directory,
+    });
   });
   t.test('sync with a wrong API key: exit 2 naming authentication, no Slack call, key not printed', async (t) => {
     const slack = await fakeSlack(t);
     const elasticsearch = await startFakeElasticsearch({ auth: { apiKey: 'the-right-key' } });
     t.teardown(() => elasticsearch.close());
     const directory = await temporaryDirectory(t);
-    const result = await runCli(['sync', '--index', 'slack', '--es-url', elasticsearch.url, '--es-api-key', esApiKey], { cwd: directory, env: userEnvironment(slack) });
-    await expectCleanFailure(t, result, { code: 2, problem: /rejected the credentials: authentication failed \(401/, fix: /pass a valid API key with --es-api-key/, directory });
+    const result = await runCli(['sync', '--index', 'slack', '--es-url', elasticsearch.url, '--es-api-key', esApiKey], {
+      cwd: directory,
+      env: userEnvironment(slack),
+    });
+    await expectCleanFailure(t, result, {
+      code: 2,
+      problem: /rejected the credentials: authentication failed \(401/,
+      fix: /pass a valid API key with --es-api-key/,
+      directory,
+    });
     t.equal(slackCalls(slack), 0, 'no Slack call');
     t.equal(elasticsearch.indices.size, 0, 'no index created');
   });
@@ -410,7 +603,10 @@ t.test('sync', async (t) => {
     const slack = await fakeSlack(t);
     const directory = await temporaryDirectory(t);
     const port = await closedPort();
-    const result = await runCli(['sync', '--index', 'slack', '--es-url', `http://elastic:${urlPassword}@127.0.0.1:${port}`], { cwd: directory, env: userEnvironment(slack) });
+    const result = await runCli(['sync', '--index', 'slack', '--es-url', `http://elastic:${urlPassword}@127.0.0.1:${port}`], {
+      cwd: directory,
+      env: userEnvironment(slack),
+    });
     await expectCleanFailure(t, result, {
       code: 2,
       problem: new RegExp(`Elasticsearch is unreachable at http://127\\.0\\.0\\.1:${port} \\(`),

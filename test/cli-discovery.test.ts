@@ -9,7 +9,8 @@ import { parseNdjson, runCli, scaledTierRatesFlag, startWorkspace, testToken } f
 /** The CLI in-process (help and version need no child process). */
 async function runMain(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = { stdout: '', stderr: '' };
-  const sink = (name: 'stdout' | 'stderr') => new Writable({ write: (chunk, _encoding, done) => ((output[name] += String(chunk)), done()) });
+  const sink = (name: 'stdout' | 'stderr') =>
+    new Writable({ write: (chunk, _encoding, done) => ((output[name] += String(chunk)), done()) });
   const code = await main(args, { stdout: sink('stdout'), stderr: sink('stderr'), env: {}, stderrIsTTY: false });
   return { code, ...output };
 }
@@ -21,8 +22,14 @@ t.test('list channels and list users print what the token can see as NDJSON when
   t.equal(channels.code, 0, channels.stderr);
   const listed = parseNdjson(channels.stdout);
   // As in Slack, a private channel is visible to the bot only once it is a member.
-  const expected = workspace.channels.filter((channel) => !channel.info.is_im && !channel.info.is_mpim && (!channel.info.is_private || channel.botIsMember));
-  t.strictSame(listed.map((row) => row.id).sort(), expected.map((channel) => channel.info.id).sort(), 'every public channel and the private ones the bot is in');
+  const expected = workspace.channels.filter(
+    (channel) => !channel.info.is_im && !channel.info.is_mpim && (!channel.info.is_private || channel.botIsMember),
+  );
+  t.strictSame(
+    listed.map((row) => row.id).sort(),
+    expected.map((channel) => channel.info.id).sort(),
+    'every public channel and the private ones the bot is in',
+  );
   for (const channel of expected) {
     const row = listed.find((candidate) => candidate.id === channel.info.id)!;
     t.strictSame(
@@ -54,7 +61,9 @@ t.test('--channels: #name works, an unknown or excluded entry says how to fix it
   const { workspace, slack, nowMs } = await startWorkspace(t);
   const env = { SLACK_TOKEN: testToken, SLACK_API_URL: slack.url, SLACK_ETL_NOW: String(nowMs) };
   const common = ['export', '--quiet', '--no-sync-users', '--tier-rates', scaledTierRatesFlag];
-  const publicMember = workspace.channels.find((channel) => channel.botIsMember && !channel.info.is_private && !channel.info.is_im && !channel.info.is_mpim)!;
+  const publicMember = workspace.channels.find(
+    (channel) => channel.botIsMember && !channel.info.is_private && !channel.info.is_im && !channel.info.is_mpim,
+  )!;
   const privateMember = workspace.channels.find((channel) => channel.botIsMember && channel.info.is_private && !channel.info.is_mpim)!;
   const hashed = await runCli([...common, '--channels', `#${publicMember.info.name}`], { env });
   t.equal(hashed.code, 0, hashed.stderr);
@@ -63,12 +72,20 @@ t.test('--channels: #name works, an unknown or excluded entry says how to fix it
 
   const excluded = await runCli([...common, '--channels', `#${privateMember.info.name}`], { env });
   t.equal(excluded.code, 2);
-  t.match(excluded.stderr, new RegExp(`'${privateMember.info.name}' \\(${privateMember.info.id}\\) is a private channel, excluded by --channel-types public — add its type: --channel-types public,private`));
+  t.match(
+    excluded.stderr,
+    new RegExp(
+      `'${privateMember.info.name}' \\(${privateMember.info.id}\\) is a private channel, excluded by --channel-types public — add its type: --channel-types public,private`,
+    ),
+  );
   t.equal(excluded.stdout, '');
 
   const partly = await runCli([...common, '--channels', `${publicMember.info.name},no-such-channel`], { env });
   t.equal(partly.code, 0, 'one readable channel is enough to run');
-  t.match(partly.stderr, /channel 'no-such-channel' given in --channels was not found — check the name or id with 'slack-etl list channels/);
+  t.match(
+    partly.stderr,
+    /channel 'no-such-channel' given in --channels was not found — check the name or id with 'slack-etl list channels/,
+  );
 });
 
 t.test('--version, -V, help on every command, rules --help and help <command>', async (t) => {
@@ -79,7 +96,12 @@ t.test('--version, -V, help on every command, rules --help and help <command>', 
     t.equal(result.code, 0);
     t.equal(result.stdout, `slack-etl ${manifest.version}\n`, `${flag} prints the package version`);
   }
-  for (const args of [['rules', '--help'], ['rules', 'check', '--help'], ['rules', '-h'], ['help', 'rules']]) {
+  for (const args of [
+    ['rules', '--help'],
+    ['rules', 'check', '--help'],
+    ['rules', '-h'],
+    ['help', 'rules'],
+  ]) {
     const result = await runMain(args);
     t.equal(result.code, 0, args.join(' '));
     t.match(result.stdout, /usage: slack-etl rules check FILE/, `${args.join(' ')} prints the rules usage`);
@@ -100,12 +122,30 @@ t.test('--version, -V, help on every command, rules --help and help <command>', 
 t.test('export --dry-run names what it would read and the minimum calls and time, without reading history', async (t) => {
   const { workspace, slack } = await startWorkspace(t);
   const env = { SLACK_TOKEN: testToken, SLACK_API_URL: slack.url };
-  const result = await runCli(['export', '--dry-run', '--fetch-last-n-days', '0', '--channel-types', 'public,private', '--tier-rates', '20,50,100'], { env });
+  const result = await runCli(
+    ['export', '--dry-run', '--fetch-last-n-days', '0', '--channel-types', 'public,private', '--tier-rates', '20,50,100'],
+    { env },
+  );
   t.equal(result.code, 0, result.stderr);
   const readable = workspace.channels.filter((channel) => !channel.info.is_im && !channel.info.is_mpim && channel.botIsMember);
   const output = result.stdout + result.stderr;
-  for (const channel of readable) t.match(output, new RegExp(`${String(channel.info.id)}\\s+(public|private)\\s+member\\s+${String(channel.info.name)}`), `lists ${String(channel.info.name)}`);
-  t.match(output, new RegExp(`dry run: would read ${readable.length} channels \\(0 to join\\) and ${workspace.users.length} users, window all history`));
-  t.match(output, new RegExp(`at least ${3 + readable.length} API calls .*conversations\\.history ≥ ${readable.length}.*at --tier-rates 20,50,100`));
-  t.equal(slack.calls.filter((call) => call.method === 'conversations.history' || call.method === 'conversations.replies').length, 0, 'no history or replies read');
+  for (const channel of readable)
+    t.match(
+      output,
+      new RegExp(`${String(channel.info.id)}\\s+(public|private)\\s+member\\s+${String(channel.info.name)}`),
+      `lists ${String(channel.info.name)}`,
+    );
+  t.match(
+    output,
+    new RegExp(`dry run: would read ${readable.length} channels \\(0 to join\\) and ${workspace.users.length} users, window all history`),
+  );
+  t.match(
+    output,
+    new RegExp(`at least ${3 + readable.length} API calls .*conversations\\.history ≥ ${readable.length}.*at --tier-rates 20,50,100`),
+  );
+  t.equal(
+    slack.calls.filter((call) => call.method === 'conversations.history' || call.method === 'conversations.replies').length,
+    0,
+    'no history or replies read',
+  );
 });

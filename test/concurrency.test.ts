@@ -57,7 +57,10 @@ t.test('a task waiting for a permit leaves on abort with the reason and never ru
   await first;
   t.equal(await after, 'after', 'the next waiter still gets the permit');
   t.equal(ran, false);
-  await t.rejects(semaphore.run(async () => 1, AbortSignal.abort(new Error('already'))), { message: 'already' });
+  await t.rejects(
+    semaphore.run(async () => 1, AbortSignal.abort(new Error('already'))),
+    { message: 'already' },
+  );
 });
 
 t.test('runPool keeps at most `concurrency` in flight and yields every result as it finishes', async (t) => {

@@ -8,20 +8,58 @@ import { canonicalContent, contentHash } from '../lib/content-hash.js';
 import { dedupe, type SeenStore } from '../lib/transforms/dedupe.js';
 import { fromArray, messageDocument as message } from './helpers/documents.js';
 
-
 const user: UserDocument = {
-  _id: 'U1', id: 'U1', _timestamp: '2024-01-01T00:00:00.000Z', type: 'user', real_name_normalized: 'Ann', profile_real_name: 'Ann',
-  display_name: 'ann', display_name_normalized: 'ann', first_name: 'Ann', last_name: null, name: 'ann', deleted: false, real_name: 'Ann',
-  is_admin: false, is_owner: false, is_bot: false, tz: 'Europe/Berlin', title: null, updated: 1700000000,
+  _id: 'U1',
+  id: 'U1',
+  _timestamp: '2024-01-01T00:00:00.000Z',
+  type: 'user',
+  real_name_normalized: 'Ann',
+  profile_real_name: 'Ann',
+  display_name: 'ann',
+  display_name_normalized: 'ann',
+  first_name: 'Ann',
+  last_name: null,
+  name: 'ann',
+  deleted: false,
+  real_name: 'Ann',
+  is_admin: false,
+  is_owner: false,
+  is_bot: false,
+  tz: 'Europe/Berlin',
+  title: null,
+  updated: 1700000000,
 };
 
 const channel: ChannelDocument = {
-  _id: 'C1', id: 'C1', _timestamp: '2024-01-01T00:00:00.000Z', type: 'channel', topic: 'Launch 🚀', topic_author: 'ann', topic_last_updated: 1700000000,
-  purpose: null, purpose_author: null, purpose_last_updated: null, last_updated: null, name: 'general', name_normalized: 'general',
-  created: 1600000000, is_private: false, is_archived: false, num_members: 12, url: 'https://acme.slack.com/archives/C1',
+  _id: 'C1',
+  id: 'C1',
+  _timestamp: '2024-01-01T00:00:00.000Z',
+  type: 'channel',
+  topic: 'Launch 🚀',
+  topic_author: 'ann',
+  topic_last_updated: 1700000000,
+  purpose: null,
+  purpose_author: null,
+  purpose_last_updated: null,
+  last_updated: null,
+  name: 'general',
+  name_normalized: 'general',
+  created: 1600000000,
+  is_private: false,
+  is_archived: false,
+  num_members: 12,
+  url: 'https://acme.slack.com/archives/C1',
 };
 
-const tombstone: TombstoneDocument = { _id: 'C1-1.000001', id: 'C1-1.000001', type: 'tombstone', deleted_type: 'message', channel_id: 'C1', ts: '1.000001', _timestamp: '2024-01-01T00:00:00.000Z' };
+const tombstone: TombstoneDocument = {
+  _id: 'C1-1.000001',
+  id: 'C1-1.000001',
+  type: 'tombstone',
+  deleted_type: 'message',
+  channel_id: 'C1',
+  ts: '1.000001',
+  _timestamp: '2024-01-01T00:00:00.000Z',
+};
 
 /** The definition: stable-stringify of every field except `_timestamp` and `content_hash`. */
 function referenceCanonical(document: Record<string, unknown>): string {
@@ -46,10 +84,22 @@ t.test('the fast canonical form is byte-identical to stable-stringify of the con
     message({
       text: 'quotes " backslash \\ newline \n tab \t control \u0001 unicode ünïcödé 漢字 🎉 lone \ud800 surrogate, line separator \u2028, delete \u007f',
       files: [
-        { id: 'F1', name: 'plan "v2".pdf', title: null, mimetype: 'application/pdf', filetype: 'pdf', size: 12345, url_private: 'https://files/F1', permalink: 'https://p/F1' },
+        {
+          id: 'F1',
+          name: 'plan "v2".pdf',
+          title: null,
+          mimetype: 'application/pdf',
+          filetype: 'pdf',
+          size: 12345,
+          url_private: 'https://files/F1',
+          permalink: 'https://p/F1',
+        },
         { permalink: null, id: 'F2', size: 0, name: null, title: 'ü', mimetype: null, filetype: null, url_private: null },
       ],
-      reactions: [{ name: 'tada', count: 3 }, { count: 1, name: '+1' }],
+      reactions: [
+        { name: 'tada', count: 3 },
+        { count: 1, name: '+1' },
+      ],
       reply_count: 4,
       thread_ts: '1700000000.000100',
       edited_ts: '1700000100.000000',
@@ -60,7 +110,14 @@ t.test('the fast canonical form is byte-identical to stable-stringify of the con
       (text) => message({ text }) as unknown as Record<string, unknown>,
     ),
     reversed(message({ text: 'keys in reverse insertion order' })),
-    { ...message(), attachments_text: undefined, extra: { b: [1, undefined, { d: 1, c: 2 }], a: Number.NaN }, 10: 'integer-like key', 'weird "key"': -0, infinite: Infinity },
+    {
+      ...message(),
+      attachments_text: undefined,
+      extra: { b: [1, undefined, { d: 1, c: 2 }], a: Number.NaN },
+      10: 'integer-like key',
+      'weird "key"': -0,
+      infinite: Infinity,
+    },
     { _id: 'x', type: 'message', nested: { when: new Date('2024-05-01T00:00:00Z'), list: [] }, big: 1e21, small: 1e-7, fn: () => 1 },
     { _id: 'missing-most-fields', type: 'message' },
     { type: 'user', _id: 'U2', name: null, deleted: true },
@@ -75,7 +132,8 @@ t.test('the fast canonical form is byte-identical to stable-stringify of the con
   }
   // Same type, changing shapes: a cached shape must not be reused for a document with other keys.
   const shapes = [message(), { ...message(), added: 1 }, { _id: 'C1-1', type: 'message', text: 'x' }, message()];
-  for (const document of shapes) t.equal(canonicalContent(document), referenceCanonical(document as Record<string, unknown>), 'shape change');
+  for (const document of shapes)
+    t.equal(canonicalContent(document), referenceCanonical(document as Record<string, unknown>), 'shape change');
 });
 
 t.test('content hash: key order independent, ignores _timestamp and content_hash, changes with content', async (t) => {
@@ -90,7 +148,11 @@ t.test('content hash: key order independent, ignores _timestamp and content_hash
   t.not(hashOf({ ...base, reply_count: 2 }), hashOf(base), 'reply_count');
   t.not(hashOf({ ...base, reactions: [{ name: 'tada', count: 1 }] }), hashOf(base), 'reactions');
   t.not(hashOf({ ...base, _id: 'C2-1', id: 'C2-1' }), hashOf(base), '_id is content');
-  t.equal(hashOf(base), '472yeWjcgbgj1H32BbP0oQ6doRAk-WT1Uc8KfGlwKoA', 'pinned: a changed canonical form would make every stored hash stale');
+  t.equal(
+    hashOf(base),
+    '472yeWjcgbgj1H32BbP0oQ6doRAk-WT1Uc8KfGlwKoA',
+    'pinned: a changed canonical form would make every stored hash stale',
+  );
 });
 
 t.test('dedupe: sets content_hash, drops in-run repeats, keeps changed versions, passes tombstones', async (t) => {
@@ -98,10 +160,19 @@ t.test('dedupe: sets content_hash, drops in-run repeats, keeps changed versions,
   const repeat = message({ text: 'v1', _timestamp: '2024-02-02T00:00:00.000Z' });
   const edited = message({ text: 'v2', edited_ts: '1700000200.000000' });
   // Same _id as `first`, other content (the channel id differs): a changed version, not a repeat.
-  const otherChannel = message({ text: 'v1', channel_id: 'C2', ts: '1700000000.000100', _id: 'C1-1700000000.000100', id: 'C1-1700000000.000100' });
+  const otherChannel = message({
+    text: 'v1',
+    channel_id: 'C2',
+    ts: '1700000000.000100',
+    _id: 'C1-1700000000.000100',
+    id: 'C1-1700000000.000100',
+  });
   const { out, stats } = await run([user, channel, first, repeat, edited, tombstone, { ...tombstone }, otherChannel, { ...user }]);
   t.same(
-    out.map((document) => [document._id, document.type === 'tombstone' ? 'tombstone' : (document as MessageDocument).text ?? document.type]),
+    out.map((document) => [
+      document._id,
+      document.type === 'tombstone' ? 'tombstone' : ((document as MessageDocument).text ?? document.type),
+    ]),
     [
       ['U1', 'user'],
       ['C1', 'channel'],
@@ -130,7 +201,10 @@ t.test('dedupe with a seen store: unchanged documents are not emitted again', as
     [user._id, contentHash(user)],
   ]);
   const { out, stats } = await run([{ ...user }, unchanged, changed, fresh, tombstone], stored);
-  t.same(out.map((document) => document._id), [changed._id, fresh._id, tombstone._id]);
+  t.same(
+    out.map((document) => document._id),
+    [changed._id, fresh._id, tombstone._id],
+  );
   t.same(stats, { hashed: 4, duplicates: 0, unchanged: 2 });
 });
 

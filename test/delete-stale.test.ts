@@ -14,10 +14,24 @@ async function setup(t: TestContext) {
   t.teardown(() => elasticsearch.close());
   const directory = await temporaryDirectory(t);
   const sync = (at: number, ...extra: string[]) =>
-    runCli(['sync', '--index', 'slack', '--dead-letter', join(directory, 'dead.ndjson'), '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, ...extra], {
-      env: { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(at), ELASTICSEARCH_URL: elasticsearch.url },
-      timeoutMs: 120_000,
-    });
+    runCli(
+      [
+        'sync',
+        '--index',
+        'slack',
+        '--dead-letter',
+        join(directory, 'dead.ndjson'),
+        '--slack-api-url',
+        slack.url,
+        '--tier-rates',
+        scaledTierRatesFlag,
+        ...extra,
+      ],
+      {
+        env: { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(at), ELASTICSEARCH_URL: elasticsearch.url },
+        timeoutMs: 120_000,
+      },
+    );
   const ids = () => [...elasticsearch.indices.get('slack')!.documents.keys()].sort();
   const messages = () => [...elasticsearch.indices.get('slack')!.documents.values()].filter((document) => document.type === 'message');
   return { workspace, slack, nowMs, elasticsearch, directory, sync, ids, messages };
@@ -33,7 +47,13 @@ t.test('run again 15 and 40 days later, and with --no-threads: nothing Slack sti
   for (const days of [15, 40]) {
     const at = nowMs + days * DAY_MS;
     const windowStart = (at - 180 * DAY_MS) / 1000;
-    const orphaned = messages().filter((message) => message.thread_ts && message.thread_ts !== message.ts && Number(message.thread_ts) < windowStart && Number(message.ts) >= windowStart);
+    const orphaned = messages().filter(
+      (message) =>
+        message.thread_ts &&
+        message.thread_ts !== message.ts &&
+        Number(message.thread_ts) < windowStart &&
+        Number(message.ts) >= windowStart,
+    );
     t.ok(orphaned.length > 0, `${days} days later some indexed replies are in the window while their parent is not (${orphaned.length})`);
     const later = await sync(at, '--delete-stale');
     t.equal(later.code, 0, later.stderr);
@@ -48,39 +68,66 @@ t.test('run again 15 and 40 days later, and with --no-threads: nothing Slack sti
   t.strictSame(ids(), before, '--no-threads --delete-stale keeps every reply');
 });
 
-t.test('a message and a reply deleted in Slack are deleted; messages the rules now exclude are removed and reported as such; nothing else', async (t) => {
-  const { workspace, nowMs, sync, ids, messages, directory } = await setup(t);
-  const first = await sync(nowMs);
-  t.equal(first.code, 0, first.stderr);
-  const before = ids();
-  const windowStart = workspace.now - 180 * 86_400;
-  const channel = workspace.channels.find(
-    (candidate) => candidate.botIsMember && !candidate.info.is_private && !candidate.info.is_archived && [...candidate.replies.entries()].some(([ts, replies]) => replies.length > 1 && Number(ts) >= windowStart),
-  )!;
-  t.ok(channel, 'a public channel with a thread in the window');
-  const channelId = String(channel.info.id);
-  const plain = channel.messages.find((message) => Number(message.ts) >= windowStart && !message.thread_ts && !message.subtype)!;
-  const [, replies] = [...channel.replies.entries()].find(([ts, list]) => list.length > 1 && Number(ts) >= windowStart)!;
-  const reply = replies.find((candidate) => candidate.subtype !== 'thread_broadcast')!;
-  const goneIds = [`${channelId}-${String(plain.ts)}`, `${channelId}-${String(reply.ts)}`];
-  t.ok(goneIds.every((id) => before.includes(id)), 'the message and the reply were indexed');
+t.test(
+  'a message and a reply deleted in Slack are deleted; messages the rules now exclude are removed and reported as such; nothing else',
+  async (t) => {
+    const { workspace, nowMs, sync, ids, messages, directory } = await setup(t);
+    const first = await sync(nowMs);
+    t.equal(first.code, 0, first.stderr);
+    const before = ids();
+    const windowStart = workspace.now - 180 * 86_400;
+    const channel = workspace.channels.find(
+      (candidate) =>
+        candidate.botIsMember &&
+        !candidate.info.is_private &&
+        !candidate.info.is_archived &&
+        [...candidate.replies.entries()].some(([ts, replies]) => replies.length > 1 && Number(ts) >= windowStart),
+    )!;
+    t.ok(channel, 'a public channel with a thread in the window');
+    const channelId = String(channel.info.id);
+    const plain = channel.messages.find((message) => Number(message.ts) >= windowStart && !message.thread_ts && !message.subtype)!;
+    const [, replies] = [...channel.replies.entries()].find(([ts, list]) => list.length > 1 && Number(ts) >= windowStart)!;
+    const reply = replies.find((candidate) => candidate.subtype !== 'thread_broadcast')!;
+    const goneIds = [`${channelId}-${String(plain.ts)}`, `${channelId}-${String(reply.ts)}`];
+    t.ok(
+      goneIds.every((id) => before.includes(id)),
+      'the message and the reply were indexed',
+    );
 
-  // The busiest author among the rest (not an author of the deleted two, whose deletion must count as "gone"), excluded by a rule.
-  const goneAuthors = new Set(messages().filter((message) => goneIds.includes(String(message.id))).map((message) => String(message.author)));
-  const authorCounts = new Map<string, number>();
-  for (const message of messages()) if (!goneIds.includes(String(message.id)) && !goneAuthors.has(String(message.author))) authorCounts.set(String(message.author), (authorCounts.get(String(message.author)) ?? 0) + 1);
-  const [author] = [...authorCounts.entries()].sort((left, right) => right[1] - left[1])[0]!;
-  const excludedIds = messages()
-    .filter((message) => message.author === author && !goneIds.includes(String(message.id)))
-    .map((message) => String(message.id));
-  t.ok(excludedIds.length > 0);
-  const rulesPath = join(directory, 'rules.json');
-  await writeFile(rulesPath, JSON.stringify([{ id: 'no-author', order: 1, policy: 'exclude', field: 'author', rule: 'equals', value: author }]));
+    // The busiest author among the rest (not an author of the deleted two, whose deletion must count as "gone"), excluded by a rule.
+    const goneAuthors = new Set(
+      messages()
+        .filter((message) => goneIds.includes(String(message.id)))
+        .map((message) => String(message.author)),
+    );
+    const authorCounts = new Map<string, number>();
+    for (const message of messages())
+      if (!goneIds.includes(String(message.id)) && !goneAuthors.has(String(message.author)))
+        authorCounts.set(String(message.author), (authorCounts.get(String(message.author)) ?? 0) + 1);
+    const [author] = [...authorCounts.entries()].sort((left, right) => right[1] - left[1])[0]!;
+    const excludedIds = messages()
+      .filter((message) => message.author === author && !goneIds.includes(String(message.id)))
+      .map((message) => String(message.id));
+    t.ok(excludedIds.length > 0);
+    const rulesPath = join(directory, 'rules.json');
+    await writeFile(
+      rulesPath,
+      JSON.stringify([{ id: 'no-author', order: 1, policy: 'exclude', field: 'author', rule: 'equals', value: author }]),
+    );
 
-  workspace.deleteMessage(channelId, String(plain.ts));
-  workspace.deleteMessage(channelId, String(reply.ts));
-  const second = await sync(nowMs, '--rules', rulesPath, '--delete-stale');
-  t.equal(second.code, 0, second.stderr);
-  t.strictSame(ids(), before.filter((id) => !goneIds.includes(id) && !excludedIds.includes(id)), 'exactly those are gone');
-  t.match(second.stderr, new RegExp(`gone from Slack 2 · excluded by rules ${excludedIds.length.toLocaleString('en-US')}`), 'each counted under its reason');
-});
+    workspace.deleteMessage(channelId, String(plain.ts));
+    workspace.deleteMessage(channelId, String(reply.ts));
+    const second = await sync(nowMs, '--rules', rulesPath, '--delete-stale');
+    t.equal(second.code, 0, second.stderr);
+    t.strictSame(
+      ids(),
+      before.filter((id) => !goneIds.includes(id) && !excludedIds.includes(id)),
+      'exactly those are gone',
+    );
+    t.match(
+      second.stderr,
+      new RegExp(`gone from Slack 2 · excluded by rules ${excludedIds.length.toLocaleString('en-US')}`),
+      'each counted under its reason',
+    );
+  },
+);

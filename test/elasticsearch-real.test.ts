@@ -15,7 +15,9 @@ const message = hashedMessage;
 const source = staticSource;
 
 if (!node) {
-  t.comment('skipped: ELASTICSEARCH_URL is not set, so these checks did not run against a real cluster (set it, and ELASTICSEARCH_API_KEY if needed, to run them)');
+  t.comment(
+    'skipped: ELASTICSEARCH_URL is not set, so these checks did not run against a real cluster (set it, and ELASTICSEARCH_API_KEY if needed, to run them)',
+  );
   t.pass('skipped: ELASTICSEARCH_URL is not set, no real Elasticsearch to test against');
 } else {
   t.test('index, re-sync without writes, update, tombstone and stale deletion against a real cluster', async (t) => {
@@ -34,7 +36,9 @@ if (!node) {
     });
     await checkElasticsearch(client, node);
     const sink = (options: { deleteStale?: boolean } = {}) => elasticsearchSink({ client, index, retryWaitMs: 200, ...options });
-    const documents = Array.from({ length: 50 }, (_, position) => message(position % 2 ? 'C1' : 'C2', `17000000${String(position).padStart(2, '0')}.000100`));
+    const documents = Array.from({ length: 50 }, (_, position) =>
+      message(position % 2 ? 'C1' : 'C2', `17000000${String(position).padStart(2, '0')}.000100`),
+    );
     const ids = documents.map((document) => document._id).sort();
 
     const first = await pipeline(source(documents), sink());
@@ -49,10 +53,20 @@ if (!node) {
     const again = await pipeline(source(documents), sink());
     t.match(again.sink, { indexed: 0, updated: 0, unchanged: 50, bulkRequests: 0 }, 'an unchanged re-sync writes nothing');
 
-    const changed = documents.map((document, position) => (position === 0 ? message(document.channel_id, document.ts, 'edited') : document));
+    const changed = documents.map((document, position) =>
+      position === 0 ? message(document.channel_id, document.ts, 'edited') : document,
+    );
     t.match((await pipeline(source(changed), sink())).sink, { updated: 1, unchanged: 49 });
 
-    const gone: TombstoneDocument = { _id: documents[1]!._id, id: documents[1]!._id, type: 'tombstone', deleted_type: 'message', channel_id: documents[1]!.channel_id, ts: documents[1]!.ts, _timestamp: documents[1]!._timestamp };
+    const gone: TombstoneDocument = {
+      _id: documents[1]!._id,
+      id: documents[1]!._id,
+      type: 'tombstone',
+      deleted_type: 'message',
+      channel_id: documents[1]!.channel_id,
+      ts: documents[1]!.ts,
+      _timestamp: documents[1]!._timestamp,
+    };
     t.match((await pipeline(source([gone]), sink())).sink, { deleted: 1 });
 
     // C1 is read completely and lost its first remaining messages; C2 came back empty and must be kept.

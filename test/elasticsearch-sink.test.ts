@@ -9,8 +9,21 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { Client } from '@elastic/elasticsearch';
 import { startFakeElasticsearch, type FakeElasticsearchOptions } from '../fixtures/elasticsearch/server.js';
-import { checkElasticsearch, createElasticsearchClient, elasticsearchSink, indexMappings, type ElasticsearchSinkOptions } from '../lib/sinks/elasticsearch.js';
-import { messageId, slackTsToIso, type AnyDocument, type ChannelDocument, type TombstoneDocument, type UserDocument } from '../lib/documents.js';
+import {
+  checkElasticsearch,
+  createElasticsearchClient,
+  elasticsearchSink,
+  indexMappings,
+  type ElasticsearchSinkOptions,
+} from '../lib/sinks/elasticsearch.js';
+import {
+  messageId,
+  slackTsToIso,
+  type AnyDocument,
+  type ChannelDocument,
+  type TombstoneDocument,
+  type UserDocument,
+} from '../lib/documents.js';
 import { contentHash } from '../lib/content-hash.js';
 import { pipeline } from '../lib/pipeline.js';
 import { ConfigError } from '../lib/errors.js';
@@ -77,7 +90,12 @@ function tombstone(channelId: string, ts: string): TombstoneDocument {
 /** A source as the pipeline sees it: documents, then (only once exhausted) a report of what was read completely. */
 const source = staticSource;
 
-const fullReport = (completeChannels: string[], windowOldest: string | null = null): SourceReport => ({ completeChannels, skippedChannels: [], windowOldest, complete: true });
+const fullReport = (completeChannels: string[], windowOldest: string | null = null): SourceReport => ({
+  completeChannels,
+  skippedChannels: [],
+  windowOldest,
+  complete: true,
+});
 
 function recordingLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
@@ -92,8 +110,16 @@ async function setup(t: Test, fakeOptions: FakeElasticsearchOptions = {}) {
     await client.close();
     await server.close();
   });
-  const run = (documents: AnyDocument[] | Source<AnyDocument>, options: Partial<ElasticsearchSinkOptions> = {}, logger = recordingLogger()) =>
-    pipeline(Array.isArray(documents) ? source(documents) : documents, elasticsearchSink({ client, index: 'slack', retryWaitMs: 5, ...options }), { logger });
+  const run = (
+    documents: AnyDocument[] | Source<AnyDocument>,
+    options: Partial<ElasticsearchSinkOptions> = {},
+    logger = recordingLogger(),
+  ) =>
+    pipeline(
+      Array.isArray(documents) ? source(documents) : documents,
+      elasticsearchSink({ client, index: 'slack', retryWaitMs: 5, ...options }),
+      { logger },
+    );
   const stored = () => server.indices.get('slack')!.documents;
   return { server, client, run, stored };
 }
@@ -122,7 +148,10 @@ t.test('first run creates the index with the mappings and it holds exactly the i
   t.same(server.indices.get('slack')!.mappings, indexMappings);
   t.same([...stored().keys()].sort(), documents.map((document) => document._id).sort());
   for (const document of documents) t.same(stored().get(document._id), bodyOf(document), document._id);
-  t.ok(server.requests.some((request) => request.path === '/slack/_refresh'), 'refreshed at the end');
+  t.ok(
+    server.requests.some((request) => request.path === '/slack/_refresh'),
+    'refreshed at the end',
+  );
 });
 
 t.test('a second run with unchanged content hashes writes zero documents; changed hashes update exactly those', async (t) => {
@@ -134,7 +163,9 @@ t.test('a second run with unchanged content hashes writes zero documents; change
   t.match(again.sink, { indexed: 0, updated: 0, unchanged: documents.length, bulkRequests: 0 });
   t.equal(server.stats().bulkRequests, bulkBefore, 'no bulk request at all');
 
-  const edited = documents.map((document) => (document._id === messageId('C1', '1700000003.000100') ? message('C1', '1700000003.000100', 'edited text') : document));
+  const edited = documents.map((document) =>
+    document._id === messageId('C1', '1700000003.000100') ? message('C1', '1700000003.000100', 'edited text') : document,
+  );
   const renamed = edited.map((document) => (document._id === 'U2' ? user('U2', 'Robert') : document));
   const third = await run(renamed);
   t.match(third.sink, { indexed: 0, updated: 2, unchanged: documents.length - 2 });
@@ -148,7 +179,11 @@ t.test('a second run with unchanged content hashes writes zero documents; change
 t.test('tombstones delete their message; a tombstone for an id that is already gone is not an error', async (t) => {
   const { run, stored } = await setup(t);
   await run(workspace());
-  const result = await run([tombstone('C1', '1700000001.000100'), tombstone('C2', '1700001002.000200'), tombstone('C9', '1600000000.000000')]);
+  const result = await run([
+    tombstone('C1', '1700000001.000100'),
+    tombstone('C2', '1700001002.000200'),
+    tombstone('C9', '1600000000.000000'),
+  ]);
   t.match(result.sink, { deleted: 2, deleteNotFound: 1, dropped: 0 });
   t.notOk(stored().has(messageId('C1', '1700000001.000100')));
   t.notOk(stored().has(messageId('C2', '1700001002.000200')));
@@ -161,7 +196,16 @@ t.test('deleteStale deletes exactly the unseen in-window messages of complete ch
   const c1 = ['1700000001.000100', '1700000002.000100', '1700000003.000100', '1700000004.000100'].map((ts) => message('C1', ts));
   const c2 = ['1700000001.000200', '1700000002.000200'].map((ts) => message('C2', ts));
   const c3 = ['1700000001.000300', '1700000002.000300'].map((ts) => message('C3', ts));
-  const everything: AnyDocument[] = [user('U1', 'Alice'), channel('C1', 'general'), channel('C2', 'random'), channel('C3', 'private'), old, ...c1, ...c2, ...c3];
+  const everything: AnyDocument[] = [
+    user('U1', 'Alice'),
+    channel('C1', 'general'),
+    channel('C2', 'random'),
+    channel('C3', 'private'),
+    old,
+    ...c1,
+    ...c2,
+    ...c3,
+  ];
   await run(everything);
   t.equal(stored().size, everything.length);
 
@@ -211,7 +255,9 @@ t.test('a failed run writes what it read, then fails, and deletes nothing even w
   const { run, stored } = await setup(t);
   const documents = workspace();
   await run(documents);
-  const changed = documents.map((document) => (document.type === 'message' ? message(document.channel_id, document.ts, 'changed') : document));
+  const changed = documents.map((document) =>
+    document.type === 'message' ? message(document.channel_id, document.ts, 'changed') : document,
+  );
   await t.rejects(run(source(changed, fullReport(['C1', 'C2']), 10), { deleteStale: true }), /Slack went away/);
   t.equal(stored().size, documents.length, 'nothing deleted');
   const rewritten = [...stored().values()].filter((body) => body.text === 'changed').length;
@@ -275,12 +321,19 @@ t.test('documents with permanent mapping errors go to the dead-letter file and a
   const result = await run(documents, { deadLetterPath }, logger);
   t.match(result.sink, { indexed: documents.length - 2, dropped: 2, deadLetterFile: deadLetterPath });
   t.equal(stored().size, documents.length - 2);
-  const lines = (await readFile(deadLetterPath, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { document: AnyDocument; status: number; error: { type: string } });
+  const lines = (await readFile(deadLetterPath, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { document: AnyDocument; status: number; error: { type: string } });
   t.same(lines.map((line) => line.document._id).sort(), [messageId('C1', '1700009999.000001'), messageId('C2', '1700009999.000002')]);
   for (const line of lines) {
     t.equal(line.status, 400);
     t.equal(line.error.type, 'document_parsing_exception');
-    t.same(line.document, documents.find((document) => document._id === line.document._id), 'the full original document, _id included');
+    t.same(
+      line.document,
+      documents.find((document) => document._id === line.document._id),
+      'the full original document, _id included',
+    );
   }
   t.ok(logger.lines.some((line) => line.startsWith('warn:') && line.includes('1700009999.000001')));
   const clean = await run(workspace(), { deadLetterPath: join(directory, 'none.ndjson') });
@@ -292,11 +345,17 @@ t.test('a sink built from connection options authenticates with the API key and 
   const server = await startFakeElasticsearch({ auth: { apiKey }, faults: { requestRate503: 0.2, seed: 5 } });
   t.teardown(() => server.close());
   const logger = recordingLogger();
-  const result = await pipeline(source(workspace()), elasticsearchSink({ node: server.url, apiKey, index: 'slack', retryWaitMs: 5, retries: 10, flushBytes: 2000 }), { logger });
+  const result = await pipeline(
+    source(workspace()),
+    elasticsearchSink({ node: server.url, apiKey, index: 'slack', retryWaitMs: 5, retries: 10, flushBytes: 2000 }),
+    { logger },
+  );
   t.equal(server.indices.get('slack')!.documents.size, workspace().length);
   t.ok((result.sink.retries as number) > 0);
   t.notOk(logger.lines.join('\n').includes(apiKey));
-  await t.rejects(pipeline(source(workspace()), elasticsearchSink({ node: server.url, apiKey: 'd3Jvbmcta2V5', index: 'slack' })), { code: 'es_auth' });
+  await t.rejects(pipeline(source(workspace()), elasticsearchSink({ node: server.url, apiKey: 'd3Jvbmcta2V5', index: 'slack' })), {
+    code: 'es_auth',
+  });
 });
 
 t.test('checkElasticsearch: wrong credentials are a ConfigError es_auth that names the fix and hides the secret', async (t) => {
@@ -352,5 +411,7 @@ t.test('an invalid index name is a ConfigError before any request', async (t) =>
 t.test('createElasticsearchClient rejects a URL that is not http(s) and an unreadable CA file as ConfigErrors', async (t) => {
   t.throws(() => createElasticsearchClient({ node: 'ftp://user:pw123456@host' }), { code: 'es_url_invalid' });
   t.throws(() => createElasticsearchClient({ node: 'not a url' }), { code: 'es_url_invalid' });
-  t.throws(() => createElasticsearchClient({ node: 'https://localhost:9200', caCertPath: join(tmpdir(), 'no-such-ca-file.pem') }), { code: 'es_ca_cert' });
+  t.throws(() => createElasticsearchClient({ node: 'https://localhost:9200', caCertPath: join(tmpdir(), 'no-such-ca-file.pem') }), {
+    code: 'es_ca_cert',
+  });
 });

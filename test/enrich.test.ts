@@ -74,7 +74,7 @@ const users = [
   user('U6', { real_name: 'Deploy Bot', name: 'deploybot', is_bot: true }),
 ];
 
-t.test('displayName follows Elastic\'s order and skips empty strings', async (t) => {
+t.test("displayName follows Elastic's order and skips empty strings", async (t) => {
   t.equal(displayName({ id: 'U1', name: 'n', real_name: 'r', profile: { display_name_normalized: 'd', real_name_normalized: 'rn' } }), 'd');
   t.equal(displayName({ id: 'U1', name: 'n', real_name: 'r', profile: { display_name_normalized: '', real_name_normalized: 'rn' } }), 'rn');
   t.equal(displayName({ id: 'U1', name: 'n', real_name: 'r', profile: {} }), 'r');
@@ -86,7 +86,12 @@ t.test('displayName follows Elastic\'s order and skips empty strings', async (t)
 t.test('every token form of Slack text', async (t) => {
   const names: Record<string, string> = { U1: 'ann', W9: 'grid user' };
   const channels: Record<string, string> = { C2: 'random' };
-  const rewrite = (text: string) => rewriteSlackText(text, (id) => names[id], (id) => channels[id]);
+  const rewrite = (text: string) =>
+    rewriteSlackText(
+      text,
+      (id) => names[id],
+      (id) => channels[id],
+    );
   const cases: Array<[string, string]> = [
     ['hi <@U1>', 'hi @ann'],
     ['hi <@U1|old-name>', 'hi @ann'],
@@ -119,7 +124,11 @@ t.test('every token form of Slack text', async (t) => {
   ];
   for (const [input, expected] of cases) t.equal(rewrite(input), expected, JSON.stringify(input));
   t.equal(
-    rewriteSlackText('<@U1>', () => 'R&amp;D', () => undefined),
+    rewriteSlackText(
+      '<@U1>',
+      () => 'R&amp;D',
+      () => undefined,
+    ),
     '@R&amp;D',
     'names inserted by a rewrite are never unescaped again',
   );
@@ -129,13 +138,22 @@ t.test('messages: author and text from the user map learned from user documents'
   const { out, messages, stats } = await run([
     ...users,
     channel('C1', 'general'),
-    message({ author_id: 'U1', author: 'U1', text: '<@U2> and <@U3> meet <@U4> &amp; <@U5> in <#C1>', attachments_text: 'from <@U1>: <https://a.test|A>' }),
+    message({
+      author_id: 'U1',
+      author: 'U1',
+      text: '<@U2> and <@U3> meet <@U4> &amp; <@U5> in <#C1>',
+      attachments_text: 'from <@U1>: <https://a.test|A>',
+    }),
     message({ author_id: 'U5', author: 'U5' }),
     message({ author_id: 'U6', author: 'U6', text: 'deployed' }),
     message({ author_type: 'bot', author_id: 'B1', author: 'CI Bot', text: 'build <!here>' }),
   ]);
   t.equal(out.filter((document) => document.type === 'user').length, 6, 'user documents pass through');
-  t.same(messages.map((document) => document.author), ['ann', 'dave', 'Deploy Bot', 'CI Bot'], 'users by name, deleted users too, bot users resolved, bot_profile name kept');
+  t.same(
+    messages.map((document) => document.author),
+    ['ann', 'dave', 'Deploy Bot', 'CI Bot'],
+    'users by name, deleted users too, bot users resolved, bot_profile name kept',
+  );
   t.equal(messages[0]!.text, '@Bob Builder and @carol meet @U4 & @dave in #general');
   t.equal(messages[0]!.attachments_text, 'from @ann: A (https://a.test)');
   t.equal(messages[3]!.text, 'build @here');
@@ -143,7 +161,11 @@ t.test('messages: author and text from the user map learned from user documents'
   t.match(stats, { usersLearned: 6, lookups: 0, lookupFailures: 0, unknownUsers: 0, usersDropped: 0 });
   const original = message({ author_id: 'U1', author: 'U1' });
   const [, enriched] = (await run([users[0]!, original])).out as [UserDocument, MessageDocument];
-  t.same(Object.keys(enriched).filter((key) => key !== 'content_hash'), Object.keys(original), 'every field kept, same order');
+  t.same(
+    Object.keys(enriched).filter((key) => key !== 'content_hash'),
+    Object.keys(original),
+    'every field kept, same order',
+  );
   t.equal(original.author, 'U1', 'the input document is not modified');
 });
 
@@ -169,14 +191,29 @@ t.test('unknown users: lookupUser once per id across many messages, then cached;
     { lookupUser },
   );
   t.same(calls.sort(), ['U7', 'U8'], 'one call per unknown id, misses cached too');
-  t.same(messages.map((document) => document.author), ['Eve Late', 'U8', 'Eve Late', 'ann']);
-  t.same(messages.map((document) => document.text), ['hi @U8 @U8 @ann', '@Eve Late @Eve Late', '@U8', 'cc @Eve Late']);
+  t.same(
+    messages.map((document) => document.author),
+    ['Eve Late', 'U8', 'Eve Late', 'ann'],
+  );
+  t.same(
+    messages.map((document) => document.text),
+    ['hi @U8 @U8 @ann', '@Eve Late @Eve Late', '@U8', 'cc @Eve Late'],
+  );
   t.match(stats, { lookups: 2, lookupFailures: 0, unknownUsers: 1 });
 });
 
 t.test('without lookupUser, unknown ids stay ids and are counted once', async (t) => {
-  const { messages, stats } = await run([message({ author_id: 'U9', author: 'U9', text: '<@U9> <@U10>' }), message({ author_id: 'U9', author: 'U9', text: '<@U10>' })]);
-  t.same(messages.map((document) => [document.author, document.text]), [['U9', '@U9 @U10'], ['U9', '@U10']]);
+  const { messages, stats } = await run([
+    message({ author_id: 'U9', author: 'U9', text: '<@U9> <@U10>' }),
+    message({ author_id: 'U9', author: 'U9', text: '<@U10>' }),
+  ]);
+  t.same(
+    messages.map((document) => [document.author, document.text]),
+    [
+      ['U9', '@U9 @U10'],
+      ['U9', '@U10'],
+    ],
+  );
   t.match(stats, { lookups: 0, unknownUsers: 2 });
 });
 
@@ -193,13 +230,24 @@ t.test('users.info failures are unknown, counted, and never fail the run', async
     },
   );
   t.equal(calls, 2, 'a failed id is not retried for every message');
-  t.same(messages.map((document) => [document.author, document.text]), [['U11', '@zed'], ['U11', '@U11']]);
+  t.same(
+    messages.map((document) => [document.author, document.text]),
+    [
+      ['U11', '@zed'],
+      ['U11', '@U11'],
+    ],
+  );
   t.match(stats, { lookups: 2, lookupFailures: 1, unknownUsers: 1 });
 });
 
 t.test('syncUsers false: user documents teach names, then are dropped', async (t) => {
-  const { out, stats } = await run([...users.slice(0, 2), message({ author_id: 'U2', author: 'U2', text: 'hi <@U1>' })], { syncUsers: false });
-  t.same(out.map((document) => document.type), ['message']);
+  const { out, stats } = await run([...users.slice(0, 2), message({ author_id: 'U2', author: 'U2', text: 'hi <@U1>' })], {
+    syncUsers: false,
+  });
+  t.same(
+    out.map((document) => document.type),
+    ['message'],
+  );
   t.equal((out[0] as MessageDocument).author, 'Bob Builder');
   t.equal((out[0] as MessageDocument).text, 'hi @ann');
   t.match(stats, { usersLearned: 2, usersDropped: 2 });
@@ -231,7 +279,15 @@ t.test('channels: topic and purpose authors become names; channel references res
 });
 
 t.test('other documents pass through untouched; stage name and stats', async (t) => {
-  const tombstone: TombstoneDocument = { _id: 'C1-1', id: 'C1-1', type: 'tombstone', deleted_type: 'message', channel_id: 'C1', ts: '1', _timestamp: '2024-01-01T00:00:00.000Z' };
+  const tombstone: TombstoneDocument = {
+    _id: 'C1-1',
+    id: 'C1-1',
+    type: 'tombstone',
+    deleted_type: 'message',
+    channel_id: 'C1',
+    ts: '1',
+    _timestamp: '2024-01-01T00:00:00.000Z',
+  };
   const stage = enrich();
   const out: AnyDocument[] = [];
   for await (const document of stage(fromArray([tombstone]))) out.push(document);
@@ -269,7 +325,10 @@ t.test('bot authors: the name the message carries, else the bot user through the
       },
     },
   );
-  t.same(messages.map((document) => document.author), ['Jenkins', 'Deploy Bot', 'Nightly Backup', 'Nightly Backup', 'B3']);
+  t.same(
+    messages.map((document) => document.author),
+    ['Jenkins', 'Deploy Bot', 'Nightly Backup', 'Nightly Backup', 'B3'],
+  );
   t.same(botCalls, ['B2', 'B3'], 'one bots.info per bot id, misses cached');
   t.match(stats, { botLookups: 2, unknownBots: 1, lookups: 0 });
 });
@@ -291,7 +350,11 @@ t.test('Slack Connect authors: users.list wins, else the user_profile name their
       },
     },
   );
-  t.same(messages.map((document) => document.author), ['ann', 'Patricia Partner', 'Partner Pat', 'ann'], 'a users.info answer does not override the name a message carries');
+  t.same(
+    messages.map((document) => document.author),
+    ['ann', 'Patricia Partner', 'Partner Pat', 'ann'],
+    'a users.info answer does not override the name a message carries',
+  );
   t.equal(messages[3]!.text, 'welcome @Patricia Partner', 'mentions resolve through users.info, the same in any order');
   t.same(lookups, ['W7']);
   t.match(stats, { usersFromProfiles: 1 });
@@ -308,9 +371,15 @@ t.test('DMs are named after the other member, group DMs keep their readable name
     message({ text: 'see <#D1> and <#C9>' }),
   ]);
   const channels = out.filter((document): document is ChannelDocument => document.type === 'channel');
-  t.same(channels.map((document) => document.name), ['ann', 'ann.e, bob, slack-etl']);
+  t.same(
+    channels.map((document) => document.name),
+    ['ann', 'ann.e, bob, slack-etl'],
+  );
   const messages = out.filter((document): document is MessageDocument => document.type === 'message');
-  t.same(messages.map((document) => document.channel), ['ann', 'U404', 'ann.e, bob, slack-etl', 'general']);
+  t.same(
+    messages.map((document) => document.channel),
+    ['ann', 'U404', 'ann.e, bob, slack-etl', 'general'],
+  );
   t.equal(messages[3]!.text, 'see #ann and #ann.e, bob, slack-etl');
 });
 
@@ -324,7 +393,10 @@ t.test('#channel mentions without a label resolve through lookupChannel once per
     [message({ text: 'budget in <#C7>, <#C7|>, <#C7|old-name> and <#C8>' }), message({ text: '<#C7> <#C8>' })],
     { lookupChannel },
   );
-  t.same(messages.map((document) => document.text), ['budget in #finance, #finance, #old-name and #C8', '#finance #C8']);
+  t.same(
+    messages.map((document) => document.text),
+    ['budget in #finance, #finance, #old-name and #C8', '#finance #C8'],
+  );
   t.same(calls, ['C7', 'C8']);
   t.match(stats, { channelLookups: 2, unknownChannels: 1 });
 });

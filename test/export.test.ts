@@ -8,7 +8,16 @@ import { slackSource, type SlackSourceOptions } from '../lib/sources/slack/sourc
 import { ndjsonSink } from '../lib/sinks/ndjson.js';
 import { pipeline } from '../lib/pipeline.js';
 import type { AnyDocument, MessageDocument } from '../lib/documents.js';
-import { idsOf, readNdjson, runCli, scaledTierRates, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import {
+  idsOf,
+  readNdjson,
+  runCli,
+  scaledTierRates,
+  scaledTierRatesFlag,
+  startWorkspace,
+  temporaryDirectory,
+  testToken,
+} from './helpers/slack.js';
 
 const defaults: Omit<TruthOptions, 'now'> = {
   fetchLastNDays: 180,
@@ -50,13 +59,23 @@ t.test('the library source exports exactly the ground-truth ids for each option 
 
 t.test('include and exclude select channels by name or id, exclude winning', async (t) => {
   const { workspace, slack, nowMs } = await startWorkspace(t);
-  const memberChannels = workspace.channels.filter((channel) => channel.botIsMember && !channel.info.is_private && !channel.info.is_im && !channel.info.is_mpim);
+  const memberChannels = workspace.channels.filter(
+    (channel) => channel.botIsMember && !channel.info.is_private && !channel.info.is_im && !channel.info.is_mpim,
+  );
   t.ok(memberChannels.length >= 3, 'the workspace has public channels the bot is in');
-  const [first, second, third] = memberChannels as [typeof memberChannels[0], typeof memberChannels[0], typeof memberChannels[0]];
+  const [first, second, third] = memberChannels as [(typeof memberChannels)[0], (typeof memberChannels)[0], (typeof memberChannels)[0]];
   const channels = [first.info.name as string, second.info.id as string, third.info.name as string];
   const excludeChannels = [third.info.id as string];
   const documents = await collect(
-    slackSource({ token: testToken, slackApiUrl: slack.url, tierRates: scaledTierRates, now: nowMs, ...defaults, channels, excludeChannels }),
+    slackSource({
+      token: testToken,
+      slackApiUrl: slack.url,
+      tierRates: scaledTierRates,
+      now: nowMs,
+      ...defaults,
+      channels,
+      excludeChannels,
+    }),
   );
   const truth = expectedIds(workspace, { ...defaults, now: workspace.now, channels, excludeChannels });
   t.strictSame(idsOf(documents), [...truth.all].sort());
@@ -64,42 +83,56 @@ t.test('include and exclude select channels by name or id, exclude winning', asy
   t.strictSame([...channelIds].sort(), [first.info.id, second.info.id].sort(), 'only the included, not excluded channels');
 });
 
-t.test('a thread_broadcast reply is exported once; the ordering guarantee: users, then channels, then per channel pages in ts order with each thread after its parent', async (t) => {
-  const { workspace, slack, nowMs } = await startWorkspace(t);
-  const documents = await collect(slackSource({ token: testToken, slackApiUrl: slack.url, tierRates: scaledTierRates, now: nowMs, fetchLastNDays: 0 }));
-  const broadcasts = documents.filter((document) => document.type === 'message' && document.subtype === 'thread_broadcast');
-  t.ok(broadcasts.length > 0, 'the sample has thread broadcasts');
-  const ids = documents.map((document) => document._id);
-  t.equal(new Set(ids).size, ids.length, 'no document id appears twice');
-  const isReply = (document: AnyDocument): boolean =>
-    document.type === 'message' && document.thread_ts !== null && document.thread_ts !== document.ts && document.subtype !== 'thread_broadcast';
-  t.ok(documents.some(isReply), 'replies were read');
-  const types = documents.map((document) => document.type);
-  t.ok(types.lastIndexOf('user') < types.indexOf('channel'), 'every user before any channel');
-  t.ok(types.lastIndexOf('channel') < types.indexOf('message'), 'every channel before any message');
+t.test(
+  'a thread_broadcast reply is exported once; the ordering guarantee: users, then channels, then per channel pages in ts order with each thread after its parent',
+  async (t) => {
+    const { workspace, slack, nowMs } = await startWorkspace(t);
+    const documents = await collect(
+      slackSource({ token: testToken, slackApiUrl: slack.url, tierRates: scaledTierRates, now: nowMs, fetchLastNDays: 0 }),
+    );
+    const broadcasts = documents.filter((document) => document.type === 'message' && document.subtype === 'thread_broadcast');
+    t.ok(broadcasts.length > 0, 'the sample has thread broadcasts');
+    const ids = documents.map((document) => document._id);
+    t.equal(new Set(ids).size, ids.length, 'no document id appears twice');
+    const isReply = (document: AnyDocument): boolean =>
+      document.type === 'message' &&
+      document.thread_ts !== null &&
+      document.thread_ts !== document.ts &&
+      document.subtype !== 'thread_broadcast';
+    t.ok(documents.some(isReply), 'replies were read');
+    const types = documents.map((document) => document.type);
+    t.ok(types.lastIndexOf('user') < types.indexOf('channel'), 'every user before any channel');
+    t.ok(types.lastIndexOf('channel') < types.indexOf('message'), 'every channel before any message');
 
-  const position = new Map(ids.map((id, index) => [id, index]));
-  const byChannel = new Map<string, MessageDocument[]>();
-  for (const document of documents) if (document.type === 'message') byChannel.set(document.channel_id, [...(byChannel.get(document.channel_id) ?? []), document]);
-  for (const [channel, messages] of byChannel) {
-    // A small workspace's channel is one history page: its top-level messages come in ts order.
-    const topLevel = messages.filter((message) => !isReply(message)).map((message) => message.ts);
-    t.strictSame(topLevel, [...topLevel].sort((left, right) => Number(left) - Number(right)), `channel ${channel}: the page is in ts order`);
-    const runs: string[] = [];
-    for (const reply of messages.filter(isReply)) {
-      const parentAt = position.get(`${channel}-${reply.thread_ts}`);
-      if (parentAt !== undefined && parentAt > position.get(reply._id)!) t.fail(`reply ${reply._id} comes before its parent`);
-      if (runs.at(-1) !== reply.thread_ts) runs.push(reply.thread_ts!);
+    const position = new Map(ids.map((id, index) => [id, index]));
+    const byChannel = new Map<string, MessageDocument[]>();
+    for (const document of documents)
+      if (document.type === 'message') byChannel.set(document.channel_id, [...(byChannel.get(document.channel_id) ?? []), document]);
+    for (const [channel, messages] of byChannel) {
+      // A small workspace's channel is one history page: its top-level messages come in ts order.
+      const topLevel = messages.filter((message) => !isReply(message)).map((message) => message.ts);
+      t.strictSame(
+        topLevel,
+        [...topLevel].sort((left, right) => Number(left) - Number(right)),
+        `channel ${channel}: the page is in ts order`,
+      );
+      const runs: string[] = [];
+      for (const reply of messages.filter(isReply)) {
+        const parentAt = position.get(`${channel}-${reply.thread_ts}`);
+        if (parentAt !== undefined && parentAt > position.get(reply._id)!) t.fail(`reply ${reply._id} comes before its parent`);
+        if (runs.at(-1) !== reply.thread_ts) runs.push(reply.thread_ts!);
+      }
+      t.equal(new Set(runs).size, runs.length, `channel ${channel}: each thread's replies come together`);
+      const replies = messages.filter(isReply);
+      for (const thread of new Set(runs)) {
+        const tsList = replies.filter((reply) => reply.thread_ts === thread).map((reply) => reply.ts);
+        if (tsList.join() !== [...tsList].sort((left, right) => Number(left) - Number(right)).join())
+          t.fail(`thread ${thread}: replies out of ts order`);
+      }
     }
-    t.equal(new Set(runs).size, runs.length, `channel ${channel}: each thread's replies come together`);
-    const replies = messages.filter(isReply);
-    for (const thread of new Set(runs)) {
-      const tsList = replies.filter((reply) => reply.thread_ts === thread).map((reply) => reply.ts);
-      if (tsList.join() !== [...tsList].sort((left, right) => Number(left) - Number(right)).join()) t.fail(`thread ${thread}: replies out of ts order`);
-    }
-  }
-  t.ok(workspace.channels.length > 0);
-});
+    t.ok(workspace.channels.length > 0);
+  },
+);
 
 t.test('pipeline(source, sink) returns stats and writes the NDJSON file atomically', async (t) => {
   const { slack, nowMs } = await startWorkspace(t);
@@ -109,7 +142,11 @@ t.test('pipeline(source, sink) returns stats and writes the NDJSON file atomical
   const stats = await pipeline(source, ndjsonSink({ path }));
   const documents = await readNdjson(path);
   t.equal(documents.length, stats.sink.documents, 'every document written is in the gzip file');
-  t.equal(Object.values(stats.documents).reduce((sum, count) => sum + count, 0), documents.length, 'per-type counts add up');
+  t.equal(
+    Object.values(stats.documents).reduce((sum, count) => sum + count, 0),
+    documents.length,
+    'per-type counts add up',
+  );
   t.ok((stats.source.api as { calls: number }).calls > 0, 'API calls counted');
   t.strictSame((await readdir(directory)).sort(), ['out.ndjson.gz'], 'no temporary file left behind');
   t.ok(stats.report?.complete, 'the source reports a complete run');
@@ -119,7 +156,17 @@ t.test('CLI export: ids equal the ground truth, enriched, and two runs give iden
   const { workspace, slack, nowMs } = await startWorkspace(t);
   const directory = await temporaryDirectory(t);
   const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
-  const args = ['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--fetch-last-n-days', '0', '--no-sync-users', '--quiet'];
+  const args = [
+    'export',
+    '--slack-api-url',
+    slack.url,
+    '--tier-rates',
+    scaledTierRatesFlag,
+    '--fetch-last-n-days',
+    '0',
+    '--no-sync-users',
+    '--quiet',
+  ];
   const first = await runCli([...args, '--out', join(directory, 'first.ndjson')], { env });
   t.equal(first.code, 0, first.stderr);
   const second = await runCli([...args, '--out', join(directory, 'second.ndjson')], { env });
@@ -130,8 +177,14 @@ t.test('CLI export: ids equal the ground truth, enriched, and two runs give iden
   const documents = await readNdjson(join(directory, 'first.ndjson'));
   const truth = expectedIds(workspace, { ...defaults, fetchLastNDays: 0, syncUsers: false, now: workspace.now });
   t.strictSame(idsOf(documents as Array<{ _id: string }>), [...truth.all].sort());
-  t.notOk(documents.some((document) => document.type === 'user'), '--no-sync-users leaves user documents out');
-  t.ok(documents.every((document) => typeof document.content_hash === 'string'), 'every document has a content_hash');
+  t.notOk(
+    documents.some((document) => document.type === 'user'),
+    '--no-sync-users leaves user documents out',
+  );
+  t.ok(
+    documents.every((document) => typeof document.content_hash === 'string'),
+    'every document has a content_hash',
+  );
   const mention = documents.find((document) => document.type === 'message' && /<@U/.test(String(document.text)));
   t.notOk(mention, 'known mentions are rewritten to names');
 });
@@ -147,7 +200,24 @@ t.test('CLI export to stdout streams NDJSON and --help documents every option', 
   t.match(result.stderr, /exported \d+ documents/, 'a summary on stderr');
   const help = await runCli(['export', '--help']);
   t.equal(help.code, 0);
-  for (const flag of ['--out', '--token', '--slack-api-url', '--fetch-last-n-days', '--auto-join-channels', '--no-sync-users', '--no-threads', '--channel-types', '--channels', '--exclude-channels', '--rules', '--state', '--concurrency', '--tier-rates', '--quiet', '--log-format']) {
+  for (const flag of [
+    '--out',
+    '--token',
+    '--slack-api-url',
+    '--fetch-last-n-days',
+    '--auto-join-channels',
+    '--no-sync-users',
+    '--no-threads',
+    '--channel-types',
+    '--channels',
+    '--exclude-channels',
+    '--rules',
+    '--state',
+    '--concurrency',
+    '--tier-rates',
+    '--quiet',
+    '--log-format',
+  ]) {
     t.match(help.stdout, flag, `help lists ${flag}`);
   }
 });

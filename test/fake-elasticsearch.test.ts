@@ -6,10 +6,20 @@ import { startFakeElasticsearch } from '../fixtures/elasticsearch/server.js';
 
 const mappings = {
   dynamic: false as const,
-  properties: { id: { type: 'keyword' as const }, type: { type: 'keyword' as const }, count: { type: 'long' as const }, ts: { type: 'keyword' as const }, _timestamp: { type: 'date' as const } },
+  properties: {
+    id: { type: 'keyword' as const },
+    type: { type: 'keyword' as const },
+    count: { type: 'long' as const },
+    ts: { type: 'keyword' as const },
+    _timestamp: { type: 'date' as const },
+  },
 };
 
-async function startWithClient(t: Test, options: Parameters<typeof startFakeElasticsearch>[0] = {}, clientOptions: Partial<ConstructorParameters<typeof Client>[0]> = {}) {
+async function startWithClient(
+  t: Test,
+  options: Parameters<typeof startFakeElasticsearch>[0] = {},
+  clientOptions: Partial<ConstructorParameters<typeof Client>[0]> = {},
+) {
   const server = await startFakeElasticsearch(options);
   const client = new Client({ node: server.url, ...clientOptions });
   t.teardown(async () => {
@@ -37,7 +47,11 @@ t.test('creates an index with its mappings, reports it exists, and refuses to cr
   const mapping = await client.indices.getMapping({ index: 'slack' });
   t.same(mapping.slack?.mappings, mappings);
   t.same(server.indices.get('slack')?.settings, { number_of_shards: 1 });
-  t.match(await failure(client.indices.create({ index: 'slack', mappings })), { name: 'ResponseError', status: 400, type: 'resource_already_exists_exception' });
+  t.match(await failure(client.indices.create({ index: 'slack', mappings })), {
+    name: 'ResponseError',
+    status: 400,
+    type: 'resource_already_exists_exception',
+  });
   t.match(await failure(client.indices.create({ index: 'Upper' })), { status: 400, type: 'invalid_index_name_exception' });
   await client.indices.delete({ index: 'slack' });
   t.equal(await client.indices.exists({ index: 'slack' }), false);
@@ -96,7 +110,9 @@ t.test('bulk answers every action in request order with real per-item statuses a
   t.same([...server.indices.get('slack')!.documents.keys()].sort(), ['b', 'c']);
   t.same(server.indices.get('slack')!.documents.get('b'), { id: 'b', count: 5 });
 
-  const clean = await client.bulk({ operations: [{ index: { _index: 'slack', _id: 'd' } }, { id: 'd' }, { delete: { _index: 'slack', _id: 'gone' } }] });
+  const clean = await client.bulk({
+    operations: [{ index: { _index: 'slack', _id: 'd' } }, { id: 'd' }, { delete: { _index: 'slack', _id: 'gone' } }],
+  });
   t.equal(clean.errors, false, 'a 404 delete alone does not set errors, as in real Elasticsearch');
   t.same(server.stats().itemsByAction, { index: 5, create: 2, update: 4, delete: 3 });
   t.equal(server.stats().bulkRequests, 2);
@@ -107,9 +123,16 @@ t.test('bulk into a missing index creates it; a bulk body without a final newlin
   const response = await client.bulk({ operations: [{ index: { _index: 'auto', _id: '1' } }, { id: '1' }] });
   t.equal(response.errors, false);
   t.ok(server.indices.get('auto')?.documents.has('1'));
-  const raw = await fetch(`${server.url}/_bulk`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: '{"index":{"_index":"auto","_id":"2"}}\n{"id":"2"}' });
+  const raw = await fetch(`${server.url}/_bulk`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-ndjson' },
+    body: '{"index":{"_index":"auto","_id":"2"}}\n{"id":"2"}',
+  });
   t.equal(raw.status, 400);
-  t.match(await raw.json(), { error: { type: 'illegal_argument_exception', root_cause: [{ type: 'illegal_argument_exception' }] }, status: 400 });
+  t.match(await raw.json(), {
+    error: { type: 'illegal_argument_exception', root_cause: [{ type: 'illegal_argument_exception' }] },
+    status: 400,
+  });
 });
 
 t.test('helpers.bulk runs against it: per-item 400s reach onDrop, the rest is counted successful', async (t) => {
@@ -136,7 +159,15 @@ t.test('search filters with term, terms, bool and range, filters _source, sorts 
   const operations = [];
   for (let index = 0; index < 25; index++) {
     const id = `m${String(index).padStart(2, '0')}`;
-    operations.push({ index: { _id: id } }, { id, type: index % 2 === 0 ? 'message' : 'user', ts: `17000000${String(index).padStart(2, '0')}.000100`, _timestamp: new Date(Date.UTC(2024, 0, 1 + index)).toISOString() });
+    operations.push(
+      { index: { _id: id } },
+      {
+        id,
+        type: index % 2 === 0 ? 'message' : 'user',
+        ts: `17000000${String(index).padStart(2, '0')}.000100`,
+        _timestamp: new Date(Date.UTC(2024, 0, 1 + index)).toISOString(),
+      },
+    );
   }
   await client.bulk({ index: 'slack', operations, refresh: true });
 
@@ -152,7 +183,10 @@ t.test('search filters with term, terms, bool and range, filters _source, sorts 
     _source: ['id'],
     query: { bool: { filter: [{ terms: { type: ['message'] } }, { range: { ts: { gte: '1700000020' } } }] } },
   });
-  t.same(windowed.hits.hits.map((hit) => hit._source), [{ id: 'm20' }, { id: 'm22' }, { id: 'm24' }]);
+  t.same(
+    windowed.hits.hits.map((hit) => hit._source),
+    [{ id: 'm20' }, { id: 'm22' }, { id: 'm24' }],
+  );
 
   const byDate = await client.count({ index: 'slack', query: { range: { _timestamp: { lt: '2024-01-03T00:00:00Z' } } } });
   t.equal(byDate.count, 2, 'range on a date field compares instants');
@@ -162,7 +196,12 @@ t.test('search filters with term, terms, bool and range, filters _source, sorts 
   const collected: string[] = [];
   let searchAfter: Array<string | number | null> | undefined;
   for (let page = 0; page < 10; page++) {
-    const response = await client.search({ index: 'slack', size: 10, sort: [{ id: 'desc' }], ...(searchAfter ? { search_after: searchAfter } : {}) });
+    const response = await client.search({
+      index: 'slack',
+      size: 10,
+      sort: [{ id: 'desc' }],
+      ...(searchAfter ? { search_after: searchAfter } : {}),
+    });
     collected.push(...response.hits.hits.map((hit) => hit._id!));
     if (response.hits.hits.length < 10) break;
     searchAfter = response.hits.hits.at(-1)!.sort as Array<string | number | null>;
@@ -177,13 +216,23 @@ t.test('search filters with term, terms, bool and range, filters _source, sorts 
 t.test('a point in time is a snapshot that search_after on _shard_doc pages through', async (t) => {
   const { server, client } = await startWithClient(t);
   await client.indices.create({ index: 'slack', mappings });
-  await client.bulk({ index: 'slack', operations: Array.from({ length: 7 }, (_, index) => [{ index: { _id: `d${index}` } }, { id: `d${index}`, type: 'message' }]).flat() });
+  await client.bulk({
+    index: 'slack',
+    operations: Array.from({ length: 7 }, (_, index) => [{ index: { _id: `d${index}` } }, { id: `d${index}`, type: 'message' }]).flat(),
+  });
   const pit = await client.openPointInTime({ index: 'slack', keep_alive: '1m' });
   await client.bulk({ index: 'slack', operations: [{ index: { _id: 'late' } }, { id: 'late' }] });
   const seen: string[] = [];
   let searchAfter: Array<string | number | null> | undefined;
   for (;;) {
-    const page = await client.search({ pit: { id: pit.id, keep_alive: '1m' }, size: 3, sort: ['_shard_doc'], track_total_hits: false, _source: ['type'], ...(searchAfter ? { search_after: searchAfter } : {}) });
+    const page = await client.search({
+      pit: { id: pit.id, keep_alive: '1m' },
+      size: 3,
+      sort: ['_shard_doc'],
+      track_total_hits: false,
+      _source: ['type'],
+      ...(searchAfter ? { search_after: searchAfter } : {}),
+    });
     t.equal(page.pit_id, pit.id);
     t.equal(page.hits.total, undefined, 'track_total_hits: false leaves the total out');
     seen.push(...page.hits.hits.map((hit) => hit._id!));
@@ -228,7 +277,11 @@ t.test('with an API key configured: the right key passes, a wrong or missing one
 });
 
 t.test('with basic auth configured: the right user and password pass, a wrong password gets 401', async (t) => {
-  const { server, client } = await startWithClient(t, { auth: { username: 'elastic', password: 'changeme' } }, { auth: { username: 'elastic', password: 'changeme' } });
+  const { server, client } = await startWithClient(
+    t,
+    { auth: { username: 'elastic', password: 'changeme' } },
+    { auth: { username: 'elastic', password: 'changeme' } },
+  );
   t.match(await client.info(), { tagline: 'You Know, for Search' });
   const inUrl = new Client({ node: server.url.replace('http://', 'http://elastic:changeme@') });
   const wrong = new Client({ node: server.url, auth: { username: 'elastic', password: 'nope' } });
@@ -257,7 +310,10 @@ t.test('injected request faults: 429 is not retried by the transport, 503 is, a 
 t.test('seeded fault rates are repeatable: per-item 429s land on the same documents for the same seed', async (t) => {
   const run = async (seed: number) => {
     const { server, client } = await startWithClient(t, { faults: { itemRate429: 0.3, seed } });
-    const response = await client.bulk({ index: 'slack', operations: Array.from({ length: 40 }, (_, index) => [{ index: { _id: `d${index}` } }, { id: `d${index}` }]).flat() });
+    const response = await client.bulk({
+      index: 'slack',
+      operations: Array.from({ length: 40 }, (_, index) => [{ index: { _id: `d${index}` } }, { id: `d${index}` }]).flat(),
+    });
     const throttled = response.items.filter((item) => item.index?.status === 429);
     t.equal(response.errors, throttled.length > 0);
     for (const item of throttled) t.equal(item.index?.error?.type, 'es_rejected_execution_exception');

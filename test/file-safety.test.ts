@@ -67,7 +67,10 @@ t.test('resume accepts only the partial file it wrote: a symlink in its place, o
 
   const missing = await runCli(args, { env });
   t.equal(missing.code, 2, 'a missing partial file is an error, not a warning');
-  t.match(missing.stderr, /records an unfinished export to .*out\.ndjson, but its partial file .*\.out\.ndjson\.slack-etl-partial is gone .* — restore .* and run the same command again, or delete .*state\.json to start over/);
+  t.match(
+    missing.stderr,
+    /records an unfinished export to .*out\.ndjson, but its partial file .*\.out\.ndjson\.slack-etl-partial is gone .* — restore .* and run the same command again, or delete .*state\.json to start over/,
+  );
 
   const victim = join(directory, 'victim.txt');
   await writeFile(victim, 'precious line\n');
@@ -94,7 +97,11 @@ t.test('a finished export is never replaced by the next run with the same state'
   t.equal(await readFile(out, 'utf8'), firstText, 'the first export is intact');
   const next = await runCli([...common, '--state', statePath, '--out', join(directory, 'next.ndjson')], { env });
   t.equal(next.code, 0, next.stderr);
-  t.match(parseNdjson(await readFile(join(directory, 'next.ndjson'), 'utf8')).map((document) => document.text), ['posted after the first export'], 'the change went to the new file');
+  t.match(
+    parseNdjson(await readFile(join(directory, 'next.ndjson'), 'utf8')).map((document) => document.text),
+    ['posted after the first export'],
+    'the change went to the new file',
+  );
 });
 
 t.test('early checks: a read-only state directory, a malformed committedBytes, a huge window', async (t) => {
@@ -110,26 +117,44 @@ t.test('early checks: a read-only state directory, a malformed committedBytes, a
   const before = slack.calls.length;
   const readOnlyRun = await runCli([...common, '--state', join(readOnly, 'state.json'), '--out', join(directory, 'a.ndjson')], { env });
   t.equal(readOnlyRun.code, 2);
-  t.match(readOnlyRun.stderr, /cannot write the state file .*state\.json: the directory .* is not writable \(E[A-Z]+\) — make it writable or choose another --state path/);
+  t.match(
+    readOnlyRun.stderr,
+    /cannot write the state file .*state\.json: the directory .* is not writable \(E[A-Z]+\) — make it writable or choose another --state path/,
+  );
   t.equal(slack.calls.length, before, 'no Slack call was made');
 
   const statePath = join(directory, 'state.json');
   const out = join(directory, 'out.ndjson');
-  const bad = JSON.stringify({ ...emptyState(), run: { path: out, partialPath: join(directory, '.out.ndjson.slack-etl-partial'), committedBytes: -5 } });
+  const bad = JSON.stringify({
+    ...emptyState(),
+    run: { path: out, partialPath: join(directory, '.out.ndjson.slack-etl-partial'), committedBytes: -5 },
+  });
   await writeFile(statePath, bad);
   const malformed = await runCli([...common, '--state', statePath, '--out', out], { env });
   t.equal(malformed.code, 2);
   t.match(malformed.stderr, /the state file .*state\.json is not usable: "run\.committedBytes" must be a whole number of bytes, got -5/);
   t.equal(await readFile(statePath, 'utf8'), bad, 'the state file is not rewritten');
 
-  const huge = await runCli([...common.filter((arg) => arg !== '0' && arg !== '--fetch-last-n-days'), '--fetch-last-n-days', '100000000', '--out', join(directory, 'huge.ndjson')], { env });
+  const huge = await runCli(
+    [
+      ...common.filter((arg) => arg !== '0' && arg !== '--fetch-last-n-days'),
+      '--fetch-last-n-days',
+      '100000000',
+      '--out',
+      join(directory, 'huge.ndjson'),
+    ],
+    { env },
+  );
   t.equal(huge.code, 0, huge.stderr);
   const all = await runCli([...common, '--out', join(directory, 'all.ndjson')], { env });
   t.equal(all.code, 0, all.stderr);
   // Channels are read concurrently, so lines of different channels may interleave differently from run to run.
   const sortedLines = async (name: string) => (await readFile(join(directory, name), 'utf8')).split('\n').sort();
   t.strictSame(await sortedLines('huge.ndjson'), await sortedLines('all.ndjson'), 'a window before 1970 is all history');
-  t.notOk(slack.calls.some((call) => call.params.oldest?.startsWith('-')), 'no negative oldest was sent');
+  t.notOk(
+    slack.calls.some((call) => call.params.oldest?.startsWith('-')),
+    'no negative oldest was sent',
+  );
 });
 
 t.test('a killed .gz export leaves no temporary file once the next run to it is done', async (t) => {
@@ -146,7 +171,11 @@ t.test('a killed .gz export leaves no temporary file once the next run to it is 
   await new Promise((resolve) => child.once('close', resolve));
   const next = await runCli([...common, '--out', out], { env });
   t.equal(next.code, 0, next.stderr);
-  t.strictSame((await readdir(directory)).filter((name) => name !== 'out.ndjson.gz'), [], 'no .partial litter, no lock left');
+  t.strictSame(
+    (await readdir(directory)).filter((name) => name !== 'out.ndjson.gz'),
+    [],
+    'no .partial litter, no lock left',
+  );
 });
 
 t.test('a resumable export checkpoints on a timer: a burst followed by a stall is committed during the stall', async (t) => {
@@ -176,8 +205,15 @@ t.test('a resumable export checkpoints on a timer: a burst followed by a stall i
   const running = sink(burstThenStall(), {} as never);
   const guard = setTimeout(() => endStall(), 20_000); // fail, not hang, if no checkpoint comes
   await Promise.race([committed, stall]);
-  t.ok(checkpoints.some((checkpoint) => checkpoint.documents === 5), 'the burst was committed while no document arrived');
-  t.equal((await stat(join(directory, '.out.ndjson.slack-etl-partial'))).size, checkpoints.at(-1)!.bytes, 'the committed bytes are on disk');
+  t.ok(
+    checkpoints.some((checkpoint) => checkpoint.documents === 5),
+    'the burst was committed while no document arrived',
+  );
+  t.equal(
+    (await stat(join(directory, '.out.ndjson.slack-etl-partial'))).size,
+    checkpoints.at(-1)!.bytes,
+    'the committed bytes are on disk',
+  );
   endStall();
   clearTimeout(guard);
   await running;
@@ -192,7 +228,10 @@ t.test('a resume after Slack changed a written document writes its _id once, in 
   const known = new Set<string>();
   // First run: three documents committed, then the run dies.
   await t.rejects(
-    ndjsonSink({ path: out, resume: { partialPath, committedBytes: 0, intervalMs: 60_000, onCheckpoint: async (checkpoint) => void (saved = checkpoint) } })(
+    ndjsonSink({
+      path: out,
+      resume: { partialPath, committedBytes: 0, intervalMs: 60_000, onCheckpoint: async (checkpoint) => void (saved = checkpoint) },
+    })(
       (async function* () {
         for (const id of ['A', 'B', 'C']) {
           known.add(id);
@@ -222,6 +261,10 @@ t.test('a resume after Slack changed a written document writes its _id once, in 
     {} as never,
   );
   const documents = parseNdjson(await readFile(out, 'utf8'));
-  t.strictSame(documents.map((document) => `${document._id}:${document.text}`), ['A:old', 'C:old', 'B:new', 'D:new'], 'B once, in its new version');
+  t.strictSame(
+    documents.map((document) => `${document._id}:${document.text}`),
+    ['A:old', 'C:old', 'B:new', 'D:new'],
+    'B once, in its new version',
+  );
   await t.rejects(stat(partialPath), 'the partial file is gone');
 });

@@ -26,7 +26,8 @@ const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
 /** The pid of a process that has exited (so it is not running now). */
 const deadPid = (() => {
   let pid: number | undefined;
-  return (): number => (pid ??= Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout));
+  return (): number =>
+    (pid ??= Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout));
 })();
 
 async function plantLock(lockPath: string, owner: { pid: number; host?: string; since?: string; token?: string }): Promise<void> {
@@ -83,7 +84,11 @@ t.test('openOwnedFile accepts only a regular file of the current user with one n
   spawnSync('mkfifo', [join(directory, 'fifo')]);
   if ((await lstat(join(directory, 'fifo')).catch(() => null))?.isFIFO()) {
     await t.rejects(openOwnedFile(join(directory, 'fifo'), 'r'), { code: 'unsafe_file', message: /not a regular file/ });
-    await t.rejects(openForAppend(join(directory, 'fifo')), { code: 'unsafe_file', message: /not a regular file/ }, 'a FIFO does not block the open');
+    await t.rejects(
+      openForAppend(join(directory, 'fifo')),
+      { code: 'unsafe_file', message: /not a regular file/ },
+      'a FIFO does not block the open',
+    );
   }
   await t.rejects(openOwnedFile(directory, 'r'), { code: 'unsafe_file', message: /not a regular file/ }, 'a directory is refused');
   await writeFile(join(directory, 'target'), 'secret\n');
@@ -92,7 +97,10 @@ t.test('openOwnedFile accepts only a regular file of the current user with one n
   if (process.getuid?.() === 0) {
     await writeFile(join(directory, 'foreign'), 'x\n');
     await chown(join(directory, 'foreign'), 65534, 65534);
-    await t.rejects(openOwnedFile(join(directory, 'foreign')), { code: 'unsafe_file', message: /owned by uid 65534, not by the current user/ });
+    await t.rejects(openOwnedFile(join(directory, 'foreign')), {
+      code: 'unsafe_file',
+      message: /owned by uid 65534, not by the current user/,
+    });
   }
 });
 
@@ -131,7 +139,12 @@ t.test('a lock has one holder: a second taker gets an error naming pid, host and
   const error = await acquireLock(lockPath, { what: 'the state file state.json' }).catch((caught: unknown) => caught);
   t.type(error, LockedError);
   t.equal((error as LockedError).exitCode, 2);
-  t.match((error as Error).message, new RegExp(`^the state file state\\.json is in use by another slack-etl run \\(pid ${process.pid} on ${hostname()}, since ${lock.owner.since.replace(/\./g, '\\.')}\\)$`));
+  t.match(
+    (error as Error).message,
+    new RegExp(
+      `^the state file state\\.json is in use by another slack-etl run \\(pid ${process.pid} on ${hostname()}, since ${lock.owner.since.replace(/\./g, '\\.')}\\)$`,
+    ),
+  );
   t.match((error as LockedError).hint, `remove ${lockPath}`);
   await lock.release();
   await t.rejects(stat(lockPath), 'release removes the lock file');
@@ -151,9 +164,17 @@ t.test('a lock of a process that is gone is taken over; one on another host or o
   await lock.release();
 
   await plantLock(lockPath, { pid: deadPid(), host: 'another-host.example' });
-  await t.rejects(acquireLock(lockPath), { code: 'locked', message: /pid \d+ on another-host\.example, since 2026-01-01T00:00:00\.000Z/ }, 'another host’s lock is never judged stale');
+  await t.rejects(
+    acquireLock(lockPath),
+    { code: 'locked', message: /pid \d+ on another-host\.example, since 2026-01-01T00:00:00\.000Z/ },
+    'another host’s lock is never judged stale',
+  );
   await plantLock(lockPath, { pid: process.ppid });
-  await t.rejects(acquireLock(lockPath), { code: 'locked', message: new RegExp(`pid ${process.ppid} on`) }, 'a live process keeps its lock');
+  await t.rejects(
+    acquireLock(lockPath),
+    { code: 'locked', message: new RegExp(`pid ${process.ppid} on`) },
+    'a live process keeps its lock',
+  );
   await plantLock(lockPath, { pid: process.pid, token: 'earlier0process0' });
   const reused = await acquireLock(lockPath);
   t.ok(await reused.stillHeld(), 'our own pid on a lock we do not hold (a restarted container) is stale');
@@ -161,10 +182,17 @@ t.test('a lock of a process that is gone is taken over; one on another host or o
 
   await writeFile(lockPath, 'not json');
   await t.rejects(acquireLock(lockPath), { code: 'locked', message: /cannot be locked: the lock file is not a slack-etl lock/ });
-  await writeFile(join(directory, 'elsewhere'), JSON.stringify({ pid: deadPid(), host: hostname(), since: 'x', token: 'abcdabcdabcdabcd' }));
+  await writeFile(
+    join(directory, 'elsewhere'),
+    JSON.stringify({ pid: deadPid(), host: hostname(), since: 'x', token: 'abcdabcdabcdabcd' }),
+  );
   await unlink(lockPath);
   await symlink(join(directory, 'elsewhere'), lockPath);
-  await t.rejects(acquireLock(lockPath), { code: 'locked', message: /the lock file is a symbolic link/ }, 'a planted symlink is not a lock, and is not removed');
+  await t.rejects(
+    acquireLock(lockPath),
+    { code: 'locked', message: /the lock file is a symbolic link/ },
+    'a planted symlink is not a lock, and is not removed',
+  );
   t.ok((await lstat(lockPath)).isSymbolicLink());
 });
 
@@ -201,7 +229,11 @@ t.test('a takeover that judged a lock stale never removes the lock another run t
   const fast = await acquireLock(lockPath);
   t.ok(await fast.stillHeld(), 'the fast run took the stale lock over');
   resumeSlowTaker();
-  await t.rejects(slow, { code: 'locked', message: new RegExp(`pid ${process.pid} on .*since ${fast.owner.since.replace(/\./g, '\\.')}`) }, 'the slow run is told the lock is held');
+  await t.rejects(
+    slow,
+    { code: 'locked', message: new RegExp(`pid ${process.pid} on .*since ${fast.owner.since.replace(/\./g, '\\.')}`) },
+    'the slow run is told the lock is held',
+  );
   t.ok(await fast.stillHeld(), 'the fast run still holds its lock');
   await fast.release();
 });
@@ -215,7 +247,9 @@ t.test('processes racing for one stale lock: exactly one holds it', async (t) =>
     try { await acquireLock(${JSON.stringify(lockPath)}); process.stdout.write('won\\n'); }
     catch (error) { process.stdout.write((error.code ?? error.message) + '\\n'); }
     process.stdin.resume(); process.stdin.on('end', () => process.exit(0));`;
-  const children = Array.from({ length: 4 }, () => spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] }));
+  const children = Array.from({ length: 4 }, () =>
+    spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] }),
+  );
   const answers = await Promise.all(
     children.map(async (child) => {
       let text = '';

@@ -25,9 +25,21 @@ t.test('export --format es-bulk loaded with one _bulk request gives the document
 
   const body = await readFile(bulkPath);
   const lines = parseNdjson(body.toString('utf8'));
-  t.ok(lines.filter((_, index) => index % 2 === 0).every((action) => action.index?._index === 'from-bulk' && typeof action.index._id === 'string'), 'action lines name the index and the id');
-  t.ok(lines.filter((_, index) => index % 2 === 1).every((source) => !('_id' in source)), 'no _id inside a source');
-  const create = await fetch(`${elasticsearch.url}/from-bulk`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mappings: indexMappings }) });
+  t.ok(
+    lines
+      .filter((_, index) => index % 2 === 0)
+      .every((action) => action.index?._index === 'from-bulk' && typeof action.index._id === 'string'),
+    'action lines name the index and the id',
+  );
+  t.ok(
+    lines.filter((_, index) => index % 2 === 1).every((source) => !('_id' in source)),
+    'no _id inside a source',
+  );
+  const create = await fetch(`${elasticsearch.url}/from-bulk`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ mappings: indexMappings }),
+  });
   t.equal(create.status, 200, 'index created with the mappings sync uses');
   const bulkRequestsBefore = elasticsearch.stats().bulkRequests;
   const response = await fetch(`${elasticsearch.url}/_bulk`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
@@ -41,48 +53,96 @@ t.test('export --format es-bulk loaded with one _bulk request gives the document
   t.strictSame(new Map([...fromBulk].sort()), new Map([...fromSync].sort()), 'same ids, same sources');
 });
 
-t.test('export --format singer: SCHEMA per stream, every RECORD valid against it, STATE echoed back into --state makes an incremental run', async (t) => {
-  const { workspace, slack, nowMs } = await startWorkspace(t, small);
-  const directory = await temporaryDirectory(t);
-  const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
-  const singer = (...extra: string[]) => runCli(['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--quiet', '--fetch-last-n-days', '0', '--format', 'singer', ...extra], { env });
+t.test(
+  'export --format singer: SCHEMA per stream, every RECORD valid against it, STATE echoed back into --state makes an incremental run',
+  async (t) => {
+    const { workspace, slack, nowMs } = await startWorkspace(t, small);
+    const directory = await temporaryDirectory(t);
+    const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
+    const singer = (...extra: string[]) =>
+      runCli(
+        [
+          'export',
+          '--slack-api-url',
+          slack.url,
+          '--tier-rates',
+          scaledTierRatesFlag,
+          '--quiet',
+          '--fetch-last-n-days',
+          '0',
+          '--format',
+          'singer',
+          ...extra,
+        ],
+        { env },
+      );
 
-  const first = await singer();
-  t.equal(first.code, 0, first.stderr);
-  const messages = parseNdjson(first.stdout);
-  const schemas = messages.filter((message) => message.type === 'SCHEMA');
-  t.strictSame(schemas.map((schema) => schema.stream).sort(), ['channels', 'messages', 'users'], 'one SCHEMA per stream, first');
-  t.ok(schemas.every((schema) => Array.isArray(schema.key_properties) && schema.key_properties.length > 0 && Array.isArray(schema.bookmark_properties)), 'key and bookmark properties');
-  t.ok(messages.slice(0, 3).every((message) => message.type === 'SCHEMA'), 'schemas come before any record');
-  const ajv = new Ajv({ allErrors: true, formats: { 'date-time': (text: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(text) && !Number.isNaN(Date.parse(text)) } });
-  const validators = new Map(schemas.map((schema) => [schema.stream as string, ajv.compile(schema.schema)]));
-  const records = messages.filter((message) => message.type === 'RECORD');
-  t.ok(records.length > 100, 'records for the workspace');
-  const invalid = records.filter((record) => !validators.get(record.stream)!(record.record));
-  t.equal(invalid.length, 0, `every RECORD is valid against its stream's SCHEMA${invalid.length ? `: ${JSON.stringify(invalid[0]).slice(0, 300)}` : ''}`);
-  t.ok(records.every((record) => schemas.find((schema) => schema.stream === record.stream)!.key_properties.every((key: string) => record.record[key] !== undefined)), 'every record has its key');
-  const state = messages.at(-1)!;
-  t.equal(state.type, 'STATE', 'the last message is STATE');
-  t.ok(Object.keys(state.value.bookmarks.messages).length > 0, 'per-channel bookmarks');
+    const first = await singer();
+    t.equal(first.code, 0, first.stderr);
+    const messages = parseNdjson(first.stdout);
+    const schemas = messages.filter((message) => message.type === 'SCHEMA');
+    t.strictSame(schemas.map((schema) => schema.stream).sort(), ['channels', 'messages', 'users'], 'one SCHEMA per stream, first');
+    t.ok(
+      schemas.every(
+        (schema) => Array.isArray(schema.key_properties) && schema.key_properties.length > 0 && Array.isArray(schema.bookmark_properties),
+      ),
+      'key and bookmark properties',
+    );
+    t.ok(
+      messages.slice(0, 3).every((message) => message.type === 'SCHEMA'),
+      'schemas come before any record',
+    );
+    const ajv = new Ajv({
+      allErrors: true,
+      formats: {
+        'date-time': (text: string) =>
+          /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(text) && !Number.isNaN(Date.parse(text)),
+      },
+    });
+    const validators = new Map(schemas.map((schema) => [schema.stream as string, ajv.compile(schema.schema)]));
+    const records = messages.filter((message) => message.type === 'RECORD');
+    t.ok(records.length > 100, 'records for the workspace');
+    const invalid = records.filter((record) => !validators.get(record.stream)!(record.record));
+    t.equal(
+      invalid.length,
+      0,
+      `every RECORD is valid against its stream's SCHEMA${invalid.length ? `: ${JSON.stringify(invalid[0]).slice(0, 300)}` : ''}`,
+    );
+    t.ok(
+      records.every((record) =>
+        schemas.find((schema) => schema.stream === record.stream)!.key_properties.every((key: string) => record.record[key] !== undefined),
+      ),
+      'every record has its key',
+    );
+    const state = messages.at(-1)!;
+    t.equal(state.type, 'STATE', 'the last message is STATE');
+    t.ok(Object.keys(state.value.bookmarks.messages).length > 0, 'per-channel bookmarks');
 
-  // A target echoes the last STATE value; the orchestrator hands it back as --state.
-  const statePath = join(directory, 'state.json');
-  await writeFile(statePath, JSON.stringify(state.value));
-  const unchanged = await singer('--state', statePath);
-  t.equal(unchanged.code, 0, unchanged.stderr);
-  t.equal(parseNdjson(unchanged.stdout).filter((message) => message.type === 'RECORD').length, 0, 'nothing changed: no RECORD');
+    // A target echoes the last STATE value; the orchestrator hands it back as --state.
+    const statePath = join(directory, 'state.json');
+    await writeFile(statePath, JSON.stringify(state.value));
+    const unchanged = await singer('--state', statePath);
+    t.equal(unchanged.code, 0, unchanged.stderr);
+    t.equal(parseNdjson(unchanged.stdout).filter((message) => message.type === 'RECORD').length, 0, 'nothing changed: no RECORD');
 
-  const channel = workspace.channels.find((candidate) => candidate.botIsMember && !candidate.info.is_private && !candidate.info.is_im)!;
-  const edited = channel.messages.filter((message) => !message.subtype && !message.thread_ts && Number(message.ts) > workspace.now - 100 * 86_400).at(-1)!;
-  workspace.editMessage(channel.info.id, edited.ts, 'edited through Slack');
-  const echoed = parseNdjson(unchanged.stdout).at(-1)!;
-  await writeFile(statePath, JSON.stringify(echoed.value));
-  const changed = await singer('--state', statePath);
-  t.equal(changed.code, 0, changed.stderr);
-  const changedRecords = parseNdjson(changed.stdout).filter((message) => message.type === 'RECORD');
-  t.strictSame(changedRecords.map((record) => record.record._id), [`${channel.info.id}-${edited.ts}`], 'only the edited message');
-  t.equal(changedRecords[0]!.record.text, 'edited through Slack');
-});
+    const channel = workspace.channels.find((candidate) => candidate.botIsMember && !candidate.info.is_private && !candidate.info.is_im)!;
+    const edited = channel.messages
+      .filter((message) => !message.subtype && !message.thread_ts && Number(message.ts) > workspace.now - 100 * 86_400)
+      .at(-1)!;
+    workspace.editMessage(channel.info.id, edited.ts, 'edited through Slack');
+    const echoed = parseNdjson(unchanged.stdout).at(-1)!;
+    await writeFile(statePath, JSON.stringify(echoed.value));
+    const changed = await singer('--state', statePath);
+    t.equal(changed.code, 0, changed.stderr);
+    const changedRecords = parseNdjson(changed.stdout).filter((message) => message.type === 'RECORD');
+    t.strictSame(
+      changedRecords.map((record) => record.record._id),
+      [`${channel.info.id}-${edited.ts}`],
+      'only the edited message',
+    );
+    t.equal(changedRecords[0]!.record.text, 'edited through Slack');
+  },
+);
 
 t.test('--format and its options are checked before any Slack call', async (t) => {
   const bad = await runCli(['export', '--format', 'csv'], { env: { SLACK_TOKEN: testToken } });

@@ -72,7 +72,15 @@ const beforeBotUser: Raw = {
   name: 'beforebot',
   deleted: false,
   real_name: 'Before Bot',
-  profile: { real_name: 'Before Bot', real_name_normalized: 'Before Bot', display_name: '', display_name_normalized: '', bot_id: 'B061F7JD2', api_app_id: 'A161CLERW', team: 'T012AB3C4' },
+  profile: {
+    real_name: 'Before Bot',
+    real_name_normalized: 'Before Bot',
+    display_name: '',
+    display_name_normalized: '',
+    bot_id: 'B061F7JD2',
+    api_app_id: 'A161CLERW',
+    team: 'T012AB3C4',
+  },
   is_admin: false,
   is_owner: false,
   is_bot: true,
@@ -105,7 +113,15 @@ const general: Raw = {
   previous_names: ['specifics', 'abstractions', 'etc'],
   is_member: true,
 };
-const im: Raw = { id: 'D0C0F7S8Y', created: 1498500348, is_im: true, is_org_shared: false, user: 'W012A3CDE', is_user_deleted: false, priority: 0 };
+const im: Raw = {
+  id: 'D0C0F7S8Y',
+  created: 1498500348,
+  is_im: true,
+  is_org_shared: false,
+  user: 'W012A3CDE',
+  is_user_deleted: false,
+  priority: 0,
+};
 
 const messages: Array<[Raw, Raw]> = [
   // What Slack's composer sends: `text` and a rich_text block saying the same.
@@ -150,22 +166,44 @@ const messages: Array<[Raw, Raw]> = [
           type: 'rich_text',
           block_id: 'q9X',
           elements: [
-            { type: 'rich_text_section', elements: [{ type: 'text', text: 'Plan for ' }, { type: 'date', timestamp: 1798675200, format: '{date_short}', fallback: 'Dec 31, 2026' }] },
+            {
+              type: 'rich_text_section',
+              elements: [
+                { type: 'text', text: 'Plan for ' },
+                { type: 'date', timestamp: 1798675200, format: '{date_short}', fallback: 'Dec 31, 2026' },
+              ],
+            },
             {
               type: 'rich_text_list',
               style: 'bullet',
               indent: 0,
               elements: [
-                { type: 'rich_text_section', elements: [{ type: 'text', text: 'Ask ' }, { type: 'usergroup', usergroup_id: 'S0614TZR7' }] },
                 {
                   type: 'rich_text_section',
-                  elements: [{ type: 'link', url: 'https://example.com/a?b=1&c=2', text: 'the doc' }, { type: 'text', text: ' ' }, { type: 'emoji', name: 'tada', unicode: '1f389' }],
+                  elements: [
+                    { type: 'text', text: 'Ask ' },
+                    { type: 'usergroup', usergroup_id: 'S0614TZR7' },
+                  ],
+                },
+                {
+                  type: 'rich_text_section',
+                  elements: [
+                    { type: 'link', url: 'https://example.com/a?b=1&c=2', text: 'the doc' },
+                    { type: 'text', text: ' ' },
+                    { type: 'emoji', name: 'tada', unicode: '1f389' },
+                  ],
                 },
               ],
             },
             { type: 'rich_text_quote', elements: [{ type: 'text', text: 'Ship it', style: { italic: true } }] },
             { type: 'rich_text_preformatted', border: 0, elements: [{ type: 'text', text: 'npm test' }] },
-            { type: 'rich_text_section', elements: [{ type: 'broadcast', range: 'channel' }, { type: 'text', text: ' a < b' }] },
+            {
+              type: 'rich_text_section',
+              elements: [
+                { type: 'broadcast', range: 'channel' },
+                { type: 'text', text: ' a < b' },
+              ],
+            },
           ],
         },
       ],
@@ -184,9 +222,25 @@ const messages: Array<[Raw, Raw]> = [
       team: 'T012AB3C4',
       blocks: [
         { type: 'header', block_id: 'h', text: { type: 'plain_text', text: 'Deploy finished', emoji: true } },
-        { type: 'section', block_id: 's', text: { type: 'mrkdwn', text: '*api* is live, approved by <@W012A3CDE>' }, fields: [{ type: 'mrkdwn', text: '*Version*\n2.4.0' }] },
-        { type: 'context', block_id: 'c', elements: [{ type: 'image', image_url: 'https://example.com/i.png', alt_text: 'icon' }, { type: 'mrkdwn', text: 'Deployed from <#C012AB3CD>' }] },
-        { type: 'actions', block_id: 'a', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Roll back' }, action_id: 'rollback' }] },
+        {
+          type: 'section',
+          block_id: 's',
+          text: { type: 'mrkdwn', text: '*api* is live, approved by <@W012A3CDE>' },
+          fields: [{ type: 'mrkdwn', text: '*Version*\n2.4.0' }],
+        },
+        {
+          type: 'context',
+          block_id: 'c',
+          elements: [
+            { type: 'image', image_url: 'https://example.com/i.png', alt_text: 'icon' },
+            { type: 'mrkdwn', text: 'Deployed from <#C012AB3CD>' },
+          ],
+        },
+        {
+          type: 'actions',
+          block_id: 'a',
+          elements: [{ type: 'button', text: { type: 'plain_text', text: 'Roll back' }, action_id: 'rollback' }],
+        },
       ],
     },
     general,
@@ -284,7 +338,17 @@ const messages: Array<[Raw, Raw]> = [
     },
     general,
   ],
-  [{ type: 'message', user: 'U061F7AUR', text: 'one island', thread_ts: '1482960137.003543', parent_user_id: 'U061F7AUR', ts: '1483037603.017503' }, general],
+  [
+    {
+      type: 'message',
+      user: 'U061F7AUR',
+      text: 'one island',
+      thread_ts: '1482960137.003543',
+      parent_user_id: 'U061F7AUR',
+      ts: '1483037603.017503',
+    },
+    general,
+  ],
   [
     {
       type: 'message',
@@ -635,7 +699,15 @@ t.test("Slack's documented payloads become exactly these documents, every field"
     // users.info: knows the thread's author (a deleted user missing from users.list), not the Slack Connect user.
     lookupUser: async (id) => {
       userLookups.push(id);
-      return id === 'U061F7AUR' ? { id, name: 'islander', real_name: 'Ilse Lander', deleted: true, profile: { display_name_normalized: '', real_name_normalized: 'Ilse Lander' } } : null;
+      return id === 'U061F7AUR'
+        ? {
+            id,
+            name: 'islander',
+            real_name: 'Ilse Lander',
+            deleted: true,
+            profile: { display_name_normalized: '', real_name_normalized: 'Ilse Lander' },
+          }
+        : null;
     },
     // bots.info's documented answer.
     lookupBot: async (id) => {
@@ -650,6 +722,10 @@ t.test("Slack's documented payloads become exactly these documents, every field"
     t.strictSame(fields, expected[index], `document ${index + 1}: ${document._id}`);
     t.equal(hash, contentHash(expected[index] as unknown as AnyDocument), `document ${index + 1}: content_hash of exactly these fields`);
   }
-  t.same(userLookups, ['U061F7AUR'], 'users.info only for the thread author missing from users.list; the Slack Connect user is named by user_profile');
+  t.same(
+    userLookups,
+    ['U061F7AUR'],
+    'users.info only for the thread author missing from users.list; the Slack Connect user is named by user_profile',
+  );
   t.same(botLookups, ['B061F7JD2'], 'bots.info once, for the bot_message that carries no name');
 });

@@ -21,7 +21,11 @@ t.test('paginate: a cursor that comes back again is a cycle, reported after the 
     (failure: unknown) => failure,
   );
   t.type(error, SlackPaginationError);
-  t.match(error, { code: 'slack_pagination_loop', action: 'skip-channel', message: new RegExp(`conversations.history of channel ${general.info.id}: .*cursor cycle`) });
+  t.match(error, {
+    code: 'slack_pagination_loop',
+    action: 'skip-channel',
+    message: new RegExp(`conversations.history of channel ${general.info.id}: .*cursor cycle`),
+  });
   t.equal(pages.length, 2, 'two pages read, the repeat noticed at once');
   t.equal(slack.stats().callsByMethod['conversations.history'], 2);
 });
@@ -52,14 +56,20 @@ t.test('CLI: a channel whose history cursor cycles is skipped with a warning nam
   const { slack, nowMs } = await startWorkspace(t);
   // Every history call repeats its cursor: every channel with more than one page cycles.
   slack.injectFault('conversations.history', 'repeatCursor', 10_000);
-  const result = await runCli(['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--fetch-last-n-days', '0', '--out', '-'], {
-    env: { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) },
-    timeoutMs: 60_000,
-  });
+  const result = await runCli(
+    ['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--fetch-last-n-days', '0', '--out', '-'],
+    {
+      env: { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) },
+      timeoutMs: 60_000,
+    },
+  );
   t.equal(result.code, 0, result.stderr);
   t.match(result.stderr, /not syncing channel '[^']+' \(C[A-Z0-9]+\): Slack conversations\.history of channel C[A-Z0-9]+: .*cursor cycle/);
   t.match(result.stderr, /skipped: [1-9]/, 'counted as skipped in the summary');
-  t.ok(parseNdjson(result.stdout).some((document) => document.type === 'user'), 'the rest of the run went on');
+  t.ok(
+    parseNdjson(result.stdout).some((document) => document.type === 'user'),
+    'the rest of the run went on',
+  );
 });
 
 t.test("README's error table is the client's error policy, row for row", async (t) => {
@@ -69,7 +79,10 @@ t.test("README's error table is the client's error policy, row for row", async (
   const rows = new Map<string, string>();
   for (const line of section.split('\n').slice(2)) {
     if (!line.startsWith('|')) break;
-    const [codes, action] = line.split('|').slice(1, 3).map((cell) => cell.trim());
+    const [codes, action] = line
+      .split('|')
+      .slice(1, 3)
+      .map((cell) => cell.trim());
     for (const code of codes!.matchAll(/`([a-z0-9_]+)`/g)) rows.set(code[1]!, action!);
   }
   t.same(Object.fromEntries(rows), slackErrorPolicy, 'every code with its action, nothing more, nothing less');

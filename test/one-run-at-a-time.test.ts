@@ -25,7 +25,10 @@ async function arm(args: string[], env: Record<string, string>): Promise<Armed> 
   const script = `const { main } = await import(${JSON.stringify(mainModule)});
     process.stdout.write('ready\\n');
     process.stdin.once('data', async () => { process.stdin.pause(); process.exitCode = await main(${JSON.stringify(args)}); });`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const done = new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
@@ -56,7 +59,14 @@ t.test('two exports on the same state and output never corrupt it: one completes
   const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
   // Paced at a fifth of the fake's rates, so a run lasts a few seconds and the second start lands inside it.
   const common = ['export', '--slack-api-url', slack.url, '--tier-rates', '2400,6000,12000', '--fetch-last-n-days', '0', '--quiet'];
-  const truth = expectedIds(workspace, { now: workspace.now, fetchLastNDays: 0, threads: true, syncUsers: true, autoJoinChannels: false, channelTypes: ['public'] });
+  const truth = expectedIds(workspace, {
+    now: workspace.now,
+    fetchLastNDays: 0,
+    threads: true,
+    syncUsers: true,
+    autoJoinChannels: false,
+    channelTypes: ['public'],
+  });
   const cleanIds = [...truth.all].sort();
 
   // Offsets of the second start: the same moment, once the first holds its lock, once it has written documents.
@@ -80,7 +90,9 @@ t.test('two exports on the same state and output never corrupt it: one completes
     if (winners.length !== 1 || refused.length !== 1) continue;
     t.match(
       refused[0]!.stderr,
-      new RegExp(`is in use by another slack-etl run \\(pid ${winners[0]!.pid} on ${hostname()}, since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\) — wait for that run to finish`),
+      new RegExp(
+        `is in use by another slack-etl run \\(pid ${winners[0]!.pid} on ${hostname()}, since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\) — wait for that run to finish`,
+      ),
       `${offset}: the refusal names the running one`,
     );
     const text = await readFile(out, 'utf8');
@@ -98,19 +110,39 @@ t.test('a lock left by a killed run is taken over; a live one on another host is
   const { slack, nowMs } = await startWorkspace(t);
   const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
   const directory = await temporaryDirectory(t);
-  const args = ['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--quiet', '--state', join(directory, 'state.json'), '--out', join(directory, 'out.ndjson')];
+  const args = [
+    'export',
+    '--slack-api-url',
+    slack.url,
+    '--tier-rates',
+    scaledTierRatesFlag,
+    '--quiet',
+    '--state',
+    join(directory, 'state.json'),
+    '--out',
+    join(directory, 'out.ndjson'),
+  ];
   const gone = spawn(process.execPath, ['-e', '']);
   await once(gone, 'close');
   const lockPath = join(directory, 'state.json.lock');
-  await writeFile(lockPath, JSON.stringify({ pid: gone.pid, host: hostname(), since: '2026-01-01T00:00:00.000Z', token: '0123456789abcdef' }));
+  await writeFile(
+    lockPath,
+    JSON.stringify({ pid: gone.pid, host: hostname(), since: '2026-01-01T00:00:00.000Z', token: '0123456789abcdef' }),
+  );
   // Not started through the CLI: the pid above belongs to a process that has exited (node -e '').
   const taken = await runCli(args, { env });
   t.equal(taken.code, 0, taken.stderr);
   await t.rejects(stat(lockPath), 'the lock is released at the end');
 
-  await writeFile(lockPath, JSON.stringify({ pid: gone.pid, host: 'build-server-2', since: '2026-01-01T00:00:00.000Z', token: '0123456789abcdef' }));
+  await writeFile(
+    lockPath,
+    JSON.stringify({ pid: gone.pid, host: 'build-server-2', since: '2026-01-01T00:00:00.000Z', token: '0123456789abcdef' }),
+  );
   const refused = await runCli(args, { env });
   t.equal(refused.code, 2);
-  t.match(refused.stderr, /the state file .*state\.json is in use by another slack-etl run \(pid \d+ on build-server-2, since 2026-01-01T00:00:00\.000Z\) — wait for that run to finish; if it is not running any more, remove .*state\.json\.lock/);
+  t.match(
+    refused.stderr,
+    /the state file .*state\.json is in use by another slack-etl run \(pid \d+ on build-server-2, since 2026-01-01T00:00:00\.000Z\) — wait for that run to finish; if it is not running any more, remove .*state\.json\.lock/,
+  );
   t.equal(slack.calls.length > 0, true);
 });

@@ -3,7 +3,8 @@
 import t from 'tap';
 import { MethodPacer, Pacers, parseTierRates } from '../lib/sources/slack/pacer.js';
 
-const timers = () => (process as unknown as { getActiveResourcesInfo(): string[] }).getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+const timers = () =>
+  (process as unknown as { getActiveResourcesInfo(): string[] }).getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
 
 t.test('waiting requests are released in arrival order, never closer together than the interval', async (t) => {
   const intervalMs = 40;

@@ -23,9 +23,22 @@ t.test('npm pack ships the library, the CLI and the sample workspace: no tests, 
   const { files } = await pack();
   t.ok(files.includes('bin/slack-etl.js'), 'the CLI entry point');
   t.ok(files.includes('dist/lib/index.js') && files.includes('dist/lib/index.d.ts'), 'the library and its types');
-  t.ok(files.includes('dist/fixtures/slack-api/server.js') && files.includes('dist/fixtures/slack-api/main.js'), 'the sample workspace the demo serves');
-  t.same(files.filter((path) => /(^|\/)(test|bench)\//.test(path) || path.startsWith('dist/fixtures/elasticsearch') || path.startsWith('fixtures/')), [], 'no test, bench or other fixture file');
-  t.same(files.filter((path) => path.endsWith('.map') || (path.endsWith('.ts') && !path.endsWith('.d.ts'))), [], 'no source maps or TypeScript sources');
+  t.ok(
+    files.includes('dist/fixtures/slack-api/server.js') && files.includes('dist/fixtures/slack-api/main.js'),
+    'the sample workspace the demo serves',
+  );
+  t.same(
+    files.filter(
+      (path) => /(^|\/)(test|bench)\//.test(path) || path.startsWith('dist/fixtures/elasticsearch') || path.startsWith('fixtures/'),
+    ),
+    [],
+    'no test, bench or other fixture file',
+  );
+  t.same(
+    files.filter((path) => path.endsWith('.map') || (path.endsWith('.ts') && !path.endsWith('.d.ts'))),
+    [],
+    'no source maps or TypeScript sources',
+  );
 });
 
 t.test('slack-etl demo works from the packed tarball installed on its own', async (t) => {
@@ -41,7 +54,10 @@ t.test('slack-etl demo works from the packed tarball installed on its own', asyn
     if (entry === '.bin' || entry === 'slack-etl') continue;
     await symlink(join(root, 'node_modules', entry), join(directory, 'node_modules', entry));
   }
-  t.ok(Object.keys(manifest.dependencies).every((name) => available.has(name.split('/')[0]!)), 'every dependency is there');
+  t.ok(
+    Object.keys(manifest.dependencies).every((name) => available.has(name.split('/')[0]!)),
+    'every dependency is there',
+  );
   const out = join(directory, 'demo.ndjson');
   const { stderr } = await run(process.execPath, [join(installed, 'bin', 'slack-etl.js'), 'demo', '--out', out], { cwd: directory });
   const lines = (await readFile(out, 'utf8')).trim().split('\n');

@@ -17,10 +17,12 @@ const documents = (): AnyDocument[] => [
   messageDocument({ ts: '1700000000.000001', text: 'hello <@U1>', author: 'U1' }),
 ];
 
-const arraySink = (into: AnyDocument[]): Sink<AnyDocument> => async (input) => {
-  for await (const document of input) into.push(document);
-  return { written: into.length };
-};
+const arraySink =
+  (into: AnyDocument[]): Sink<AnyDocument> =>
+  async (input) => {
+    for await (const document of input) into.push(document);
+    return { written: into.length };
+  };
 
 t.test('pipeline(source, ...stages, sink) runs the stages in order and returns per-type counts and stage stats', async (t) => {
   const written: AnyDocument[] = [];
@@ -30,7 +32,11 @@ t.test('pipeline(source, ...stages, sink) runs the stages in order and returns p
   const rules = syncRules([{ id: 'no-random', order: 1, policy: 'exclude', field: 'channel', rule: 'equals', value: 'random' }]);
   const report = { completeChannels: ['C1'], skippedChannels: [], windowOldest: null, complete: true };
   const stats = await pipeline(staticSource(documents(), report), rules, shout, dedupe(), arraySink(written));
-  t.strictSame(written.map((document) => (document as { text: string }).text), ['HELLO <@U1>'], 'excluded by the rule, upper-cased, the repeat dropped');
+  t.strictSame(
+    written.map((document) => (document as { text: string }).text),
+    ['HELLO <@U1>'],
+    'excluded by the rule, upper-cased, the repeat dropped',
+  );
   t.strictSame(stats.documents, { message: 1 });
   t.equal((stats.stages.syncRules as { excluded: number }).excluded, 1);
   t.equal((stats.stages.dedupe as { duplicates: number }).duplicates, 1);

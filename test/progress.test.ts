@@ -20,24 +20,44 @@ t.test('not a terminal: a text progress line every --progress-interval, then the
   const progress = lines.filter((line) => line.startsWith('progress: '));
   t.ok(progress.length >= 1, `${progress.length} progress lines`);
   for (const line of progress) {
-    t.match(line, /^progress: \d+[smh].* · [\d,]+ documents \([\d,]+\/s\) · (channels \d+\/\d+ · )?(replies [\d,]+\/[\d,]+ · )?API calls [\d,]+/, 'elapsed, documents, rate, channels, API calls');
+    t.match(
+      line,
+      /^progress: \d+[smh].* · [\d,]+ documents \([\d,]+\/s\) · (channels \d+\/\d+ · )?(replies [\d,]+\/[\d,]+ · )?API calls [\d,]+/,
+      'elapsed, documents, rate, channels, API calls',
+    );
   }
   t.notOk(result.stderr.includes('\r'), 'no terminal control characters in a log');
-  t.match(result.stderr, new RegExp(`window: ${new Date(nowMs - 90 * 86_400_000).toISOString().slice(0, 16)}.* → now`), 'the summary names the effective window');
+  t.match(
+    result.stderr,
+    new RegExp(`window: ${new Date(nowMs - 90 * 86_400_000).toISOString().slice(0, 16)}.* → now`),
+    'the summary names the effective window',
+  );
 });
 
 t.test('--log-format json: progress objects and a summary object carrying the counters', async (t) => {
   const { slack, nowMs } = await startWorkspace(t, {}, slowSlack);
-  const result = await runCli(['export', '--tier-rates', slowTierRates, '--progress-interval', '1', '--log-format', 'json', '--until', '10d'], {
-    env: { SLACK_TOKEN: testToken, SLACK_API_URL: slack.url, SLACK_ETL_NOW: String(nowMs) },
-  });
+  const result = await runCli(
+    ['export', '--tier-rates', slowTierRates, '--progress-interval', '1', '--log-format', 'json', '--until', '10d'],
+    {
+      env: { SLACK_TOKEN: testToken, SLACK_API_URL: slack.url, SLACK_ETL_NOW: String(nowMs) },
+    },
+  );
   t.equal(result.code, 0, result.stderr);
   const events = parseNdjson(result.stderr);
   t.ok(events.length >= 2, 'every stderr line is a JSON object');
   const progress = events.filter((event) => event.event === 'progress');
   t.ok(progress.length >= 1, `${progress.length} progress objects`);
   for (const event of progress) {
-    for (const field of ['elapsedSeconds', 'documents', 'documentsPerSecond', 'channelsDone', 'apiCalls', 'repliesRead', 'repliesExpected', 'messagesRead']) {
+    for (const field of [
+      'elapsedSeconds',
+      'documents',
+      'documentsPerSecond',
+      'channelsDone',
+      'apiCalls',
+      'repliesRead',
+      'repliesExpected',
+      'messagesRead',
+    ]) {
       t.type(event[field], 'number', `progress.${field}`);
     }
     t.ok(Array.isArray(event.reading));
@@ -50,29 +70,47 @@ t.test('--log-format json: progress objects and a summary object carrying the co
   t.equal(summary.documents.message, written.filter((document) => document.type === 'message').length);
   t.ok(summary.slack.calls >= last.apiCalls && summary.slack.callsByMethod['conversations.history'] > 0, 'API calls carried');
   t.equal(summary.source.channelsRead, last.channelsSelected, 'channels read = channels selected');
-  t.strictSame(summary.window, { since: null, until: new Date(nowMs - 10 * 86_400_000).toISOString() }, '--until alone: all history before it');
+  t.strictSame(
+    summary.window,
+    { since: null, until: new Date(nowMs - 10 * 86_400_000).toISOString() },
+    '--until alone: all history before it',
+  );
 });
 
 t.test('on a terminal: one line redrawn in place, warnings printed above it, the line cleared before the summary', async (t) => {
   const { workspace, slack, nowMs } = await startWorkspace(t, {}, slowSlack);
-  const member = workspace.channels.find((channel) => channel.botIsMember && !channel.info.is_private && !channel.info.is_im && !channel.info.is_mpim)!;
+  const member = workspace.channels.find(
+    (channel) => channel.botIsMember && !channel.info.is_private && !channel.info.is_im && !channel.info.is_mpim,
+  )!;
   let stderr = '';
   const stdout = new Writable({ write: (_chunk, _encoding, done) => done() });
-  const terminal = Object.assign(new Writable({ write: (chunk, _encoding, done) => ((stderr += String(chunk)), done()) }), { columns: 100 });
-  const code = await main(['export', '--tier-rates', slowTierRates, '--fetch-last-n-days', '0', '--channels', `#${member.info.name},#no-such-channel`], {
-    stdout,
-    stderr: terminal,
-    env: { SLACK_TOKEN: testToken, SLACK_API_URL: slack.url, SLACK_ETL_NOW: String(nowMs) },
-    stderrIsTTY: true,
+  const terminal = Object.assign(new Writable({ write: (chunk, _encoding, done) => ((stderr += String(chunk)), done()) }), {
+    columns: 100,
   });
+  const code = await main(
+    ['export', '--tier-rates', slowTierRates, '--fetch-last-n-days', '0', '--channels', `#${member.info.name},#no-such-channel`],
+    {
+      stdout,
+      stderr: terminal,
+      env: { SLACK_TOKEN: testToken, SLACK_API_URL: slack.url, SLACK_ETL_NOW: String(nowMs) },
+      stderrIsTTY: true,
+    },
+  );
   t.equal(code, 0, stderr);
   const redraws = stderr.split('\r\x1b[K');
   t.ok(redraws.length > 2, `the line was drawn ${redraws.length - 1} times`);
   const drawn = redraws.map((segment) => segment.split('\n')[0]!).filter((text) => / · API calls /.test(text));
   t.ok(drawn.length > 0 && drawn.every((text) => text.length <= 99), 'each drawing fits the terminal width');
-  t.ok(drawn.some((text) => /channels \d\/1/.test(text)), 'channels done / selected');
+  t.ok(
+    drawn.some((text) => /channels \d\/1/.test(text)),
+    'channels done / selected',
+  );
   const warning = stderr.split('\n').find((line) => line.includes("channel 'no-such-channel'"));
   t.ok(warning, 'the warning is printed');
-  t.match(warning!.split('\r\x1b[K').at(-1), /^warn: channel 'no-such-channel' given in --channels was not found/, 'the warning starts its own line, after the live line was cleared');
+  t.match(
+    warning!.split('\r\x1b[K').at(-1),
+    /^warn: channel 'no-such-channel' given in --channels was not found/,
+    'the warning starts its own line, after the live line was cleared',
+  );
   t.match(stderr, /\r\x1b\[Kexported [\d,]+ documents/, 'the live line is cleared before the summary');
 });

@@ -23,5 +23,8 @@ t.test('the typecheck covers the example and the typing proofs (strict, slack-et
   t.strictSame(tsconfig.compilerOptions.paths['slack-etl'], ['./lib/index.ts']);
   t.ok(tsconfig.include.includes('test/**/*.ts'), 'test/types/*.ts are part of `npm run typecheck`');
   const proofs = await readFile(new URL('./types/pipeline-types.ts', import.meta.url), 'utf8');
-  t.ok((proofs.match(/@ts-expect-error/g) ?? []).length >= 3, 'mismatched stages are compile errors (unused @ts-expect-error fails the typecheck)');
+  t.ok(
+    (proofs.match(/@ts-expect-error/g) ?? []).length >= 3,
+    'mismatched stages are compile errors (unused @ts-expect-error fails the typecheck)',
+  );
 });

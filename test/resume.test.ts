@@ -11,7 +11,13 @@ import { parseNdjson, runCli, scaledTierRatesFlag, startWorkspace, temporaryDire
 const binPath = fileURLToPath(new URL('../bin/slack-etl.js', import.meta.url));
 
 /** Starts the CLI and sends `signal` once the partial file holds at least `bytes` bytes; resolves with the exit. */
-function runUntil(args: string[], env: Record<string, string>, partialPath: string, bytes: number, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; sent: boolean }> {
+function runUntil(
+  args: string[],
+  env: Record<string, string>,
+  partialPath: string,
+  bytes: number,
+  signal: NodeJS.Signals,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; sent: boolean }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [binPath, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -80,7 +86,10 @@ t.test('an export killed with SIGKILL at several points and resumed each time en
     const done = /resuming: (\d+) channels already done/.exec(last.stderr);
     t.ok(done && Number(done[1]) > 0, `the resumed run says what it skips: ${last.stderr.trim()}`);
     const historyOfResume = (slack.stats().callsByMethod['conversations.history'] ?? 0) - historyBefore;
-    t.ok(historyOfResume < historyOfClean, `finished channels are not read again (${historyOfResume} history calls, a clean run ${historyOfClean})`);
+    t.ok(
+      historyOfResume < historyOfClean,
+      `finished channels are not read again (${historyOfResume} history calls, a clean run ${historyOfClean})`,
+    );
   }
   const text = await readFile(out, 'utf8');
   t.ok(text.endsWith('\n'), 'the file ends with a whole line');
@@ -92,7 +101,10 @@ t.test('an export killed with SIGKILL at several points and resumed each time en
 
   const again = await runCli(args, { env });
   t.equal(again.code, 2, 'the same command again is refused: it would replace the finished export');
-  t.match(again.stderr, /resumed\.ndjson holds the export finished at .* that the state file .*state\.json records as written.* — move .*resumed\.ndjson away first, or give each run its own --out/);
+  t.match(
+    again.stderr,
+    /resumed\.ndjson holds the export finished at .* that the state file .*state\.json records as written.* — move .*resumed\.ndjson away first, or give each run its own --out/,
+  );
   t.equal(await readFile(out, 'utf8'), text, 'the finished export is untouched');
   const next = join(directory, 'next.ndjson');
   const incremental = await runCli([...common, '--state', join(directory, 'state.json'), '--out', next], { env });
@@ -107,7 +119,20 @@ t.test('SIGTERM stops gracefully: exit 1, a resume hint naming the state file, a
   const statePath = join(directory, 'state.json');
   const out = join(directory, 'out.ndjson');
   const partialPath = join(directory, '.out.ndjson.slack-etl-partial');
-  const args = ['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--fetch-last-n-days', '90', '--quiet', '--state', statePath, '--out', out];
+  const args = [
+    'export',
+    '--slack-api-url',
+    slack.url,
+    '--tier-rates',
+    scaledTierRatesFlag,
+    '--fetch-last-n-days',
+    '90',
+    '--quiet',
+    '--state',
+    statePath,
+    '--out',
+    out,
+  ];
   const stopped = await runUntil(args, env, partialPath, 1, 'SIGTERM');
   t.ok(stopped.sent, 'the signal was sent mid-run');
   t.equal(stopped.code, 1, 'exit 1');
@@ -115,7 +140,11 @@ t.test('SIGTERM stops gracefully: exit 1, a resume hint naming the state file, a
   const state = readState(statePath);
   t.ok(state.run, 'the unfinished run is recorded');
   t.equal((await stat(partialPath)).size, state.run?.committedBytes, 'the partial file holds exactly the committed bytes');
-  t.equal(parseNdjson(await readFile(partialPath, 'utf8')).length, Object.keys(state.documents).length, 'every committed line is in the state');
+  t.equal(
+    parseNdjson(await readFile(partialPath, 'utf8')).length,
+    Object.keys(state.documents).length,
+    'every committed line is in the state',
+  );
   await t.rejects(stat(out), 'nothing under the final name yet');
   const resumed = await runCli(args, { env });
   t.equal(resumed.code, 0, resumed.stderr);

@@ -8,10 +8,26 @@ const instant: RetryPolicy = { attempts: 4, baseDelayMs: 0, maxDelayMs: 0 };
 
 t.test('backoff doubles from the base delay, stops at the cap, and jitter only shortens it within its share', async (t) => {
   const full = { ...policy, jitter: 0 };
-  t.same([1, 2, 3, 4].map((retryNumber) => backoffDelay(full, retryNumber)), [100, 200, 300, 300], 'no jitter: 100, 200, then capped at 300');
-  t.equal(backoffDelay(policy, 2, () => 0), 100, 'jitter 0.5 at its lowest: half of 200');
-  t.equal(backoffDelay(policy, 2, () => 0.999999), 200 * (0.5 + 0.5 * 0.999999), 'at its highest: just under the full wait');
-  t.equal(backoffDelay({ ...policy, jitter: 1 }, 1, () => 0), 0, 'full jitter may wait nothing');
+  t.same(
+    [1, 2, 3, 4].map((retryNumber) => backoffDelay(full, retryNumber)),
+    [100, 200, 300, 300],
+    'no jitter: 100, 200, then capped at 300',
+  );
+  t.equal(
+    backoffDelay(policy, 2, () => 0),
+    100,
+    'jitter 0.5 at its lowest: half of 200',
+  );
+  t.equal(
+    backoffDelay(policy, 2, () => 0.999999),
+    200 * (0.5 + 0.5 * 0.999999),
+    'at its highest: just under the full wait',
+  );
+  t.equal(
+    backoffDelay({ ...policy, jitter: 1 }, 1, () => 0),
+    0,
+    'full jitter may wait nothing',
+  );
   for (let sample = 0; sample < 200; sample++) {
     const delay = backoffDelay(policy, 3);
     if (delay < 150 || delay > 300) t.fail(`delay ${delay} outside [150, 300]`);
@@ -35,25 +51,49 @@ t.test('retries a failing operation until it succeeds, numbering the attempts', 
 t.test('gives up after `attempts` tries with the last error, or what `exhausted` makes of it', async (t) => {
   let tries = 0;
   await t.rejects(
-    retry(async () => {
-      tries++;
-      throw new Error(`failure ${tries}`);
-    }, { policy: instant }),
+    retry(
+      async () => {
+        tries++;
+        throw new Error(`failure ${tries}`);
+      },
+      { policy: instant },
+    ),
     { message: 'failure 4' },
   );
   t.equal(tries, 4, 'attempts counts the first try');
   await t.rejects(
-    retry(() => Promise.reject(new Error('down')), { policy: { ...instant, attempts: 2 }, exhausted: (error, failures) => new Error(`${(error as Error).message} after ${failures}`) }),
+    retry(() => Promise.reject(new Error('down')), {
+      policy: { ...instant, attempts: 2 },
+      exhausted: (error, failures) => new Error(`${(error as Error).message} after ${failures}`),
+    }),
     { message: 'down after 2' },
   );
   let once = 0;
-  await t.rejects(retry(async () => { once++; throw new Error('x'); }, { policy: { ...instant, attempts: 0 } }), 'attempts below 1 still tries once');
+  await t.rejects(
+    retry(
+      async () => {
+        once++;
+        throw new Error('x');
+      },
+      { policy: { ...instant, attempts: 0 } },
+    ),
+    'attempts below 1 still tries once',
+  );
   t.equal(once, 1);
 });
 
 t.test("a 'fail' decision throws at once; a thrown decision replaces the error", async (t) => {
   let tries = 0;
-  await t.rejects(retry(async () => { tries++; throw new Error('bad request'); }, { policy: instant, decide: () => 'fail' }), { message: 'bad request' });
+  await t.rejects(
+    retry(
+      async () => {
+        tries++;
+        throw new Error('bad request');
+      },
+      { policy: instant, decide: () => 'fail' },
+    ),
+    { message: 'bad request' },
+  );
   t.equal(tries, 1);
   await t.rejects(
     retry(() => Promise.reject(new Error('raw')), {
@@ -122,14 +162,19 @@ t.test('an operation failing after the abort throws the abort reason, not its ow
   );
   const aborted = AbortSignal.abort(reason);
   let tries = 0;
-  await t.rejects(retry(async () => tries++, { policy: instant, signal: aborted }), reason, 'an already aborted signal tries nothing');
+  await t.rejects(
+    retry(async () => tries++, { policy: instant, signal: aborted }),
+    reason,
+    'an already aborted signal tries nothing',
+  );
   t.equal(tries, 0);
 });
 
 t.test('sleep resolves after its time, rejects on abort with the reason, and holds no timer after an abort', async (t) => {
   await sleep(1);
   await t.rejects(sleep(10, AbortSignal.abort(new Error('early'))), { message: 'early' });
-  const timers = () => (process as unknown as { getActiveResourcesInfo(): string[] }).getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+  const timers = () =>
+    (process as unknown as { getActiveResourcesInfo(): string[] }).getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
   const before = timers();
   const controller = new AbortController();
   const waiting = sleep(86_400_000, controller.signal);
@@ -138,7 +183,10 @@ t.test('sleep resolves after its time, rejects on abort with the reason, and hol
   await t.rejects(waiting, { message: 'late' });
   t.equal(timers(), before, 'and none once aborted: a long sleep must not keep the process alive');
   const beyondRange = new AbortController();
-  const long = sleep(2 ** 40, beyondRange.signal).then(() => 'long', () => 'aborted');
+  const long = sleep(2 ** 40, beyondRange.signal).then(
+    () => 'long',
+    () => 'aborted',
+  );
   const winner = await Promise.race([long, sleep(30).then(() => 'short')]);
   beyondRange.abort();
   t.equal(winner, 'short', 'a delay beyond the timer range is clamped, it does not fire at once');

@@ -8,7 +8,7 @@ import { idsOf, readNdjson, runCli, scaledTierRatesFlag, startWorkspace, tempora
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/rules/${name}`, import.meta.url));
 
-t.test('export --rules: a channel excluded and only one author\'s messages kept, exactly', async (t) => {
+t.test("export --rules: a channel excluded and only one author's messages kept, exactly", async (t) => {
   const { slack, nowMs } = await startWorkspace(t);
   const directory = await temporaryDirectory(t);
   const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
@@ -22,7 +22,8 @@ t.test('export --rules: a channel excluded and only one author\'s messages kept,
   t.ok(channelNames.length >= 2, 'messages in several channels');
   const excludedChannel = channelNames[0]!;
   const authorCounts = new Map<string, number>();
-  for (const message of messages) if (message.channel !== excludedChannel) authorCounts.set(String(message.author), (authorCounts.get(String(message.author)) ?? 0) + 1);
+  for (const message of messages)
+    if (message.channel !== excludedChannel) authorCounts.set(String(message.author), (authorCounts.get(String(message.author)) ?? 0) + 1);
   const [author] = [...authorCounts.entries()].sort((left, right) => right[1] - left[1])[0]!;
 
   const rulesPath = join(directory, 'rules.json');
@@ -37,13 +38,29 @@ t.test('export --rules: a channel excluded and only one author\'s messages kept,
   );
   const filtered = await runCli([...common, '--rules', rulesPath, '--out', join(directory, 'filtered.ndjson')], { env });
   t.equal(filtered.code, 0, filtered.stderr);
-  const expected = all.filter((document) => document.type !== 'message' || (document.channel !== excludedChannel && document.author === author));
+  const expected = all.filter(
+    (document) => document.type !== 'message' || (document.channel !== excludedChannel && document.author === author),
+  );
   const got = await readNdjson(join(directory, 'filtered.ndjson'));
-  t.strictSame(idsOf(got as Array<{ _id: string }>), idsOf(expected as Array<{ _id: string }>), 'exactly the users, channels and that author\'s messages outside the excluded channel');
-  t.ok(got.some((document) => document.type === 'message'), 'some messages kept');
+  t.strictSame(
+    idsOf(got as Array<{ _id: string }>),
+    idsOf(expected as Array<{ _id: string }>),
+    "exactly the users, channels and that author's messages outside the excluded channel",
+  );
+  t.ok(
+    got.some((document) => document.type === 'message'),
+    'some messages kept',
+  );
 
-  const withSummary = await runCli([...common.filter((flag) => flag !== '--quiet'), '--rules', rulesPath, '--out', join(directory, 'again.ndjson')], { env });
-  t.match(withSummary.stderr, new RegExp(`filtered by rules: ${(all.length - expected.length).toLocaleString('en-US')}`), 'the summary counts the filtered documents');
+  const withSummary = await runCli(
+    [...common.filter((flag) => flag !== '--quiet'), '--rules', rulesPath, '--out', join(directory, 'again.ndjson')],
+    { env },
+  );
+  t.match(
+    withSummary.stderr,
+    new RegExp(`filtered by rules: ${(all.length - expected.length).toLocaleString('en-US')}`),
+    'the summary counts the filtered documents',
+  );
 });
 
 t.test('export --rules with DEFAULT set to exclude: an include-only list keeps exactly what its rules include', async (t) => {
@@ -70,7 +87,11 @@ t.test('export --rules with DEFAULT set to exclude: an include-only list keeps e
   const expected = all.filter((document) => document.type === 'user' || (document.type === 'message' && document.channel === kept));
   const got = await readNdjson(join(directory, 'filtered.ndjson'));
   t.ok(expected.length < all.length, 'the list leaves documents out');
-  t.strictSame(idsOf(got as Array<{ _id: string }>), idsOf(expected as Array<{ _id: string }>), `users and the messages of #${kept}, nothing else`);
+  t.strictSame(
+    idsOf(got as Array<{ _id: string }>),
+    idsOf(expected as Array<{ _id: string }>),
+    `users and the messages of #${kept}, nothing else`,
+  );
 });
 
 t.test('rules check: a catastrophic regex is a warning; 20,000 rules is one clear line and exit 2', async (t) => {
@@ -81,7 +102,19 @@ t.test('rules check: a catastrophic regex is a warning; 20,000 rules is one clea
   t.equal(warned.code, 0, 'valid: evaluated in linear time');
   t.match(warned.stderr, /^warning: rule nested: regex "\(a\+\)\+\$" has nested repetition/m);
   const many = join(directory, 'many.json');
-  await writeFile(many, JSON.stringify(Array.from({ length: 20_000 }, (_, index) => ({ id: `r${index}`, order: index, policy: 'exclude', field: 'channel', rule: 'equals', value: `c${index}` }))));
+  await writeFile(
+    many,
+    JSON.stringify(
+      Array.from({ length: 20_000 }, (_, index) => ({
+        id: `r${index}`,
+        order: index,
+        policy: 'exclude',
+        field: 'channel',
+        rule: 'equals',
+        value: `c${index}`,
+      })),
+    ),
+  );
   const refused = await runCli(['rules', 'check', many]);
   t.equal(refused.code, 2);
   t.match(refused.stderr, /^20,000 rules is more than the 10,000 slack-etl accepts/);

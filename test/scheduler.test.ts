@@ -12,7 +12,12 @@ const token = 'xoxb-test-token';
 /** One-second windows: Tier 2 = 20, Tier 3 = 50 requests per window in the fake. */
 const rateScale = 60;
 const tierRates: TierRates = { tier1: rateScale, tier2: 20 * rateScale, tier3: 50 * rateScale, tier4: 100 * rateScale };
-const budgetPerWindow: Record<string, number> = { 'users.list': 20, 'conversations.list': 20, 'conversations.history': 50, 'conversations.replies': 50 };
+const budgetPerWindow: Record<string, number> = {
+  'users.list': 20,
+  'conversations.list': 20,
+  'conversations.history': 50,
+  'conversations.replies': 50,
+};
 /**
  * The client and the fake share one event loop here, and the machine may be loaded: a wider margin than the default
  * keeps loopback jitter from deciding the test. The property under test is the same: spacing holds in every window.
@@ -22,22 +27,34 @@ const pacingMargin = 0.25;
 const workspace = generateWorkspace({ seed: 3, size: 'small' });
 const readable = workspace.channels.filter((channel) => channelTypeOf(channel.info) === 'public' && channel.botIsMember);
 const threads = readable.flatMap((channel) =>
-  channel.messages.filter((message) => Number(message.reply_count ?? 0) > 0 && !message.subtype).map((message) => ({ channel: String(channel.info.id), ts: String(message.ts) })),
+  channel.messages
+    .filter((message) => Number(message.reply_count ?? 0) > 0 && !message.subtype)
+    .map((message) => ({ channel: String(channel.info.id), ts: String(message.ts) })),
 );
 
-async function serve(test: { teardown(fn: () => unknown): void }, options: Partial<Omit<FakeSlackOptions, 'workspace'>> = {}, served: Workspace = workspace): Promise<FakeSlackServer> {
+async function serve(
+  test: { teardown(fn: () => unknown): void },
+  options: Partial<Omit<FakeSlackOptions, 'workspace'>> = {},
+  served: Workspace = workspace,
+): Promise<FakeSlackServer> {
   const server = await startFakeSlack({ rateScale, ...options, workspace: served });
   test.teardown(() => server.close());
   return server;
 }
 
-const clientFor = (server: FakeSlackServer) => new SlackApiClient({ token, slackApiUrl: server.url, tierRates, pacingMargin, retryBaseDelayMs: 10 });
+const clientFor = (server: FakeSlackServer) =>
+  new SlackApiClient({ token, slackApiUrl: server.url, tierRates, pacingMargin, retryBaseDelayMs: 10 });
 
 t.test('many concurrent calls of several methods never exceed any method budget in the fake', async (t) => {
   const slack = await serve(t);
   const client = clientFor(slack);
   const channel = String(readable[0]!.info.id);
-  const requested: Record<string, number> = { 'users.list': 26, 'conversations.list': 26, 'conversations.history': 70, 'conversations.replies': 70 };
+  const requested: Record<string, number> = {
+    'users.list': 26,
+    'conversations.list': 26,
+    'conversations.history': 70,
+    'conversations.replies': 70,
+  };
   const calls: Array<Promise<unknown>> = [];
   for (let index = 0; index < requested['conversations.history']!; index++) {
     calls.push(client.call('conversations.history', { channel, limit: 5 }));
@@ -54,10 +71,16 @@ t.test('many concurrent calls of several methods never exceed any method budget 
   t.same(stats.rateLimitedByMethod, {}, 'no 429 for any method');
   for (const [method, budget] of Object.entries(budgetPerWindow)) {
     t.equal(stats.okByMethod[method], requested[method], `${method}: every call answered`);
-    t.ok((stats.maxInWindowByMethod[method] ?? 0) <= budget, `${method}: at most ${budget} in any one-second window (saw ${stats.maxInWindowByMethod[method]})`);
+    t.ok(
+      (stats.maxInWindowByMethod[method] ?? 0) <= budget,
+      `${method}: at most ${budget} in any one-second window (saw ${stats.maxInWindowByMethod[method]})`,
+    );
   }
   // More calls than one window holds were made, so the budget was actually exercised, not just never approached.
-  t.ok((stats.maxInWindowByMethod['conversations.history'] ?? 0) > budgetPerWindow['conversations.history']! / 2, 'history ran near its budget');
+  t.ok(
+    (stats.maxInWindowByMethod['conversations.history'] ?? 0) > budgetPerWindow['conversations.history']! / 2,
+    'history ran near its budget',
+  );
   t.same(client.stats().rateLimited, 0);
 });
 
@@ -88,7 +111,9 @@ t.test('a 429 storm on one method does not stall another, and Retry-After is hon
   // (b) replies kept flowing while history was held back.
   const firstThrottle = throttled[0]!.at;
   const firstAcceptedHistory = historyCalls.find((call) => call.status === 200)!.at;
-  const repliesDuringStorm = slack.calls.filter((call) => call.method === 'conversations.replies' && call.status === 200 && call.at > firstThrottle && call.at < firstAcceptedHistory);
+  const repliesDuringStorm = slack.calls.filter(
+    (call) => call.method === 'conversations.replies' && call.status === 200 && call.at > firstThrottle && call.at < firstAcceptedHistory,
+  );
   t.ok(repliesDuringStorm.length >= 30, `replies answered while history was blocked: ${repliesDuringStorm.length} of ${repliesCount}`);
   t.equal(slack.stats().okByMethod['conversations.replies'], repliesCount, 'every replies call answered');
 
@@ -97,7 +122,10 @@ t.test('a 429 storm on one method does not stall another, and Retry-After is hon
     if (call.status !== 429) continue;
     const next = historyCalls[index + 1];
     t.ok(next, 'a request follows the 429');
-    t.ok(next!.at - call.at >= retryAfterSeconds * 1000, `next history request ${Math.round(next!.at - call.at)} ms after a 429 with Retry-After ${retryAfterSeconds}`);
+    t.ok(
+      next!.at - call.at >= retryAfterSeconds * 1000,
+      `next history request ${Math.round(next!.at - call.at)} ms after a 429 with Retry-After ${retryAfterSeconds}`,
+    );
   }
   t.equal(client.stats().rateLimited, 3);
   t.equal(client.stats().failedCalls, 0);
@@ -106,7 +134,9 @@ t.test('a 429 storm on one method does not stall another, and Retry-After is hon
 t.test('the restricted regime is detected once, reported, and the run completes', async (t) => {
   const small = generateWorkspace({ seed: 5, size: 'small', messageCount: 1000 });
   // More than three pages of 15: the regime is entered on three such pages in a row, not on one.
-  const candidates = small.channels.filter((channel) => channelTypeOf(channel.info) === 'public' && channel.botIsMember && channel.messages.length > 60);
+  const candidates = small.channels.filter(
+    (channel) => channelTypeOf(channel.info) === 'public' && channel.botIsMember && channel.messages.length > 60,
+  );
   const channel = [...candidates].sort((left, right) => left.messages.length - right.messages.length)[0]!;
   // 600× windows keep the one-request-per-window tier short; Retry-After 0 keeps a stray 429 cheap.
   const fastScale = 600;
@@ -125,7 +155,8 @@ t.test('the restricted regime is detected once, reported, and the run completes'
     now: small.now * 1000,
   });
   const messages: string[] = [];
-  for await (const document of source) if (document.type === 'message' && document.channel_id === channel.info.id) messages.push(document._id);
+  for await (const document of source)
+    if (document.type === 'message' && document.channel_id === channel.info.id) messages.push(document._id);
 
   const restrictedWarnings = warnings.filter((warning) => warning.includes('2025 limits'));
   t.equal(restrictedWarnings.length, 1, 'reported exactly once');

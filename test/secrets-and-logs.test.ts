@@ -29,22 +29,34 @@ t.test('redact: URL passwords, echoed Authorization headers and the base64 of us
   t.notMatch(masked, 'hunter22');
   t.match(masked, '"authorization":"Basic [redacted]"');
   t.match(masked, 'https://[redacted]@es.example:9200/');
-  t.match(redact('Authorization: Bearer abc.def-123 next'), 'Authorization: Bearer [redacted] next', 'a header of any secret we were not told about');
+  t.match(
+    redact('Authorization: Bearer abc.def-123 next'),
+    'Authorization: Bearer [redacted] next',
+    'a header of any secret we were not told about',
+  );
   t.equal(redact('use Basic authentication or an API key'), 'use Basic authentication or an API key', 'plain words are left alone');
 });
 
 t.test('CLI: an Elasticsearch that echoes the basic-auth header never gets its base64 printed', async (t) => {
   const server = createServer((request, response) => {
     response.writeHead(401, { 'content-type': 'application/json', 'x-elastic-product': 'Elasticsearch' });
-    response.end(JSON.stringify({ error: { type: 'security_exception', reason: `rejected header authorization: ${request.headers.authorization}` }, status: 401 }));
+    response.end(
+      JSON.stringify({
+        error: { type: 'security_exception', reason: `rejected header authorization: ${request.headers.authorization}` },
+        status: 401,
+      }),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const { port } = server.address() as AddressInfo;
   const password = 'Echo-Me-42';
-  const result = await runCli(['sync', '--index', 'slack', '--es-url', `http://127.0.0.1:${port}`, '--es-username', 'elastic', '--es-password', password], {
-    env: { SLACK_TOKEN: testToken },
-  });
+  const result = await runCli(
+    ['sync', '--index', 'slack', '--es-url', `http://127.0.0.1:${port}`, '--es-username', 'elastic', '--es-password', password],
+    {
+      env: { SLACK_TOKEN: testToken },
+    },
+  );
   t.not(result.code, 0, result.stderr);
   t.notMatch(result.stderr, Buffer.from(`elastic:${password}`).toString('base64'), 'no base64 credentials');
   t.notMatch(result.stderr, password);

@@ -13,7 +13,8 @@ const exitsWithinMs = 5_000;
 /** Starts an export, sends `signal` once history requests are waiting their turn, and reports how the process ended. */
 async function interruptWhileWaiting(t: TestContext, slack: FakeSlackServer, signal: NodeJS.Signals, args: string[] = []) {
   const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('TAP') && !key.startsWith('NODE_OPTIONS')) env[key] = value;
+  for (const [key, value] of Object.entries(process.env))
+    if (value !== undefined && !key.startsWith('TAP') && !key.startsWith('NODE_OPTIONS')) env[key] = value;
   const child = spawn(process.execPath, [binPath, 'export', '--slack-api-url', slack.url, '--out', '-', ...args], {
     env: { ...env, SLACK_TOKEN: testToken },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -24,7 +25,9 @@ async function interruptWhileWaiting(t: TestContext, slack: FakeSlackServer, sig
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   child.stdout.resume();
-  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, endSignal) => resolve({ code, signal: endSignal })));
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, endSignal) => resolve({ code, signal: endSignal })),
+  );
   // Waiting: Slack has answered at least one history request with 429 (the others queue behind its Retry-After).
   while ((slack.stats().rateLimitedByMethod['conversations.history'] ?? 0) < 1) await new Promise((resolve) => setTimeout(resolve, 20));
   await new Promise((resolve) => setTimeout(resolve, 200));
@@ -52,6 +55,10 @@ t.test('SIGTERM while history waits out `Retry-After: 86400`: the CLI stops at o
   const result = await interruptWhileWaiting(t, slack, 'SIGTERM');
   t.equal(result.code, 1, result.stderr);
   t.ok(result.afterSignalMs < exitsWithinMs, `exited ${Math.round(result.afterSignalMs)} ms after SIGTERM`);
-  t.match(result.stderr, /rate-limiting conversations\.history \(a 429\): waiting 86400 s \(Retry-After\)/, 'the day-long wait was announced');
+  t.match(
+    result.stderr,
+    /rate-limiting conversations\.history \(a 429\): waiting 86400 s \(Retry-After\)/,
+    'the day-long wait was announced',
+  );
   t.match(result.stderr, /received SIGTERM: stopping/);
 });

@@ -14,7 +14,10 @@ const channel = workspace.channels
   .sort((left, right) => right.messages.length - left.messages.length)[0]!;
 const channelId = String(channel.info.id);
 
-async function serve(t: { teardown(fn: () => unknown): void }, options: Partial<Omit<FakeSlackOptions, 'workspace'>> = {}): Promise<FakeSlackServer> {
+async function serve(
+  t: { teardown(fn: () => unknown): void },
+  options: Partial<Omit<FakeSlackOptions, 'workspace'>> = {},
+): Promise<FakeSlackServer> {
   const server = await startFakeSlack({ rateScale, ...options, workspace });
   t.teardown(() => server.close());
   return server;
@@ -22,11 +25,22 @@ async function serve(t: { teardown(fn: () => unknown): void }, options: Partial<
 
 function capture(): { logger: Logger; warnings: string[] } {
   const warnings: string[] = [];
-  return { warnings, logger: { debug() {}, info() {}, warn: (message) => warnings.push(message), error: (message) => warnings.push(message) } };
+  return {
+    warnings,
+    logger: { debug() {}, info() {}, warn: (message) => warnings.push(message), error: (message) => warnings.push(message) },
+  };
 }
 
 const clientFor = (server: FakeSlackServer, logger: Logger, options: { maxAttempts?: number } = {}) =>
-  new SlackApiClient({ token: testToken, slackApiUrl: server.url, tierRates: scaledTierRates, retryBaseDelayMs: 5, retryMaxDelayMs: 20, logger, ...options });
+  new SlackApiClient({
+    token: testToken,
+    slackApiUrl: server.url,
+    tierRates: scaledTierRates,
+    retryBaseDelayMs: 5,
+    retryMaxDelayMs: 20,
+    logger,
+    ...options,
+  });
 
 t.test('a 429 without Retry-After and an HTTP 200 `ratelimited` are rate limits: retried, never failed attempts', async (t) => {
   const slack = await serve(t);
@@ -57,7 +71,10 @@ t.test('one long Retry-After or one page of 15 with a cursor does not switch to 
   await client.call('conversations.history', { channel: channelId, limit: 100, cursor: first.response_metadata.next_cursor });
   await client.call('conversations.history', { channel: channelId, limit: 100 });
   t.equal(client.stats().restrictedRegime, false, 'two short pages then a full one: still the normal regime');
-  t.same(warnings.filter((warning) => warning.includes('2025')), []);
+  t.same(
+    warnings.filter((warning) => warning.includes('2025')),
+    [],
+  );
 });
 
 t.test('three pages of 15 in a row enter the restricted regime, saying so; a full page leaves it, saying so', async (t) => {
@@ -76,7 +93,11 @@ t.test('three pages of 15 in a row enter the restricted regime, saying so; a ful
   t.match(entering[0], /conversations\.history \(3 pages in a row of 15 items with more to come\)/, 'naming the evidence');
   const full = await client.call('conversations.history', { channel: channelId, limit: 100, cursor });
   t.ok((full.messages as unknown[]).length > 15);
-  t.match(warnings.at(-1), /restricted limits no longer apply \(conversations\.history returned a page of \d+ items\)/, 'leaving is logged');
+  t.match(
+    warnings.at(-1),
+    /restricted limits no longer apply \(conversations\.history returned a page of \d+ items\)/,
+    'leaving is logged',
+  );
   t.equal(client.stats().restrictedRegimeEntered, 1);
 });
 
@@ -85,7 +106,13 @@ t.test('repeated long Retry-After on history enters the regime; one does not', a
   const { logger, warnings } = capture();
   // The pacer would hold the retry for 30 s: only the classification is under test, so abort once it has seen both.
   const controller = new AbortController();
-  const aborting = new SlackApiClient({ token: testToken, slackApiUrl: slack.url, tierRates: scaledTierRates, logger, signal: controller.signal });
+  const aborting = new SlackApiClient({
+    token: testToken,
+    slackApiUrl: slack.url,
+    tierRates: scaledTierRates,
+    logger,
+    signal: controller.signal,
+  });
   slack.injectFault('conversations.history', 'burst429', 1);
   const one = aborting.call('conversations.history', { channel: channelId, limit: 100 });
   await waitFor(() => aborting.stats().rateLimited === 1);
@@ -109,7 +136,9 @@ t.test('repeated long Retry-After on history enters the regime; one does not', a
 t.test('CLI: HTTP 401 from auth.test is a token problem (exit 2); Slack unreachable is a failed run (exit 1)', async (t) => {
   const slack = await serve(t);
   slack.injectFault('auth.test', 'http401', 1);
-  const rejected = await runCli(['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--out', '-'], { env: { SLACK_TOKEN: testToken } });
+  const rejected = await runCli(['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--out', '-'], {
+    env: { SLACK_TOKEN: testToken },
+  });
   t.equal(rejected.code, 2, rejected.stderr);
   t.match(rejected.stderr, /Slack rejected the token \(HTTP 401\)/);
   t.equal(rejected.stdout, '');

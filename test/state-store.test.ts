@@ -31,8 +31,11 @@ t.test('a version-1 JSON state is migrated on first use: every document, reply, 
   t.strictSame(store.team, v1.team, 'the team is read before anything is written');
   t.equal(await readFile(path, 'utf8'), await readFile(v1Fixture, 'utf8'), 'opening alone leaves the file as it was');
   store.bindTeam(v1.team);
-  for (const [id, hash] of Object.entries(v1.documents as Record<string, string>)) if (store.get(id) !== hash) t.fail(`document ${id} lost its hash`);
-  for (const [channel, threads] of Object.entries(v1.threads as Record<string, Record<string, { latestReply: string | null; replyCount: number }>>)) {
+  for (const [id, hash] of Object.entries(v1.documents as Record<string, string>))
+    if (store.get(id) !== hash) t.fail(`document ${id} lost its hash`);
+  for (const [channel, threads] of Object.entries(
+    v1.threads as Record<string, Record<string, { latestReply: string | null; replyCount: number }>>,
+  )) {
     for (const [ts, thread] of Object.entries(threads)) t.strictSame(store.storedThread(channel, ts), thread, `thread ${ts}`);
   }
   store.close();
@@ -79,7 +82,10 @@ t.test('committed documents and channel checkpoints are saved in one transaction
   store.bindTeam({ id: 'T1', url: null });
   const messages = Array.from({ length: 5 }, (_, index) => hashedMessage('C1', `170000000${index}.000100`));
   const parent = { ts: messages[0]!.ts, state: { latestReply: '1700000009.000100', replyCount: 2 }, read: true };
-  store.noteRead(messages.map((message) => message._id), [{ channel: 'C1', ...parent }]);
+  store.noteRead(
+    messages.map((message) => message._id),
+    [{ channel: 'C1', ...parent }],
+  );
   await drain(store.track()(from(messages)));
   store.channelDone('C1', messages.at(-1)!.ts, true);
   store.commit(3);
@@ -101,7 +107,15 @@ t.test('a save costs what changed: the same number of new documents takes the sa
     store.bindTeam({ id: 'T1', url: null });
     const batch = 2000;
     for (let offset = 0; offset < existing; offset += batch) {
-      await drain(store.track()(from(Array.from({ length: Math.min(batch, existing - offset) }, (_, index) => hashedMessage('C1', `${1600000000 + offset + index}.000100`)))));
+      await drain(
+        store.track()(
+          from(
+            Array.from({ length: Math.min(batch, existing - offset) }, (_, index) =>
+              hashedMessage('C1', `${1600000000 + offset + index}.000100`),
+            ),
+          ),
+        ),
+      );
       store.commit();
       await store.save();
     }
@@ -111,7 +125,7 @@ t.test('a save costs what changed: the same number of new documents takes the sa
     await drain(store.track()(from(Array.from({ length: 100 }, (_, index) => hashedMessage('C2', `${1700000000 + index}.000100`)))));
     store.commit();
     await store.save();
-    const written = ((await stat(`${path}-wal`)).size - before);
+    const written = (await stat(`${path}-wal`)).size - before;
     store.close();
     return written;
   };

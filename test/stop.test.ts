@@ -28,7 +28,19 @@ t.test('export | head -1: a stalled reader stops the reads, and once it leaves n
   const threadConcurrency = 4; // the source's default
   const child = spawn(
     process.execPath,
-    [binPath, 'export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--fetch-last-n-days', '0', '--concurrency', String(concurrency), '--quiet'],
+    [
+      binPath,
+      'export',
+      '--slack-api-url',
+      slack.url,
+      '--tier-rates',
+      scaledTierRatesFlag,
+      '--fetch-last-n-days',
+      '0',
+      '--concurrency',
+      String(concurrency),
+      '--quiet',
+    ],
     { env: { ...process.env, SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
@@ -51,7 +63,10 @@ t.test('export | head -1: a stalled reader stops the reads, and once it leaves n
   t.match(JSON.parse(firstLine), { type: 'user' }, 'the first line is a document');
 
   const whileStalled = await quiescent(slack, 1500);
-  const listCalls = (slack.stats().callsByMethod['auth.test'] ?? 0) + (slack.stats().callsByMethod['users.list'] ?? 0) + (slack.stats().callsByMethod['conversations.list'] ?? 0);
+  const listCalls =
+    (slack.stats().callsByMethod['auth.test'] ?? 0) +
+    (slack.stats().callsByMethod['users.list'] ?? 0) +
+    (slack.stats().callsByMethod['conversations.list'] ?? 0);
   // Per channel read at once: the page handed on, one page fetched ahead, and the first page of each thread in flight.
   const bound = listCalls + concurrency * (2 + threadConcurrency) + (slack.stats().callsByMethod['users.info'] ?? 0);
   t.ok(whileStalled <= bound, `reads stop while the reader stalls: ${whileStalled} calls ≤ ${bound}`);
@@ -64,10 +79,26 @@ t.test('export | head -1: a stalled reader stops the reads, and once it leaves n
   // What the whole export takes, for scale: the stop saved nearly all of it.
   const full = await new Promise<number>((resolve, reject) => {
     const before = totalCalls(slack);
-    const run = spawn(process.execPath, [binPath, 'export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--fetch-last-n-days', '0', '--quiet', '--out', devNull], {
-      env: { ...process.env, SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) },
-      stdio: 'ignore',
-    });
+    const run = spawn(
+      process.execPath,
+      [
+        binPath,
+        'export',
+        '--slack-api-url',
+        slack.url,
+        '--tier-rates',
+        scaledTierRatesFlag,
+        '--fetch-last-n-days',
+        '0',
+        '--quiet',
+        '--out',
+        devNull,
+      ],
+      {
+        env: { ...process.env, SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) },
+        stdio: 'ignore',
+      },
+    );
     run.on('error', reject);
     run.on('close', () => resolve(totalCalls(slack) - before));
   });

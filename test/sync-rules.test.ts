@@ -32,7 +32,8 @@ const rule = (field: string, operator: RuleOperator, value: string, overrides: P
   ...overrides,
 });
 
-const message = (overrides: Partial<MessageDocument>): MessageDocument => messageDocument({ _timestamp: '2024-03-01T12:00:00.000Z', ...overrides });
+const message = (overrides: Partial<MessageDocument>): MessageDocument =>
+  messageDocument({ _timestamp: '2024-03-01T12:00:00.000Z', ...overrides });
 
 type Expected = boolean | 'incomparable';
 interface Row {
@@ -95,7 +96,13 @@ const rows: Row[] = [
   { value: true, operator: '<', ruleValue: 'true', expected: 'incomparable', elastic: 'TypeError: the whole sync failed' },
   { value: true, operator: 'contains', ruleValue: 'true', expected: true, elastic: 'str(True) is "True": false' },
   // ISO date-like string (`_timestamp`)
-  { value: '2024-03-01T12:00:00.000Z', operator: '>', ruleValue: '2024-03-01T13:00:00+02:00', expected: true, elastic: 'string comparison: false' },
+  {
+    value: '2024-03-01T12:00:00.000Z',
+    operator: '>',
+    ruleValue: '2024-03-01T13:00:00+02:00',
+    expected: true,
+    elastic: 'string comparison: false',
+  },
   { value: '2024-03-01T12:00:00.000Z', operator: '<', ruleValue: '2024-03-01T12:00:00.001Z', expected: true },
   { value: '2024-03-01T12:00:00.000Z', operator: '>', ruleValue: '2024-03-01', expected: true },
   { value: '2024-03-01T12:00:00.000Z', operator: '<', ruleValue: '2024-03-02 00:00', expected: true }, // no zone: UTC
@@ -108,7 +115,13 @@ const rows: Row[] = [
   // list (reactions)
   { value: [{ name: 'tada', count: 1 }], operator: 'contains', ruleValue: '"tada"', expected: true },
   { value: ['a', 'b'], operator: 'equals', ruleValue: '["a","b"]', expected: true, elastic: 'list == str: false' },
-  { value: [{ name: 'tada', count: 1 }], operator: '>', ruleValue: '1', expected: 'incomparable', elastic: 'TypeError: the whole sync failed' },
+  {
+    value: [{ name: 'tada', count: 1 }],
+    operator: '>',
+    ruleValue: '1',
+    expected: 'incomparable',
+    elastic: 'TypeError: the whole sync failed',
+  },
 ];
 
 t.test('every operator against every value type, Elastic semantics with the documented fixes', async (t) => {
@@ -130,7 +143,15 @@ t.test('the stage: first match by ascending order wins, no match includes, equal
     rule('text', 'contains', 'secret', { id: 'drop-secret', order: 1, policy: 'exclude' }),
     rule('text', 'contains', 'secret plan', { id: 'keep-secret-plan', order: 1, policy: 'include' }),
   ];
-  const tombstone: TombstoneDocument = { _id: 'C1-1', id: 'C1-1', type: 'tombstone', deleted_type: 'message', channel_id: 'C1', ts: '1', _timestamp: '2024-01-01T00:00:00.000Z' };
+  const tombstone: TombstoneDocument = {
+    _id: 'C1-1',
+    id: 'C1-1',
+    type: 'tombstone',
+    deleted_type: 'message',
+    channel_id: 'C1',
+    ts: '1',
+    _timestamp: '2024-01-01T00:00:00.000Z',
+  };
   const documents: AnyDocument[] = [
     message({ ts: '1.000001', channel: 'random', author: 'Ann' }), // keep-ann (order 1) before drop-random
     message({ ts: '1.000002', channel: 'random', author: 'Bob' }), // drop-random
@@ -140,7 +161,11 @@ t.test('the stage: first match by ascending order wins, no match includes, equal
   ];
   const stage = syncRules(rules);
   const kept = await collect(stage(fromArray(documents)));
-  t.same(kept.map((document) => document._id), ['C1-1.000001', 'C1-1.000003', 'C1-1'], 'kept documents, tombstone passed through');
+  t.same(
+    kept.map((document) => document._id),
+    ['C1-1.000001', 'C1-1.000003', 'C1-1'],
+    'kept documents, tombstone passed through',
+  );
   t.same(stage.stats?.(), {
     included: 2,
     excluded: 2,
@@ -169,7 +194,11 @@ t.test('incomparable values are no match, counted, never a crash', async (t) => 
 t.test('numeric ts rules select a time window, as users write them for Elastic', async (t) => {
   const stage = syncRules([rule('ts', '<', '1700000000', { id: 'too-old' })]);
   const kept = await collect(stage(fromArray([message({ ts: '999999999.000001' }), message({ ts: '1700000001.000001' })])));
-  t.same(kept.map((document) => (document as MessageDocument).ts), ['1700000001.000001'], 'the 9-digit ts is older, though "9" > "1" as text');
+  t.same(
+    kept.map((document) => (document as MessageDocument).ts),
+    ['1700000001.000001'],
+    'the 9-digit ts is older, though "9" > "1" as text',
+  );
 });
 
 t.test('DEFAULT is the fall-through: include is the default anyway, exclude turns the rules into an include-only list', async (t) => {
@@ -178,7 +207,11 @@ t.test('DEFAULT is the fall-through: include is the default anyway, exclude turn
     rule('channel', 'equals', 'random', { id: 'drop-random' }),
   ]);
   t.ok(includeAll.valid);
-  t.same(includeAll.rules.map((parsed) => parsed.id), ['drop-random'], 'an including DEFAULT changes nothing and is dropped');
+  t.same(
+    includeAll.rules.map((parsed) => parsed.id),
+    ['drop-random'],
+    'an including DEFAULT changes nothing and is dropped',
+  );
 
   // Kibana users write an allow-list as include rules above a DEFAULT set to exclude; its order does not matter.
   const allowList = validateRules([
@@ -187,13 +220,27 @@ t.test('DEFAULT is the fall-through: include is the default anyway, exclude turn
     rule('type', 'equals', 'channel', { id: 'keep-channels', order: 6, policy: 'include' }),
   ]);
   t.ok(allowList.valid, JSON.stringify(allowList.problems));
-  t.same(allowList.rules.map((parsed) => parsed.id), ['keep-general', 'keep-channels', 'DEFAULT'], 'DEFAULT last, whatever its order');
+  t.same(
+    allowList.rules.map((parsed) => parsed.id),
+    ['keep-general', 'keep-channels', 'DEFAULT'],
+    'DEFAULT last, whatever its order',
+  );
   const stage = syncRules(allowList.rules);
   const channel = { _id: 'C1', id: 'C1', type: 'channel', name: 'random' } as unknown as AnyDocument;
   const user = { _id: 'U1', id: 'U1', type: 'user', name: 'ann' } as unknown as AnyDocument;
-  const kept = await collect(stage(fromArray([message({ ts: '1.1', channel: 'general' }), message({ ts: '1.2', channel: 'random' }), channel, user])));
-  t.same(kept.map((document) => document._id), ['C1-1.1', 'C1'], 'only what a rule includes');
-  t.match(stage.stats?.(), { included: 2, excluded: 2, matches: { DEFAULT: { policy: 'exclude', matches: 2 }, 'keep-general': { matches: 1 } } });
+  const kept = await collect(
+    stage(fromArray([message({ ts: '1.1', channel: 'general' }), message({ ts: '1.2', channel: 'random' }), channel, user])),
+  );
+  t.same(
+    kept.map((document) => document._id),
+    ['C1-1.1', 'C1'],
+    'only what a rule includes',
+  );
+  t.match(stage.stats?.(), {
+    included: 2,
+    excluded: 2,
+    matches: { DEFAULT: { policy: 'exclude', matches: 2 }, 'keep-general': { matches: 1 } },
+  });
   t.equal(ruleMatches(allowList.rules.at(-1)!, { anything: 1 }), true, 'DEFAULT matches every document, field or not');
 
   const broken = validateRules([
@@ -204,7 +251,7 @@ t.test('DEFAULT is the fall-through: include is the default anyway, exclude turn
   t.same(
     broken.problems.map((problem) => `${problem.ids.join(',')}: ${problem.message}`),
     ['DEFAULT: policy must be "include" or "exclude" (got "maybe")', 'DEFAULT: id is used by 2 rules (#1, #2); ids must be unique'],
-    'only its policy is read (its field, rule and value are Elastic\'s match-everything), and it must be one',
+    "only its policy is read (its field, rule and value are Elastic's match-everything), and it must be one",
   );
 });
 
@@ -233,7 +280,11 @@ t.test('a catastrophic regex runs in linear time, and rules check warns about it
   // A backtracking engine takes minutes on this (2^40 paths); the test would time out instead of passing.
   const text = `${'a'.repeat(40)}b`;
   const kept = await collect(syncRules([hostile])(fromArray([message({ ts: '1.1', text }), message({ ts: '1.2', text: 'aaaa' })])));
-  t.same(kept.map((document) => (document as MessageDocument).text), [text], 'no match on the hostile text, a match on the plain one');
+  t.same(
+    kept.map((document) => (document as MessageDocument).text),
+    [text],
+    'no match on the hostile text, a match on the plain one',
+  );
   const backreference = validateRules([rule('text', 'regex', '(?P<w>a)(?P=w)', { id: 'backref' })]);
   t.match(backreference.problems[0]?.message, /does not compile: .*backreferences and lookarounds are not supported/);
   const lookahead = validateRules([rule('text', 'regex', 'a(?=b)', { id: 'lookahead' })]);
@@ -241,28 +292,59 @@ t.test('a catastrophic regex runs in linear time, and rules check warns about it
 });
 
 t.test('many rules: validation stays linear, and more than 10,000 is one clear problem', async (t) => {
-  const same = (count: number) => Array.from({ length: count }, (_, index) => rule('channel', 'equals', 'same', { id: `r${index}`, order: index }));
+  const same = (count: number) =>
+    Array.from({ length: count }, (_, index) => rule('channel', 'equals', 'same', { id: `r${index}`, order: index }));
   const tenThousand = validateRules(same(10_000));
   t.equal(tenThousand.problems.length, 1, 'one problem for the whole group of duplicates');
   t.equal(tenThousand.problems[0]?.ids.length, 10_000, 'naming every rule of it');
-  t.match(formatRuleProblem(tenThousand.problems[0]!), /^rule r0, r1, .* and 9992 more: semantically equal \(all 10000: channel equals "same"\)/, 'shortened on one line');
+  t.match(
+    formatRuleProblem(tenThousand.problems[0]!),
+    /^rule r0, r1, .* and 9992 more: semantically equal \(all 10000: channel equals "same"\)/,
+    'shortened on one line',
+  );
   const tooMany = validateRules(same(20_000));
-  t.same(tooMany.problems, [{ ids: [], message: '20,000 rules is more than the 10,000 slack-etl accepts (every document is checked against every rule); merge rules, e.g. one regex with alternatives' }]);
+  t.same(tooMany.problems, [
+    {
+      ids: [],
+      message:
+        '20,000 rules is more than the 10,000 slack-etl accepts (every document is checked against every rule); merge rules, e.g. one regex with alternatives',
+    },
+  ]);
   const deep = parseRulesText('['.repeat(100_000), 'deep.json');
   t.match(deep.problems[0]?.message, /^deep\.json: not valid JSON at line 1/, 'absurd nesting is a JSON problem, not a crash');
 });
 
 t.test('the three accepted file shapes', async (t) => {
-  t.same((await loadRules(fixture('array.json'))).map((parsed) => parsed.id), ['skip-joins', 'skip-random', 'skip-bot-users'], 'JSON array, sorted by order, extra keys ignored');
-  t.same((await loadRules(fixture('rules-object.json'))).map((parsed) => parsed.id), ['recent-only', 'no-deploy-bot'], '{"rules": [...]}');
-  t.same((await loadRules(fixture('filtering.json'))).map((parsed) => parsed.id), ['only-general', 'drop-other-messages'], 'filtering array: active rules, not the draft');
+  t.same(
+    (await loadRules(fixture('array.json'))).map((parsed) => parsed.id),
+    ['skip-joins', 'skip-random', 'skip-bot-users'],
+    'JSON array, sorted by order, extra keys ignored',
+  );
+  t.same(
+    (await loadRules(fixture('rules-object.json'))).map((parsed) => parsed.id),
+    ['recent-only', 'no-deploy-bot'],
+    '{"rules": [...]}',
+  );
+  t.same(
+    (await loadRules(fixture('filtering.json'))).map((parsed) => parsed.id),
+    ['only-general', 'drop-other-messages'],
+    'filtering array: active rules, not the draft',
+  );
   const fromConnector = await loadRules(fixture('connector.json'));
-  t.same(fromConnector, [
-    { id: 'only-general', order: 0, policy: 'include', field: 'channel', rule: 'equals', value: 'general' },
-    { id: 'drop-other-messages', order: 5, policy: 'exclude', field: 'type', rule: 'equals', value: 'message' },
-  ], 'whole connector from GET _connector/<id>');
+  t.same(
+    fromConnector,
+    [
+      { id: 'only-general', order: 0, policy: 'include', field: 'channel', rule: 'equals', value: 'general' },
+      { id: 'drop-other-messages', order: 5, policy: 'exclude', field: 'type', rule: 'equals', value: 'message' },
+    ],
+    'whole connector from GET _connector/<id>',
+  );
   const lowercased = validateRules([{ id: 'a', order: 1, policy: 'EXCLUDE', field: 'channel', rule: 'Starts_With', value: 'x' }]);
-  t.same(lowercased.rules[0], { id: 'a', order: 1, policy: 'exclude', field: 'channel', rule: 'starts_with', value: 'x' }, 'policy and rule are case-insensitive');
+  t.same(
+    lowercased.rules[0],
+    { id: 'a', order: 1, policy: 'exclude', field: 'channel', rule: 'starts_with', value: 'x' },
+    'policy and rule are case-insensitive',
+  );
   const notRules = validateRules({ something: 'else' });
   t.notOk(notRules.valid);
   t.match(notRules.problems[0]?.message, /expected a JSON array of rules/);
@@ -302,11 +384,19 @@ t.test('validation reports every problem at once, each naming its rule', async (
   t.match(byIds.get('broken-regex'), /regex "\(unclosed" does not compile/);
   t.match(byIds.get('match-all'), /matches everything/);
   t.match(byIds.get('twice'), /used by 2 rules \(#10, #11\)/);
-  t.match(byIds.get('same-1,same-2,same-3'), /semantically equal \(all 3: channel equals "general"\)/, 'every group of semantic duplicates, any policy, operator case ignored');
+  t.match(
+    byIds.get('same-1,same-2,same-3'),
+    /semantically equal \(all 3: channel equals "general"\)/,
+    'every group of semantic duplicates, any policy, operator case ignored',
+  );
   t.match(byIds.get('#15'), /id is missing/, 'a rule without id is named by its position');
   t.match(byIds.get('order-text'), /order must be a number \(got "14"\)/);
   t.equal(validation.problems.length, 13, 'nothing else reported');
-  t.same(validation.rules.map((parsed) => parsed.id).sort(), ['same-1', 'same-2', 'same-3', 'twice', 'twice'], 'the rules list holds only rules that parsed');
+  t.same(
+    validation.rules.map((parsed) => parsed.id).sort(),
+    ['same-1', 'same-2', 'same-3', 'twice', 'twice'],
+    'the rules list holds only rules that parsed',
+  );
 });
 
 t.test('a JSON syntax error names the file, line and column', async (t) => {

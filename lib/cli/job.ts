@@ -17,7 +17,15 @@ import { ndjsonSink } from '../sinks/ndjson.js';
 import { StateStore } from '../state/store.js';
 import { formatSummary, progressDisplay, summaryObject } from './report.js';
 import { RunProgress } from '../progress.js';
-import { checkStateTarget, isFileOutput, lockRunFiles, partialPathFor, refuseToReplacePreviousExport, resumePoint, stateSaveError } from './run-files.js';
+import {
+  checkStateTarget,
+  isFileOutput,
+  lockRunFiles,
+  partialPathFor,
+  refuseToReplacePreviousExport,
+  resumePoint,
+  stateSaveError,
+} from './run-files.js';
 import { removeTemporariesOfDeadProcesses } from '../files.js';
 import { secretsOf, type CliConfig } from './options.js';
 
@@ -85,7 +93,10 @@ function nowFromEnvironment(env: NodeJS.ProcessEnv): number | undefined {
   const text = env.SLACK_ETL_NOW;
   if (!text) return undefined;
   const value = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-  if (!Number.isFinite(value)) throw new ConfigError('usage', `SLACK_ETL_NOW must be an ISO time or epoch milliseconds, got '${text}'`, { hint: 'unset it to use the current time' });
+  if (!Number.isFinite(value))
+    throw new ConfigError('usage', `SLACK_ETL_NOW must be an ISO time or epoch milliseconds, got '${text}'`, {
+      hint: 'unset it to use the current time',
+    });
   return value;
 }
 
@@ -110,7 +121,9 @@ export async function runSlackJob(plan: JobPlan): Promise<number> {
   const logLines = { write: (line: string): void => void io.stderr.write(line + '\n') };
   const logger = loggerFor(config, io, (line) => logLines.write(line));
   if (!config.token && config.fromArchive === undefined) {
-    throw new ConfigError('token_missing', 'no Slack token', { hint: 'set SLACK_TOKEN (preferred) or pass --token xoxb-… (or read an export with --from-archive FILE.zip)' });
+    throw new ConfigError('token_missing', 'no Slack token', {
+      hint: 'set SLACK_TOKEN (preferred) or pass --token xoxb-… (or read an export with --from-archive FILE.zip)',
+    });
   }
   const rules = plan.rules ?? (config.rules ? await loadRules(config.rules) : []);
   await plan.preflight();
@@ -125,7 +138,13 @@ export async function runSlackJob(plan: JobPlan): Promise<number> {
   }
 }
 
-async function runLocked(plan: JobPlan, logger: Logger, logLines: { write: (line: string) => void }, rules: SyncRule[], out: string | undefined): Promise<number> {
+async function runLocked(
+  plan: JobPlan,
+  logger: Logger,
+  logLines: { write: (line: string) => void },
+  rules: SyncRule[],
+  out: string | undefined,
+): Promise<number> {
   const { config, io } = plan;
   const state = config.state ? await StateStore.open(config.state) : plan.needsState ? StateStore.empty() : undefined;
   const persistState = config.state !== undefined;
@@ -158,7 +177,9 @@ async function runLocked(plan: JobPlan, logger: Logger, logLines: { write: (line
         ? `received ${signal}: stopping; saving what was written so far`
         : `received ${signal}: stopping; nothing is written under the final name (run again to start over)`,
     );
-    const message = resumable ? `interrupted: run the same command again to resume (state kept in ${config.state})` : `interrupted by ${signal}`;
+    const message = resumable
+      ? `interrupted: run the same command again to resume (state kept in ${config.state})`
+      : `interrupted by ${signal}`;
     abort.abort(new RunError('interrupted', message));
   };
   const external = plan.signal;
@@ -172,44 +193,50 @@ async function runLocked(plan: JobPlan, logger: Logger, logLines: { write: (line
 
   const runProgress = new RunProgress();
   const now = plan.now ?? nowFromEnvironment(io.env);
-  const archive = config.fromArchive === undefined ? undefined : slackArchiveSource({
-    path: config.fromArchive,
-    workspaceUrl: config.workspaceUrl,
-    fetchLastNDays: config.fetchLastNDays,
-    now,
-    syncUsers: true, // enrich learns names from user documents and drops them when --no-sync-users
-    threads: config.threads,
-    channelTypes: config.channelTypes,
-    channels: config.channels,
-    excludeChannels: config.excludeChannels,
-    keepSlackObjects: plan.keepSlackObjects,
-    logger,
-  });
-  const api = archive !== undefined ? undefined : slackSource({
-    token: config.token!,
-    slackApiUrl: config.slackApiUrl,
-    fetchLastNDays: config.fetchLastNDays,
-    since: config.since,
-    until: config.until,
-    timeZone: config.timeZone,
-    autoJoinChannels: config.autoJoinChannels,
-    syncUsers: true, // enrich learns names from user documents and drops them when --no-sync-users
-    threads: config.threads,
-    channelTypes: config.channelTypes,
-    channels: config.channels,
-    excludeChannels: config.excludeChannels,
-    concurrency: config.concurrency,
-    tierRates: config.tierRates,
-    now,
-    logger,
-    signal: abort.signal,
-    state,
-    keepSlackObjects: plan.keepSlackObjects,
-    progress: runProgress,
-    channelBlocks: plan.channelBlocks,
-    // A resumed export does not read again the channels the interrupted run finished and committed.
-    skipChannels: state?.run && resumable ? state.finishedChannelsOfRun() : undefined,
-  });
+  const archive =
+    config.fromArchive === undefined
+      ? undefined
+      : slackArchiveSource({
+          path: config.fromArchive,
+          workspaceUrl: config.workspaceUrl,
+          fetchLastNDays: config.fetchLastNDays,
+          now,
+          syncUsers: true, // enrich learns names from user documents and drops them when --no-sync-users
+          threads: config.threads,
+          channelTypes: config.channelTypes,
+          channels: config.channels,
+          excludeChannels: config.excludeChannels,
+          keepSlackObjects: plan.keepSlackObjects,
+          logger,
+        });
+  const api =
+    archive !== undefined
+      ? undefined
+      : slackSource({
+          token: config.token!,
+          slackApiUrl: config.slackApiUrl,
+          fetchLastNDays: config.fetchLastNDays,
+          since: config.since,
+          until: config.until,
+          timeZone: config.timeZone,
+          autoJoinChannels: config.autoJoinChannels,
+          syncUsers: true, // enrich learns names from user documents and drops them when --no-sync-users
+          threads: config.threads,
+          channelTypes: config.channelTypes,
+          channels: config.channels,
+          excludeChannels: config.excludeChannels,
+          concurrency: config.concurrency,
+          tierRates: config.tierRates,
+          now,
+          logger,
+          signal: abort.signal,
+          state,
+          keepSlackObjects: plan.keepSlackObjects,
+          progress: runProgress,
+          channelBlocks: plan.channelBlocks,
+          // A resumed export does not read again the channels the interrupted run finished and committed.
+          skipChannels: state?.run && resumable ? state.finishedChannelsOfRun() : undefined,
+        });
   const source = (archive ?? api)!;
   const lookedUpUsers: Array<Record<string, any>> = [];
   const lookupUser = async (id: string) => {
@@ -217,7 +244,14 @@ async function runLocked(plan: JobPlan, logger: Logger, logLines: { write: (line
     if (user && plan.keepSlackObjects) lookedUpUsers.push(user);
     return user;
   };
-  const enrichStage = Object.assign(enrich({ syncUsers: config.syncUsers, lookupUser, ...(api ? { lookupBot: api.lookups.lookupBot, lookupChannel: api.lookups.lookupChannel } : {}) }), { stageName: 'enrich' });
+  const enrichStage = Object.assign(
+    enrich({
+      syncUsers: config.syncUsers,
+      lookupUser,
+      ...(api ? { lookupBot: api.lookups.lookupBot, lookupChannel: api.lookups.lookupChannel } : {}),
+    }),
+    { stageName: 'enrich' },
+  );
   // enrich writes new documents: the Slack objects a format needs are put back on them.
   const stages: Stage<any, any>[] = [plan.keepSlackObjects ? keepingSlackObjects(enrichStage) : enrichStage];
   if (rules.length > 0) stages.push(Object.assign(syncRules(rules), { stageName: 'syncRules' }));
@@ -295,12 +329,17 @@ async function runLocked(plan: JobPlan, logger: Logger, logLines: { write: (line
       await saveStateFile(state);
     }
     if (!config.quiet) {
-      const summary = config.logFormat === 'json' ? JSON.stringify(summaryObject(plan.verb, plan.destination, stats, api?.window)) : formatSummary(plan.verb, plan.destination, stats, api?.window);
+      const summary =
+        config.logFormat === 'json'
+          ? JSON.stringify(summaryObject(plan.verb, plan.destination, stats, api?.window))
+          : formatSummary(plan.verb, plan.destination, stats, api?.window);
       io.stderr.write(summary + '\n');
     }
     const code = exitCodeOf(stats);
     if (code !== 0) {
-      logger.error(`the run was partial: ${stats.sink.dropped} documents were rejected by the sink; they are in ${String(stats.sink.deadLetterFile ?? 'the dead-letter file')}`);
+      logger.error(
+        `the run was partial: ${stats.sink.dropped} documents were rejected by the sink; they are in ${String(stats.sink.deadLetterFile ?? 'the dead-letter file')}`,
+      );
     }
     return code;
   } catch (error) {

@@ -103,7 +103,18 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     const secrets = config ? secretsOf(config) : [io.env.SLACK_TOKEN, io.env.ELASTICSEARCH_API_KEY, io.env.ELASTICSEARCH_PASSWORD];
     const line = escapeControlCharacters(redact(`slack-etl: error: ${describeError(error)}`, secrets));
     if (config?.logFormat === 'json') {
-      print('stderr', redact(JSON.stringify({ level: 'error', message: describeError(error), code: (error as SlackEtlError).code, stack: (error as Error).stack }), secrets));
+      print(
+        'stderr',
+        redact(
+          JSON.stringify({
+            level: 'error',
+            message: describeError(error),
+            code: (error as SlackEtlError).code,
+            stack: (error as Error).stack,
+          }),
+          secrets,
+        ),
+      );
     } else {
       print('stderr', line);
     }

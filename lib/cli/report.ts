@@ -35,7 +35,9 @@ export const formatDuration = (ms: number): string => {
   const seconds = Math.floor(ms / 1000);
   if (seconds < 60) return `${seconds}s`;
   const minutes = Math.floor(seconds / 60);
-  return minutes < 60 ? `${minutes}m ${String(seconds % 60).padStart(2, '0')}s` : `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, '0')}m`;
+  return minutes < 60
+    ? `${minutes}m ${String(seconds % 60).padStart(2, '0')}s`
+    : `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, '0')}m`;
 };
 
 /** The progress figures at one moment, as the JSON progress object and the text line both show them. */
@@ -53,9 +55,14 @@ function progressFigures(options: ProgressDisplayOptions, documents: number, ela
 }
 
 function progressText(figures: ReturnType<typeof progressFigures>, indexing: boolean, elapsedMs: number): string {
-  const parts = [formatDuration(elapsedMs), `${formatCount(figures.documents)} documents${indexing ? ' to index' : ''} (${formatCount(figures.documentsPerSecond)}/s)`];
+  const parts = [
+    formatDuration(elapsedMs),
+    `${formatCount(figures.documents)} documents${indexing ? ' to index' : ''} (${formatCount(figures.documentsPerSecond)}/s)`,
+  ];
   if (figures.channelsSelected !== null) {
-    parts.push(`channels ${formatCount(figures.channelsDone)}/${formatCount(figures.channelsSelected)}${figures.channelsAlreadyDone > 0 ? ` (+${formatCount(figures.channelsAlreadyDone)} done before)` : ''}`);
+    parts.push(
+      `channels ${formatCount(figures.channelsDone)}/${formatCount(figures.channelsSelected)}${figures.channelsAlreadyDone > 0 ? ` (+${formatCount(figures.channelsAlreadyDone)} done before)` : ''}`,
+    );
   }
   if (figures.repliesExpected > 0) parts.push(`replies ${formatCount(figures.repliesRead)}/${formatCount(figures.repliesExpected)}`);
   parts.push(`API calls ${formatCount(figures.apiCalls)}`);
@@ -136,7 +143,10 @@ function faultsSurvived(api: Record<string, unknown>, sink: Record<string, unkno
   const slackRetries = number(api.retries);
   const elasticsearchRetries = number(sink.retries);
   const total = slackRateLimited + slackRetries + elasticsearchRetries;
-  const parts = [`Slack 429s ${formatCount(slackRateLimited)}`, `Slack retries ${formatCount(slackRetries)} (timeouts ${formatCount(number(api.timeouts))})`];
+  const parts = [
+    `Slack 429s ${formatCount(slackRateLimited)}`,
+    `Slack retries ${formatCount(slackRetries)} (timeouts ${formatCount(number(api.timeouts))})`,
+  ];
   if ('indexed' in sink) parts.push(`Elasticsearch retries ${formatCount(elasticsearchRetries)}`);
   return `  faults survived: ${formatCount(total)} (${parts.join(' · ')})`;
 }
@@ -194,8 +204,19 @@ export function summaryObject(verb: string, destination: string, stats: RunStats
     filteredByRules: number(rules?.excluded),
     deduplicated: number(dedupe?.duplicates),
     unchanged: number(dedupe?.unchanged),
-    window: window ? { since: window.sinceMs === null ? null : new Date(window.sinceMs).toISOString(), until: window.untilMs === null ? null : new Date(window.untilMs).toISOString() } : null,
-    slack: { calls: number(api.calls), rateLimited: number(api.rateLimited), retries: number(api.retries), timeouts: number(api.timeouts), callsByMethod: api.callsByMethod ?? {} },
+    window: window
+      ? {
+          since: window.sinceMs === null ? null : new Date(window.sinceMs).toISOString(),
+          until: window.untilMs === null ? null : new Date(window.untilMs).toISOString(),
+        }
+      : null,
+    slack: {
+      calls: number(api.calls),
+      rateLimited: number(api.rateLimited),
+      retries: number(api.retries),
+      timeouts: number(api.timeouts),
+      callsByMethod: api.callsByMethod ?? {},
+    },
     source,
     sink: stats.sink,
     elapsedSeconds: Math.round(stats.elapsedMs / 100) / 10,

@@ -31,19 +31,30 @@ export async function checkStateTarget(path: string): Promise<void> {
   const directory = dirname(target);
   const directoryInfo = await stat(directory).catch(() => null);
   if (!directoryInfo?.isDirectory()) {
-    throw new ConfigError('state_directory_missing', `cannot use the state file ${path}: ${directoryInfo ? `${directory} is not a directory` : `the directory ${directory} does not exist`}`, {
-      hint: 'create it or choose another --state path',
-    });
+    throw new ConfigError(
+      'state_directory_missing',
+      `cannot use the state file ${path}: ${directoryInfo ? `${directory} is not a directory` : `the directory ${directory} does not exist`}`,
+      {
+        hint: 'create it or choose another --state path',
+      },
+    );
   }
   const existing = await lstat(target).catch(() => null);
-  if (existing?.isDirectory()) throw new ConfigError('state_is_directory', `cannot use the state file ${path}: it is a directory`, { hint: 'give a file name to --state' });
+  if (existing?.isDirectory())
+    throw new ConfigError('state_is_directory', `cannot use the state file ${path}: it is a directory`, {
+      hint: 'give a file name to --state',
+    });
   const probe = join(directory, `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.probe`);
   try {
     await (await createPrivateFile(probe)).close();
   } catch (error) {
-    throw new ConfigError('state_not_writable', `cannot write the state file ${path}: the directory ${directory} is not writable (${(error as NodeJS.ErrnoException).code ?? 'cannot create a file'})`, {
-      hint: 'make it writable or choose another --state path; nothing was read from Slack',
-    });
+    throw new ConfigError(
+      'state_not_writable',
+      `cannot write the state file ${path}: the directory ${directory} is not writable (${(error as NodeJS.ErrnoException).code ?? 'cannot create a file'})`,
+      {
+        hint: 'make it writable or choose another --state path; nothing was read from Slack',
+      },
+    );
   }
   await unlink(probe).catch(() => {});
   const space = await statfs(directory).catch(() => null);
@@ -51,9 +62,13 @@ export async function checkStateTarget(path: string): Promise<void> {
     const free = space.bavail * space.bsize;
     const needed = Math.max(megabyte, 2 * (existing?.size ?? 0));
     if (free < needed) {
-      throw new ConfigError('state_no_space', `not enough free space for the state file ${path}: ${free.toLocaleString('en-US')} bytes free in ${directory}, ${needed.toLocaleString('en-US')} needed to save it`, {
-        hint: 'free disk space or choose another --state path; nothing was read from Slack',
-      });
+      throw new ConfigError(
+        'state_no_space',
+        `not enough free space for the state file ${path}: ${free.toLocaleString('en-US')} bytes free in ${directory}, ${needed.toLocaleString('en-US')} needed to save it`,
+        {
+          hint: 'free disk space or choose another --state path; nothing was read from Slack',
+        },
+      );
     }
   }
 }
@@ -68,7 +83,10 @@ export function stateSaveError(error: unknown, path: string): unknown {
     });
   }
   if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') {
-    return new RunError('state_write_failed', `cannot save the state file ${path} (${code}); the state saved before is kept`, { hint: 'make it writable and run the same command again', cause: error });
+    return new RunError('state_write_failed', `cannot save the state file ${path} (${code}); the state saved before is kept`, {
+      hint: 'make it writable and run the same command again',
+      cause: error,
+    });
   }
   return error;
 }
@@ -136,15 +154,24 @@ export async function resumePoint(state: StateStore, out: string): Promise<Resum
       await rename(resolve(out), partialPath);
       return { committedBytes: final.size, repeats: final.size === run.committedBytes ? repeats : {} };
     }
-    throw new ConfigError('state_partial_missing', `the state file ${state.path} records an unfinished export to ${run.path}, but its partial file ${partialPath} is gone (its ${run.committedBytes.toLocaleString('en-US')} bytes of documents are marked as written)`, {
-      hint: `restore ${partialPath} and run the same command again, or delete ${state.path} to start over with a full export`,
-    });
+    throw new ConfigError(
+      'state_partial_missing',
+      `the state file ${state.path} records an unfinished export to ${run.path}, but its partial file ${partialPath} is gone (its ${run.committedBytes.toLocaleString('en-US')} bytes of documents are marked as written)`,
+      {
+        hint: `restore ${partialPath} and run the same command again, or delete ${state.path} to start over with a full export`,
+      },
+    );
   }
-  if (!partial.isFile()) throw new UnsafeFileError(partialPath, partial.isSymbolicLink() ? 'it is a symbolic link' : 'it is not a regular file');
+  if (!partial.isFile())
+    throw new UnsafeFileError(partialPath, partial.isSymbolicLink() ? 'it is a symbolic link' : 'it is not a regular file');
   if (partial.size < run.committedBytes) {
-    throw new ConfigError('state_partial_mismatch', `${partialPath} is shorter than the state file ${state.path} says (${partial.size} < ${run.committedBytes} bytes)`, {
-      hint: `restore the file, or delete ${state.path} to start over with a full export`,
-    });
+    throw new ConfigError(
+      'state_partial_mismatch',
+      `${partialPath} is shorter than the state file ${state.path} says (${partial.size} < ${run.committedBytes} bytes)`,
+      {
+        hint: `restore the file, or delete ${state.path} to start over with a full export`,
+      },
+    );
   }
   return { committedBytes: run.committedBytes, repeats };
 }

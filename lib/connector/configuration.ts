@@ -52,7 +52,8 @@ export const slackConfigurationSchema: Record<string, ConfigurationField> = {
     display: 'numeric',
     label: 'Days of message history to fetch',
     order: 2,
-    tooltip: 'How far back in time to request message history from slack. Messages older than this will not be indexed. 0 reads all history.',
+    tooltip:
+      'How far back in time to request message history from slack. Messages older than this will not be indexed. 0 reads all history.',
     type: 'int',
     required: false,
     default_value: 180,
@@ -62,7 +63,8 @@ export const slackConfigurationSchema: Record<string, ConfigurationField> = {
     display: 'toggle',
     label: 'Automatically join channels',
     order: 3,
-    tooltip: 'The Slack application bot will only be able to read conversation history from channels it has joined. Enabling this lets it join every public channel itself (needs channels:join).',
+    tooltip:
+      'The Slack application bot will only be able to read conversation history from channels it has joined. Enabling this lets it join every public channel itself (needs channels:join).',
     type: 'bool',
     required: false,
     value: false,
@@ -137,7 +139,11 @@ export interface SlackJobSettings {
 
 export type SettingsResult = { ok: true; settings: SlackJobSettings } | { ok: false; missing: string[]; problems: string[] };
 
-const isEmpty = (value: unknown) => value === null || value === undefined || (typeof value === 'string' && value.trim() === '') || (Array.isArray(value) && value.length === 0);
+const isEmpty = (value: unknown) =>
+  value === null ||
+  value === undefined ||
+  (typeof value === 'string' && value.trim() === '') ||
+  (Array.isArray(value) && value.length === 0);
 
 /** Fields of the schema the configuration lacks (an older schema, or one Elastic's service wrote). */
 export function missingFields(configuration: Configuration): string[] {
@@ -186,7 +192,10 @@ export function readSettings(configuration: Configuration): SettingsResult {
   }
   const requestedTypes = list('channel_types') ?? ['public'];
   const unknownTypes = requestedTypes.filter((type) => !channelTypes.includes(type as ChannelType));
-  if (unknownTypes.length > 0) problems.push(`${name('channel_types')} has unknown type${unknownTypes.length > 1 ? 's' : ''} ${unknownTypes.join(', ')} (use ${channelTypes.join(', ')})`);
+  if (unknownTypes.length > 0)
+    problems.push(
+      `${name('channel_types')} has unknown type${unknownTypes.length > 1 ? 's' : ''} ${unknownTypes.join(', ')} (use ${channelTypes.join(', ')})`,
+    );
 
   const syncAllChannels = boolean('sync_all_channels', true);
   const channels = syncAllChannels ? undefined : list('channels');

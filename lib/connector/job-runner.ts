@@ -11,7 +11,15 @@ import { runSlackJob, type CliIo } from '../cli/job.js';
 import type { CliConfig } from '../cli/options.js';
 import type { RunStats } from '../pipeline.js';
 import { describeSettingsProblem, readSettings } from './configuration.js';
-import { basicSyncRulesEnabled, incrementalSyncEnabled, jobRules, syncJobsIndex, type ConnectorDocument, type JobStatus, type SyncJobDocument } from './protocol.js';
+import {
+  basicSyncRulesEnabled,
+  incrementalSyncEnabled,
+  jobRules,
+  syncJobsIndex,
+  type ConnectorDocument,
+  type JobStatus,
+  type SyncJobDocument,
+} from './protocol.js';
 import { cursorOf, jobStateDirectory, restoreState } from './sync-cursor.js';
 
 export interface JobRunnerContext {
@@ -57,7 +65,12 @@ function progressCounter(): Stage<any, any> & { count: () => number } {
  * Claims `job` and runs it until it completes, fails, is canceled from Kibana, or `shutdown` aborts (the job is then
  * left `suspended` for the next start). Never throws for a job's own failure: that is written to the job.
  */
-export async function runConnectorJob(context: JobRunnerContext, connector: ConnectorDocument, job: SyncJobDocument, shutdown: AbortSignal): Promise<JobOutcome | null> {
+export async function runConnectorJob(
+  context: JobRunnerContext,
+  connector: ConnectorDocument,
+  job: SyncJobDocument,
+  shutdown: AbortSignal,
+): Promise<JobOutcome | null> {
   const { client, logger } = context;
   const label = `connector ${connector.id}, ${job.job_type} job ${job.id}`;
   const sayError = (error: unknown) => redact(describeError(error), context.secrets);
@@ -66,14 +79,20 @@ export async function runConnectorJob(context: JobRunnerContext, connector: Conn
     await client.connector.syncJobClaim({
       connector_sync_job_id: job.id,
       worker_hostname: context.hostname,
-      ...(job.job_type === 'incremental' && connector.sync_cursor !== undefined && connector.sync_cursor !== null ? { sync_cursor: connector.sync_cursor } : {}),
+      ...(job.job_type === 'incremental' && connector.sync_cursor !== undefined && connector.sync_cursor !== null
+        ? { sync_cursor: connector.sync_cursor }
+        : {}),
     });
   } catch (error) {
     // Another service claimed it first, or Kibana canceled it meanwhile: not ours to run.
     logger.warn(`${label}: could not claim it (${sayError(error)})`);
     return null;
   }
-  await client.connector.lastSync({ connector_id: connector.id, last_sync_status: 'in_progress', last_sync_error: null as unknown as string });
+  await client.connector.lastSync({
+    connector_id: connector.id,
+    last_sync_status: 'in_progress',
+    last_sync_error: null as unknown as string,
+  });
   logger.info(`${label}: started (${job.trigger_method ?? 'on_demand'})`);
   const claimed = (await client.connector.syncJobGet({ connector_sync_job_id: job.id })) as unknown as SyncJobDocument;
 
@@ -95,7 +114,12 @@ export async function runConnectorJob(context: JobRunnerContext, connector: Conn
       if (!watching) break;
       try {
         await client.connector.syncJobCheckIn({ connector_sync_job_id: job.id });
-        await client.connector.syncJobUpdateStats({ connector_sync_job_id: job.id, indexed_document_count: counter.count(), deleted_document_count: 0, indexed_document_volume: 0 });
+        await client.connector.syncJobUpdateStats({
+          connector_sync_job_id: job.id,
+          indexed_document_count: counter.count(),
+          deleted_document_count: 0,
+          indexed_document_volume: 0,
+        });
         const current = (await client.connector.syncJobGet({ connector_sync_job_id: job.id })) as unknown as SyncJobDocument;
         if (current.status === 'canceling') stopWith({ kind: 'cancel' });
         else if (current.status !== 'in_progress') stopWith({ kind: 'lost', status: current.status });
@@ -116,14 +140,16 @@ export async function runConnectorJob(context: JobRunnerContext, connector: Conn
     if (!context.secrets.includes(settings.token)) context.secrets.push(settings.token);
     const index = claimed.connector.index_name;
     if (!index) throw new JobSetupError('the connector has no index_name: attach an index to it in Kibana');
-    if (job.job_type === 'access_control') throw new JobSetupError('access control syncs are not supported: the Slack connector has no document-level security');
+    if (job.job_type === 'access_control')
+      throw new JobSetupError('access control syncs are not supported: the Slack connector has no document-level security');
     if (job.job_type === 'incremental' && !incrementalSyncEnabled(connector.features)) {
       throw new JobSetupError(`connector ${connector.id} does not support incremental sync (features.incremental_sync is off)`);
     }
     let rules: ReturnType<typeof validateRules>['rules'] = [];
     if (basicSyncRulesEnabled(connector.features)) {
       const validation = validateRules(jobRules(claimed.connector.filtering));
-      if (!validation.valid) throw new JobSetupError(`the active sync rules are invalid: ${validation.problems.map(formatRuleProblem).join('; ')}`);
+      if (!validation.valid)
+        throw new JobSetupError(`the active sync rules are invalid: ${validation.problems.map(formatRuleProblem).join('; ')}`);
       rules = validation.rules;
     }
     if (job.job_type === 'incremental') {
@@ -193,7 +219,12 @@ export async function runConnectorJob(context: JobRunnerContext, connector: Conn
   const deletedDocumentCount = sink?.deleted ?? 0;
   const indexedDocumentVolume = Math.round((sink?.bytes ?? 0) / mebibyte);
   const totalDocumentCount = await documentCount(client, claimed.connector.index_name);
-  await finishJob(client, job.id, status, errorText, { indexedDocumentCount, deletedDocumentCount, indexedDocumentVolume, totalDocumentCount });
+  await finishJob(client, job.id, status, errorText, {
+    indexedDocumentCount,
+    deletedDocumentCount,
+    indexedDocumentVolume,
+    totalDocumentCount,
+  });
 
   const finishedAt = new Date().toISOString();
   await client.connector.lastSync({
@@ -206,7 +237,8 @@ export async function runConnectorJob(context: JobRunnerContext, connector: Conn
     ...(status === 'completed' ? { sync_cursor: cursor ?? null } : {}),
   });
   if (status === 'error') await client.connector.updateError({ connector_id: connector.id, error: errorText });
-  else if (status === 'completed' && (connector.status !== 'connected' || connector.error)) await client.connector.updateError({ connector_id: connector.id, error: null });
+  else if (status === 'completed' && (connector.status !== 'connected' || connector.error))
+    await client.connector.updateError({ connector_id: connector.id, error: null });
 
   const summary = `indexed ${indexedDocumentCount}, deleted ${deletedDocumentCount}, ${totalDocumentCount ?? '?'} in the index`;
   if (status === 'error') logger.error(`${label}: failed: ${errorText} (${summary})`);
@@ -233,7 +265,12 @@ async function finishJob(
   jobId: string,
   status: JobStatus,
   error: string | null,
-  counts: { indexedDocumentCount: number; deletedDocumentCount: number; indexedDocumentVolume: number; totalDocumentCount: number | undefined },
+  counts: {
+    indexedDocumentCount: number;
+    deletedDocumentCount: number;
+    indexedDocumentVolume: number;
+    totalDocumentCount: number | undefined;
+  },
 ): Promise<void> {
   await client.connector.syncJobUpdateStats({
     connector_sync_job_id: jobId,

@@ -35,7 +35,12 @@ export function nextRun(interval: string, after: DateTime): DateTime | null {
  * previous wake-up and the last time a job was scheduled (recorded in the connector, so a restart or a second instance
  * does not schedule the same fire time twice), if that time has come. Fire times missed while no service ran are skipped.
  */
-export function dueRun(schedule: Schedule | undefined, lastScheduledAt: string | null | undefined, previousWakeUp: DateTime, now: DateTime): DateTime | null {
+export function dueRun(
+  schedule: Schedule | undefined,
+  lastScheduledAt: string | null | undefined,
+  previousWakeUp: DateTime,
+  now: DateTime,
+): DateTime | null {
   if (!schedule?.enabled || typeof schedule.interval !== 'string' || schedule.interval.trim() === '') return null;
   const recorded = lastScheduledAt ? DateTime.fromISO(lastScheduledAt, { zone: 'utc' }) : null;
   const from = recorded?.isValid ? DateTime.max(recorded, previousWakeUp) : previousWakeUp;

@@ -6,7 +6,14 @@ import { describeError } from '../errors.js';
 import { redact, silentLogger } from '../log.js';
 import { slackSource } from '../sources/slack/source.js';
 import { formatRuleProblem, validateRules } from '../transforms/sync-rules.js';
-import { describeSettingsProblem, missingFields, readSettings, slackConfigurationSchema, type Configuration, type SlackJobSettings } from './configuration.js';
+import {
+  describeSettingsProblem,
+  missingFields,
+  readSettings,
+  slackConfigurationSchema,
+  type Configuration,
+  type SlackJobSettings,
+} from './configuration.js';
 import { runConnectorJob, type JobRunnerContext } from './job-runner.js';
 import {
   basicSyncRulesEnabled,
@@ -86,7 +93,11 @@ export async function runConnectorService(options: ConnectorServiceOptions): Pro
         features: {
           ...slackFeatures,
           // Only the keys the Connector API accepts (older documents also hold `filtering_rules` and the like).
-          ...Object.fromEntries(Object.entries(features).filter(([key]) => ['document_level_security', 'incremental_sync', 'native_connector_api_keys'].includes(key))),
+          ...Object.fromEntries(
+            Object.entries(features).filter(([key]) =>
+              ['document_level_security', 'incremental_sync', 'native_connector_api_keys'].includes(key),
+            ),
+          ),
           sync_rules: { ...slackFeatures.sync_rules, ...(features.sync_rules ?? {}) },
         },
       });
@@ -140,7 +151,10 @@ export async function runConnectorService(options: ConnectorServiceOptions): Pro
     if (draft?.validation?.state !== 'edited') return;
     const result = validateRules(draft.rules ?? []);
     const errors = result.problems.map((problem) => ({ ids: problem.ids, messages: [problem.message] }));
-    await client.connector.updateFilteringValidation({ connector_id: connector.id, validation: { state: result.valid ? 'valid' : 'invalid', errors } });
+    await client.connector.updateFilteringValidation({
+      connector_id: connector.id,
+      validation: { state: result.valid ? 'valid' : 'invalid', errors },
+    });
     if (result.valid) {
       await client.connector.updateActiveFiltering({ connector_id: connector.id });
       logger.info(`connector ${connector.id}: draft sync rules are valid and now active (${result.rules.length} rules)`);
@@ -179,11 +193,20 @@ export async function runConnectorService(options: ConnectorServiceOptions): Pro
         if (Date.now() - lastSeen < idleJobMs) continue;
         if (status === 'canceling') {
           const at = new Date().toISOString();
-          await client.update({ index: '.elastic-connectors-sync-jobs', id: job.id, doc: { status: 'canceled', canceled_at: at, completed_at: at } });
+          await client.update({
+            index: '.elastic-connectors-sync-jobs',
+            id: job.id,
+            doc: { status: 'canceled', canceled_at: at, completed_at: at },
+          });
         } else {
-          await client.connector.syncJobError({ connector_sync_job_id: job.id, error: 'the job stopped checking in: the service running it was stopped abruptly; start a new sync' });
+          await client.connector.syncJobError({
+            connector_sync_job_id: job.id,
+            error: 'the job stopped checking in: the service running it was stopped abruptly; start a new sync',
+          });
         }
-        logger.warn(`connector ${connector.id}: ${job.job_type} job ${job.id} had not checked in since ${job.last_seen ?? 'ever'}: ended it`);
+        logger.warn(
+          `connector ${connector.id}: ${job.job_type} job ${job.id} had not checked in since ${job.last_seen ?? 'ever'}: ended it`,
+        );
       }
     }
   }
@@ -214,7 +237,10 @@ export async function runConnectorService(options: ConnectorServiceOptions): Pro
       connector = await load(id);
     } catch (error) {
       if ((error as { meta?: { statusCode?: number } }).meta?.statusCode === 404) {
-        warnOnce(`missing:${id}`, `connector ${id} does not exist: create it in Kibana (Search → Connectors) or with PUT _connector/${id}; waiting for it`);
+        warnOnce(
+          `missing:${id}`,
+          `connector ${id} does not exist: create it in Kibana (Search → Connectors) or with PUT _connector/${id}; waiting for it`,
+        );
         return;
       }
       throw error;
@@ -231,7 +257,8 @@ export async function runConnectorService(options: ConnectorServiceOptions): Pro
     const settings = readSettings(connector.configuration ?? {});
     if (!settings.ok) {
       if (settings.problems.length === 0 && connector.status === 'configured') await setStatus(connector, 'needs_configuration');
-      else if (settings.problems.length > 0 || connector.status === 'connected' || connector.status === 'error') await setError(connector, describeSettingsProblem(settings));
+      else if (settings.problems.length > 0 || connector.status === 'connected' || connector.status === 'error')
+        await setError(connector, describeSettingsProblem(settings));
     } else {
       if (settings.settings.token && !context.secrets.includes(settings.settings.token)) context.secrets.push(settings.settings.token);
       if (connector.status === 'needs_configuration') await setStatus(connector, 'configured');

@@ -27,9 +27,15 @@ import {
 import { compareMappings, indexMappings } from './elasticsearch/mappings.js';
 import { BulkWriter, deleteEntry, indexEntry, type BulkEntry, type ItemError, type RequestRunner } from './elasticsearch/bulk-writer.js';
 
-export { checkElasticsearch, checkIndexName, connectElasticsearch, createElasticsearchClient, VersionedTransport, type ElasticsearchConnectionOptions } from './elasticsearch/connection.js';
+export {
+  checkElasticsearch,
+  checkIndexName,
+  connectElasticsearch,
+  createElasticsearchClient,
+  VersionedTransport,
+  type ElasticsearchConnectionOptions,
+} from './elasticsearch/connection.js';
 export { indexMappings } from './elasticsearch/mappings.js';
-
 
 export interface ElasticsearchSinkOptions extends Partial<ElasticsearchConnectionOptions> {
   /** Either a client or connection options. A client passed in is not closed by the sink. */
@@ -86,7 +92,6 @@ export interface ElasticsearchSinkStats extends ComponentStats {
   staleDeletionSkippedChannels: number;
   deadLetterFile?: string;
 }
-
 
 const defaults = { flushBytes: 2_000_000, concurrency: 4, retries: 5, retryWaitMs: 1000 };
 const maxBackoffMs = 30_000;
@@ -168,12 +173,16 @@ export function elasticsearchSink(options: ElasticsearchSinkOptions): Sink<AnyDo
     function onDrop(entry: BulkEntry, status: number, error: ItemError): void {
       stats.dropped++;
       const newline = entry.line.indexOf('\n');
-      const document = entry.isDelete ? { _id: entry.id, type: 'tombstone' } : { _id: entry.id, ...(JSON.parse(entry.line.slice(newline + 1)) as object) };
+      const document = entry.isDelete
+        ? { _id: entry.id, type: 'tombstone' }
+        : { _id: entry.id, ...(JSON.parse(entry.line.slice(newline + 1)) as object) };
       writeDeadLetter({ document, status, error });
       if (stats.dropped <= droppedDocumentsLogged) {
         logger.warn(`elasticsearch: dropped ${entry.id} (${status} ${error.type}: ${sanitize(error.reason, secrets)})`);
       } else if (stats.dropped === droppedDocumentsLogged + 1) {
-        logger.warn(`elasticsearch: more documents dropped; ${options.deadLetterPath ? `all are in ${options.deadLetterPath}` : 'pass a dead-letter file to keep them'}`);
+        logger.warn(
+          `elasticsearch: more documents dropped; ${options.deadLetterPath ? `all are in ${options.deadLetterPath}` : 'pass a dead-letter file to keep them'}`,
+        );
       }
     }
 
@@ -227,7 +236,11 @@ export function elasticsearchSink(options: ElasticsearchSinkOptions): Sink<AnyDo
           () => true,
           (error: unknown) => {
             // Another writer (or a retried request that did arrive) created it first: that is the state we wanted.
-            if (((error as ErrorLike).meta?.body as { error?: { type?: string } } | undefined)?.error?.type === 'resource_already_exists_exception') return false;
+            if (
+              ((error as ErrorLike).meta?.body as { error?: { type?: string } } | undefined)?.error?.type ===
+              'resource_already_exists_exception'
+            )
+              return false;
             throw error;
           },
         ),
@@ -238,7 +251,9 @@ export function elasticsearchSink(options: ElasticsearchSinkOptions): Sink<AnyDo
 
     /** New fields are added to an existing index's mappings; a field mapped otherwise (e.g. an old date unit) is named. */
     async function updateMappings(): Promise<void> {
-      const response = await withRetries(`read the mappings of ${index}`, (requestOptions) => client.indices.getMapping({ index }, requestOptions));
+      const response = await withRetries(`read the mappings of ${index}`, (requestOptions) =>
+        client.indices.getMapping({ index }, requestOptions),
+      );
       const existing = Object.values(response)[0]?.mappings;
       const { missing, conflicts } = compareMappings(existing);
       if (Object.keys(missing).length > 0) {
@@ -319,7 +334,9 @@ export function elasticsearchSink(options: ElasticsearchSinkOptions): Sink<AnyDo
       stats.deletedExcludedByRules = counts.excluded_by_rules;
       stats.deletedGoneFromSlack = counts.gone_from_slack;
       if (counts.excluded_by_rules + counts.gone_from_slack > 0) {
-        logger.info(`elasticsearch: deleted ${counts.gone_from_slack} messages gone from Slack and ${counts.excluded_by_rules} excluded by rules`);
+        logger.info(
+          `elasticsearch: deleted ${counts.gone_from_slack} messages gone from Slack and ${counts.excluded_by_rules} excluded by rules`,
+        );
       }
     }
 
@@ -332,12 +349,17 @@ export function elasticsearchSink(options: ElasticsearchSinkOptions): Sink<AnyDo
       if (sourceError !== undefined) throw sourceError;
       if (aborted) context.signal?.throwIfAborted();
       if (deleteStale) await deleteStaleMessages();
-      if (options.refresh ?? true) await withRetries(`refresh ${index}`, (requestOptions) => client.indices.refresh({ index }, requestOptions));
+      if (options.refresh ?? true)
+        await withRetries(`refresh ${index}`, (requestOptions) => client.indices.refresh({ index }, requestOptions));
       await closeDeadLetter();
       if (deadLetterError) {
-        throw new RunError('dead_letter_write_failed', `cannot write the dead-letter file ${options.deadLetterPath}: ${deadLetterError.message}`, {
-          hint: `${stats.dropped} documents were dropped; choose a writable --dead-letter path`,
-        });
+        throw new RunError(
+          'dead_letter_write_failed',
+          `cannot write the dead-letter file ${options.deadLetterPath}: ${deadLetterError.message}`,
+          {
+            hint: `${stats.dropped} documents were dropped; choose a writable --dead-letter path`,
+          },
+        );
       }
       return stats;
     } finally {

@@ -21,7 +21,8 @@ export interface ExportWriter {
 
 export const isZipPath = (path: string): boolean => path.toLowerCase().endsWith('.zip');
 
-const temporaryFolderName = (finalPath: string): string => join(dirname(finalPath), `.${basename(finalPath)}.${process.pid}.${randomBytes(6).toString('hex')}.partial`);
+const temporaryFolderName = (finalPath: string): string =>
+  join(dirname(finalPath), `.${basename(finalPath)}.${process.pid}.${randomBytes(6).toString('hex')}.partial`);
 
 /** Entries queued in yazl but not yet compressed are held in memory: at most this much before `add` waits. */
 const zipQueueBytes = 8 * 1024 * 1024;

@@ -76,13 +76,18 @@ export async function checkNdjsonTarget(path: string | undefined): Promise<void>
   const directory = dirname(target);
   const directoryStat = await stat(directory).catch(() => null);
   if (directoryStat && !directoryStat.isDirectory()) {
-    throw new ConfigError('output_directory_missing', `cannot write ${path}: ${directory} is a file, not a directory`, { hint: 'choose another --out path' });
+    throw new ConfigError('output_directory_missing', `cannot write ${path}: ${directory} is a file, not a directory`, {
+      hint: 'choose another --out path',
+    });
   }
   if (!directoryStat) {
-    throw new ConfigError('output_directory_missing', `cannot write ${path}: the directory ${directory} does not exist`, { hint: 'create it or choose another --out path' });
+    throw new ConfigError('output_directory_missing', `cannot write ${path}: the directory ${directory} does not exist`, {
+      hint: 'create it or choose another --out path',
+    });
   }
   const existing = await stat(target).catch(() => null);
-  if (existing?.isDirectory()) throw new ConfigError('output_is_directory', `cannot write ${path}: it is a directory`, { hint: 'give a file name to --out' });
+  if (existing?.isDirectory())
+    throw new ConfigError('output_is_directory', `cannot write ${path}: it is a directory`, { hint: 'give a file name to --out' });
   const notWritable = (reason: string) =>
     new ConfigError('output_not_writable', `cannot write ${path}: ${reason}`, { hint: 'choose another --out path' });
   if (existing && !existing.isFile()) {
@@ -102,10 +107,13 @@ export async function checkNdjsonTarget(path: string | undefined): Promise<void>
   await rm(probe, { force: true });
 }
 
-const isBrokenPipe = (error: unknown): boolean => (error as { code?: string } | null)?.code === 'EPIPE' || (error as { code?: string } | null)?.code === 'ERR_STREAM_DESTROYED';
+const isBrokenPipe = (error: unknown): boolean =>
+  (error as { code?: string } | null)?.code === 'EPIPE' || (error as { code?: string } | null)?.code === 'ERR_STREAM_DESTROYED';
 
 const diskFullError = (path: string): RunError =>
-  new RunError('disk_full', `no space left while writing ${path}; nothing was written under that name`, { hint: 'free disk space and run again' });
+  new RunError('disk_full', `no space left while writing ${path}; nothing was written under that name`, {
+    hint: 'free disk space and run again',
+  });
 
 /** Marks an error of our own file I/O, so a full disk is reported as the output's, and other failures are not. */
 const outputErrors = new WeakSet<object>();
@@ -131,7 +139,12 @@ function idOfLine(line: string): string | undefined {
  * Writes the finished partial file to `finalPath` without the earlier versions of documents a resume wrote again;
  * the partial file is removed only once the result is in place (a crash in between redoes this from the partial).
  */
-async function finishWithoutRepeats(partialPath: string, finalPath: string, repeats: Map<string, number>, outputPath: string): Promise<void> {
+async function finishWithoutRepeats(
+  partialPath: string,
+  finalPath: string,
+  repeats: Map<string, number>,
+  outputPath: string,
+): Promise<void> {
   const { path: temporaryPath, handle } = await createTemporaryBeside(finalPath, 'partial');
   try {
     const input = createReadStream(partialPath);
@@ -174,7 +187,12 @@ async function createPartialFile(partialPath: string, finalPath: string) {
  * followed by a stall is committed too) it is fsynced and the caller records the committed prefix. A failure keeps
  * the partial file (cut back to the last checkpoint on resume).
  */
-async function writeResumable(documents: AsyncIterable<object>, finalPath: string, resume: NdjsonResumeOptions, stats: NdjsonSinkStats): Promise<NdjsonSinkStats> {
+async function writeResumable(
+  documents: AsyncIterable<object>,
+  finalPath: string,
+  resume: NdjsonResumeOptions,
+  stats: NdjsonSinkStats,
+): Promise<NdjsonSinkStats> {
   const resuming = resume.committedBytes > 0;
   const handle = resuming ? await openOwnedFile(resume.partialPath, 'r+') : await createPartialFile(resume.partialPath, finalPath);
   const intervalMs = resume.intervalMs ?? 1000;
@@ -292,7 +310,9 @@ export function ndjsonSink(options: NdjsonSinkOptions = {}): Sink<object> {
     const temporary = finalPath && !inPlace ? await createTemporaryBeside(finalPath, 'partial') : null;
     const temporaryPath = temporary?.path ?? null;
     const handle = temporary ? temporary.handle : inPlace ? await open(finalPath!, 'w') : null;
-    const fileStream = handle ? createWriteStream('', { fd: handle.fd, autoClose: false } as Parameters<typeof createWriteStream>[1]) : null;
+    const fileStream = handle
+      ? createWriteStream('', { fd: handle.fd, autoClose: false } as Parameters<typeof createWriteStream>[1])
+      : null;
     const destination: Writable = fileStream ?? options.stdout ?? process.stdout;
     const compressor = gzip ? createGzip() : null;
     if (compressor) compressor.pipe(destination);
@@ -312,7 +332,11 @@ export function ndjsonSink(options: NdjsonSinkOptions = {}): Sink<object> {
         // The listeners of the two events that did not happen are removed, so they do not pile up per chunk.
         const settled = new AbortController();
         try {
-          await Promise.race([once(head, 'drain', { signal: settled.signal }), once(head, 'close', { signal: settled.signal }), once(destination, 'close', { signal: settled.signal })]);
+          await Promise.race([
+            once(head, 'drain', { signal: settled.signal }),
+            once(head, 'close', { signal: settled.signal }),
+            once(destination, 'close', { signal: settled.signal }),
+          ]);
         } finally {
           settled.abort();
         }

@@ -138,9 +138,17 @@ export const singerStreams: Record<SingerStream, SingerStreamSpec> = {
   messages: { schema: messageSchema, keyProperties: ['id'], bookmarkProperties: ['ts'] },
 };
 
-const streamOf: Record<AnyDocument['type'], SingerStream> = { user: 'users', channel: 'channels', message: 'messages', tombstone: 'messages' };
+const streamOf: Record<AnyDocument['type'], SingerStream> = {
+  user: 'users',
+  channel: 'channels',
+  message: 'messages',
+  tombstone: 'messages',
+};
 
-export async function* toSingerMessages(documents: AsyncIterable<AnyDocument>, finalState?: SingerSinkOptions['finalState']): AsyncIterable<Record<string, unknown>> {
+export async function* toSingerMessages(
+  documents: AsyncIterable<AnyDocument>,
+  finalState?: SingerSinkOptions['finalState'],
+): AsyncIterable<Record<string, unknown>> {
   for (const [stream, spec] of Object.entries(singerStreams)) {
     yield { type: 'SCHEMA', stream, schema: spec.schema, key_properties: spec.keyProperties, bookmark_properties: spec.bookmarkProperties };
   }
@@ -176,6 +184,7 @@ export function singerSink(options: SingerSinkOptions = {}): Sink<AnyDocument> {
  */
 export function singerStateValue(state: StateData): Record<string, unknown> {
   const messages: Record<string, { ts: string }> = {};
-  for (const [channelId, channel] of Object.entries(state.channels)) if (channel.newestTs !== null) messages[channelId] = { ts: channel.newestTs };
+  for (const [channelId, channel] of Object.entries(state.channels))
+    if (channel.newestTs !== null) messages[channelId] = { ts: channel.newestTs };
   return { bookmarks: { messages }, [singerStateKey]: { ...state, run: null } };
 }

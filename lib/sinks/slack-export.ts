@@ -33,17 +33,24 @@ export interface SlackExportSinkStats extends ComponentStats {
 /** Fails before any Slack call when the export cannot be written where asked. */
 export async function checkSlackExportTarget(path: string | undefined): Promise<void> {
   if (path === undefined || path === '-') {
-    throw new ConfigError('usage', '--format slack-export writes files, not stdout', { hint: 'pass --out EXPORT.zip (a ZIP) or --out DIR (a folder)' });
+    throw new ConfigError('usage', '--format slack-export writes files, not stdout', {
+      hint: 'pass --out EXPORT.zip (a ZIP) or --out DIR (a folder)',
+    });
   }
   const target = resolve(path);
   const parent = await stat(dirname(target)).catch(() => null);
   if (!parent?.isDirectory()) {
-    throw new ConfigError('output_directory_missing', `cannot write ${path}: the directory ${dirname(target)} does not exist`, { hint: 'create it or choose another --out path' });
+    throw new ConfigError('output_directory_missing', `cannot write ${path}: the directory ${dirname(target)} does not exist`, {
+      hint: 'create it or choose another --out path',
+    });
   }
   const existing = await stat(target).catch(() => null);
   if (!existing) return;
   if (isZipPath(path)) {
-    if (!existing.isFile()) throw new ConfigError('output_is_directory', `cannot write ${path}: it exists and is not a file`, { hint: 'choose another --out path' });
+    if (!existing.isFile())
+      throw new ConfigError('output_is_directory', `cannot write ${path}: it exists and is not a file`, {
+        hint: 'choose another --out path',
+      });
     return;
   }
   const { readdir } = await import('node:fs/promises');
@@ -73,11 +80,21 @@ function userProfileOf(user: Raw): Raw {
 const jsonFile = (value: unknown): Buffer => Buffer.from(JSON.stringify(value, null, 4));
 
 const missingSlackObject = (document: AnyDocument): TypeError =>
-  new TypeError(`slackExportSink: document ${document._id} carries no Slack object; build the source with keepSlackObjects: true (or read an archive)`);
+  new TypeError(
+    `slackExportSink: document ${document._id} carries no Slack object; build the source with keepSlackObjects: true (or read an archive)`,
+  );
 
 export function slackExportSink(options: SlackExportSinkOptions): Sink<AnyDocument> {
   const sink = async (documents: AsyncIterable<AnyDocument>): Promise<SlackExportSinkStats> => {
-    const stats: SlackExportSinkStats = { documents: 0, messages: 0, dayFiles: 0, conversations: 0, users: 0, bytes: 0, path: options.path };
+    const stats: SlackExportSinkStats = {
+      documents: 0,
+      messages: 0,
+      dayFiles: 0,
+      conversations: 0,
+      users: 0,
+      bytes: 0,
+      path: options.path,
+    };
     const writer: ExportWriter = isZipPath(options.path) ? await zipWriter(options.path) : await folderWriter(options.path);
     const users: Raw[] = [];
     const usersById = new Map<string, Raw>();

@@ -49,7 +49,17 @@ export interface StateData {
 }
 
 export function emptyState(): StateData {
-  return { format: stateFormat, version: stateVersion, team: null, savedAt: new Date(0).toISOString(), documents: {}, replies: {}, threads: {}, channels: {}, run: null };
+  return {
+    format: stateFormat,
+    version: stateVersion,
+    team: null,
+    savedAt: new Date(0).toISOString(),
+    documents: {},
+    replies: {},
+    threads: {},
+    channels: {},
+    run: null,
+  };
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -73,7 +83,8 @@ export function parseState(text: string, path: string): StateData {
   // A Singer target echoes the STATE value `--format singer` wrote (or the whole STATE message): the state is inside.
   if (isRecord(value) && value.type === 'STATE' && isRecord(value.value)) value = value.value;
   if (isRecord(value) && value.format === undefined && isRecord(value[singerStateKey])) value = value[singerStateKey];
-  if (!isRecord(value) || value.format !== stateFormat) throw invalid(path, `it is not a slack-etl state file (no "format": "${stateFormat}")`);
+  if (!isRecord(value) || value.format !== stateFormat)
+    throw invalid(path, `it is not a slack-etl state file (no "format": "${stateFormat}")`);
   if (value.version !== stateVersion) {
     throw invalid(path, `its version ${JSON.stringify(value.version)} is not one this slack-etl reads (it reads version ${stateVersion})`);
   }
@@ -82,18 +93,28 @@ export function parseState(text: string, path: string): StateData {
   for (const key of ['documents', 'replies', 'threads', 'channels'] as const) {
     if (!isRecord(value[key])) throw invalid(path, `"${key}" is missing or not an object`);
   }
-  for (const hash of Object.values(value.documents as Record<string, unknown>)) if (typeof hash !== 'string') throw invalid(path, '"documents" holds a non-string hash');
-  for (const threadTs of Object.values(value.replies as Record<string, unknown>)) if (typeof threadTs !== 'string') throw invalid(path, '"replies" holds a non-string thread ts');
+  for (const hash of Object.values(value.documents as Record<string, unknown>))
+    if (typeof hash !== 'string') throw invalid(path, '"documents" holds a non-string hash');
+  for (const threadTs of Object.values(value.replies as Record<string, unknown>))
+    if (typeof threadTs !== 'string') throw invalid(path, '"replies" holds a non-string thread ts');
   for (const threads of Object.values(value.threads as Record<string, unknown>)) {
     if (!isRecord(threads)) throw invalid(path, '"threads" is malformed');
-    for (const thread of Object.values(threads)) if (!isRecord(thread) || typeof thread.replyCount !== 'number') throw invalid(path, '"threads" is malformed');
+    for (const thread of Object.values(threads))
+      if (!isRecord(thread) || typeof thread.replyCount !== 'number') throw invalid(path, '"threads" is malformed');
   }
   const run = value.run;
-  if (run !== null && !(isRecord(run) && typeof run.path === 'string' && typeof run.partialPath === 'string')) throw invalid(path, '"run" is malformed');
-  if (run !== null && !isByteCount(run.committedBytes)) throw invalid(path, `"run.committedBytes" must be a whole number of bytes, got ${JSON.stringify(run.committedBytes)}`);
-  if (run !== null && run.repeats !== undefined && !(isRecord(run.repeats) && Object.values(run.repeats).every(isByteCount))) throw invalid(path, '"run.repeats" is malformed');
+  if (run !== null && !(isRecord(run) && typeof run.path === 'string' && typeof run.partialPath === 'string'))
+    throw invalid(path, '"run" is malformed');
+  if (run !== null && !isByteCount(run.committedBytes))
+    throw invalid(path, `"run.committedBytes" must be a whole number of bytes, got ${JSON.stringify(run.committedBytes)}`);
+  if (run !== null && run.repeats !== undefined && !(isRecord(run.repeats) && Object.values(run.repeats).every(isByteCount)))
+    throw invalid(path, '"run.repeats" is malformed');
   const lastOutput = value.lastOutput;
-  if (lastOutput !== undefined && lastOutput !== null && !(isRecord(lastOutput) && typeof lastOutput.path === 'string' && typeof lastOutput.finishedAt === 'string')) {
+  if (
+    lastOutput !== undefined &&
+    lastOutput !== null &&
+    !(isRecord(lastOutput) && typeof lastOutput.path === 'string' && typeof lastOutput.finishedAt === 'string')
+  ) {
     throw invalid(path, '"lastOutput" is malformed');
   }
   return value as unknown as StateData;
@@ -106,7 +127,9 @@ export async function readStateFile(path: string): Promise<StateData | null> {
     text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as { code?: string }).code === 'ENOENT') return null;
-    throw new ConfigError('state_unreadable', `cannot read the state file ${path}: ${(error as Error).message}`, { hint: 'check the path and its permissions' });
+    throw new ConfigError('state_unreadable', `cannot read the state file ${path}: ${(error as Error).message}`, {
+      hint: 'check the path and its permissions',
+    });
   }
   return parseState(text, path);
 }

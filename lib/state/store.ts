@@ -59,7 +59,8 @@ const invalid = (path: string, problem: string): ConfigError =>
 function describeHolder(path: string): string {
   try {
     const owner = JSON.parse(readFileSync(`${resolve(path)}.lock`, 'utf8')) as { pid?: unknown; host?: unknown; since?: unknown };
-    if (typeof owner.pid === 'number') return `another slack-etl run (pid ${owner.pid} on ${String(owner.host)}, since ${String(owner.since)})`;
+    if (typeof owner.pid === 'number')
+      return `another slack-etl run (pid ${owner.pid} on ${String(owner.host)}, since ${String(owner.since)})`;
   } catch {
     // no readable lock file: SQLite's own lock is all we know
   }
@@ -83,18 +84,26 @@ function probe(path: string): 'missing' | 'sqlite' | 'text' {
     info = lstatSync(path);
   } catch (error) {
     if ((error as { code?: string }).code === 'ENOENT') return 'missing';
-    throw new ConfigError('state_unreadable', `cannot read the state file ${path}: ${(error as Error).message}`, { hint: 'check the path and its permissions' });
+    throw new ConfigError('state_unreadable', `cannot read the state file ${path}: ${(error as Error).message}`, {
+      hint: 'check the path and its permissions',
+    });
   }
   if (info.isSymbolicLink()) throw invalid(path, 'it is a symbolic link (state files are never followed through links)');
   if (!info.isFile()) {
-    throw new ConfigError('state_unreadable', `cannot read the state file ${path}: it is ${info.isDirectory() ? 'a directory' : 'not a regular file'}`, { hint: 'check the path and its permissions' });
+    throw new ConfigError(
+      'state_unreadable',
+      `cannot read the state file ${path}: it is ${info.isDirectory() ? 'a directory' : 'not a regular file'}`,
+      { hint: 'check the path and its permissions' },
+    );
   }
   const header = Buffer.alloc(16);
   let descriptor: number;
   try {
     descriptor = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (error) {
-    throw new ConfigError('state_unreadable', `cannot read the state file ${path}: ${(error as Error).message}`, { hint: 'check the path and its permissions' });
+    throw new ConfigError('state_unreadable', `cannot read the state file ${path}: ${(error as Error).message}`, {
+      hint: 'check the path and its permissions',
+    });
   }
   try {
     const read = readSync(descriptor, header, 0, 16, 0);
@@ -184,7 +193,9 @@ export class StateStore implements SeenStore {
       try {
         text = readFileSync(path, 'utf8');
       } catch (error) {
-        throw new ConfigError('state_unreadable', `cannot read the state file ${path}: ${(error as Error).message}`, { hint: 'check the path and its permissions' });
+        throw new ConfigError('state_unreadable', `cannot read the state file ${path}: ${(error as Error).message}`, {
+          hint: 'check the path and its permissions',
+        });
       }
       return new StateStore(path, null, parseState(text, path));
     }
@@ -199,7 +210,9 @@ export class StateStore implements SeenStore {
       const rows = new Map(
         (() => {
           try {
-            return (database.prepare('SELECT key, value FROM meta').all() as Array<{ key: string; value: string }>).map((row) => [row.key, row.value] as const);
+            return (database.prepare('SELECT key, value FROM meta').all() as Array<{ key: string; value: string }>).map(
+              (row) => [row.key, row.value] as const,
+            );
           } catch {
             throw invalid(path, `it is not a slack-etl state file (no "format": "${stateFormat}")`);
           }
@@ -207,7 +220,10 @@ export class StateStore implements SeenStore {
       );
       if (rows.get('format') !== stateFormat) throw invalid(path, `it is not a slack-etl state file (no "format": "${stateFormat}")`);
       if (rows.get('version') !== String(storeVersion)) {
-        throw invalid(path, `its version ${rows.get('version') ?? 'none'} is not one this slack-etl reads (it reads versions 1 and ${storeVersion})`);
+        throw invalid(
+          path,
+          `its version ${rows.get('version') ?? 'none'} is not one this slack-etl reads (it reads versions 1 and ${storeVersion})`,
+        );
       }
       const store = new StateStore(path, database, null);
       store.teamValue = JSON.parse(rows.get('team') ?? 'null') as StateData['team'];
@@ -236,9 +252,13 @@ export class StateStore implements SeenStore {
   /** Refuses the state of another Slack team; adopts the team on a first run. */
   bindTeam(team: { id: string; url: string | null }): void {
     if (this.teamValue !== null && this.teamValue.id !== team.id) {
-      throw new ConfigError('state_foreign', `the state file ${this.path} belongs to Slack team ${this.teamValue.id}${this.teamValue.url ? ` (${this.teamValue.url})` : ''}, but the token is for team ${team.id}`, {
-        hint: 'use a separate --state file per workspace; the file was left untouched',
-      });
+      throw new ConfigError(
+        'state_foreign',
+        `the state file ${this.path} belongs to Slack team ${this.teamValue.id}${this.teamValue.url ? ` (${this.teamValue.url})` : ''}, but the token is for team ${team.id}`,
+        {
+          hint: 'use a separate --state file per workspace; the file was left untouched',
+        },
+      );
     }
     if (this.teamValue === null) this.teamValue = { id: team.id, url: team.url };
     this.db();
@@ -260,19 +280,42 @@ export class StateStore implements SeenStore {
     const database = this.db();
     const documents: Record<string, string> = {};
     const replies: Record<string, string> = {};
-    for (const row of database.prepare('SELECT id, hash, thread_ts FROM documents').iterate() as Iterable<{ id: string; hash: string; thread_ts: string | null }>) {
+    for (const row of database.prepare('SELECT id, hash, thread_ts FROM documents').iterate() as Iterable<{
+      id: string;
+      hash: string;
+      thread_ts: string | null;
+    }>) {
       documents[row.id] = row.hash;
       if (row.thread_ts !== null) replies[row.id] = row.thread_ts;
     }
     const threads: StateData['threads'] = {};
-    for (const row of database.prepare('SELECT channel, ts, latest_reply, reply_count FROM threads').iterate() as Iterable<{ channel: string; ts: string; latest_reply: string | null; reply_count: number }>) {
+    for (const row of database.prepare('SELECT channel, ts, latest_reply, reply_count FROM threads').iterate() as Iterable<{
+      channel: string;
+      ts: string;
+      latest_reply: string | null;
+      reply_count: number;
+    }>) {
       (threads[row.channel] ??= {})[row.ts] = { latestReply: row.latest_reply, replyCount: row.reply_count };
     }
     const channels: StateData['channels'] = {};
-    for (const row of database.prepare('SELECT channel, newest_ts FROM channels').iterate() as Iterable<{ channel: string; newest_ts: string | null }>) {
+    for (const row of database.prepare('SELECT channel, newest_ts FROM channels').iterate() as Iterable<{
+      channel: string;
+      newest_ts: string | null;
+    }>) {
       channels[row.channel] = { newestTs: row.newest_ts };
     }
-    return { format: stateFormat, version: stateVersion, team: this.teamValue, savedAt: new Date().toISOString(), documents, replies, threads, channels, run: this.runValue, lastOutput: this.lastOutput };
+    return {
+      format: stateFormat,
+      version: stateVersion,
+      team: this.teamValue,
+      savedAt: new Date().toISOString(),
+      documents,
+      replies,
+      threads,
+      channels,
+      run: this.runValue,
+      lastOutput: this.lastOutput,
+    };
   }
 
   /** True when no document was ever committed (a first run emits everything, like a run without state). */
@@ -297,7 +340,8 @@ export class StateStore implements SeenStore {
     const sql = this.sql();
     this.db().transaction(() => {
       for (const id of ids) sql.insertSeen.run(id);
-      for (const thread of threads) sql.insertReadThread.run(thread.channel, thread.ts, thread.state.latestReply, thread.state.replyCount, thread.read ? 1 : 0);
+      for (const thread of threads)
+        sql.insertReadThread.run(thread.channel, thread.ts, thread.state.latestReply, thread.state.replyCount, thread.read ? 1 : 0);
     })();
   }
 
@@ -341,10 +385,21 @@ export class StateStore implements SeenStore {
     const stage: Stage<AnyDocument, AnyDocument> = async function* trackForState(documents) {
       for await (const document of documents) {
         store.tracked++;
-        if (document.type === 'tombstone') store.buffer.push({ kind: 'document', position: store.tracked, id: document._id, hash: null, threadTs: null });
+        if (document.type === 'tombstone')
+          store.buffer.push({ kind: 'document', position: store.tracked, id: document._id, hash: null, threadTs: null });
         else {
-          const isReply = document.type === 'message' && document.thread_ts !== null && document.thread_ts !== document.ts && document.subtype !== 'thread_broadcast';
-          store.buffer.push({ kind: 'document', position: store.tracked, id: document._id, hash: document.content_hash ?? contentHash(document), threadTs: isReply ? document.thread_ts! : null });
+          const isReply =
+            document.type === 'message' &&
+            document.thread_ts !== null &&
+            document.thread_ts !== document.ts &&
+            document.subtype !== 'thread_broadcast';
+          store.buffer.push({
+            kind: 'document',
+            position: store.tracked,
+            id: document._id,
+            hash: document.content_hash ?? contentHash(document),
+            threadTs: isReply ? document.thread_ts! : null,
+          });
         }
         if (store.buffer.length >= pendingBatch) store.flushPending();
         yield document;
@@ -374,7 +429,7 @@ export class StateStore implements SeenStore {
     const limit = this.committable;
     database.transaction(() => {
       // In chunks: a statement being iterated cannot run beside the writes.
-      for (let after = 0; ; ) {
+      for (let after = 0; ;) {
         const rows = sql.pendingChunk.all(limit, after, 4096) as Array<Record<string, any>>;
         if (rows.length === 0) break;
         after = Number(rows.at(-1)!.seq);
@@ -435,7 +490,11 @@ export class StateStore implements SeenStore {
   /** The database, created (or migrated from version 1) on first use. */
   private db(): Database.Database {
     if (this.database) return this.database;
-    this.database = this.migrating ? this.migrate(this.migrating) : this.inMemory ? this.initialize(new Database(':memory:')) : this.create();
+    this.database = this.migrating
+      ? this.migrate(this.migrating)
+      : this.inMemory
+        ? this.initialize(new Database(':memory:'))
+        : this.create();
     this.migrating = null;
     this.attach(this.database);
     return this.database;
@@ -452,17 +511,27 @@ export class StateStore implements SeenStore {
       anyDocument: database.prepare('SELECT 1 FROM documents LIMIT 1'),
       getThread: database.prepare('SELECT latest_reply, reply_count FROM threads WHERE channel = ? AND ts = ?'),
       insertSeen: database.prepare('INSERT OR IGNORE INTO temp.seen (id) VALUES (?)'),
-      insertReadThread: database.prepare('INSERT OR REPLACE INTO temp.read_threads (channel, ts, latest_reply, reply_count, was_read) VALUES (?, ?, ?, ?, ?)'),
+      insertReadThread: database.prepare(
+        'INSERT OR REPLACE INTO temp.read_threads (channel, ts, latest_reply, reply_count, was_read) VALUES (?, ?, ?, ?, ?)',
+      ),
       getReadThread: database.prepare('SELECT was_read FROM temp.read_threads WHERE channel = ? AND ts = ?'),
-      missing: database.prepare('SELECT id, thread_ts FROM documents WHERE id > ? AND id < ? AND id NOT IN (SELECT id FROM temp.seen) ORDER BY id LIMIT ?'),
+      missing: database.prepare(
+        'SELECT id, thread_ts FROM documents WHERE id > ? AND id < ? AND id NOT IN (SELECT id FROM temp.seen) ORDER BY id LIMIT ?',
+      ),
       deleteSeen: database.prepare('DELETE FROM temp.seen WHERE id > ? AND id < ?'),
       runChannels: database.prepare('SELECT channel FROM run_channels'),
-      insertPending: database.prepare('INSERT INTO temp.pending (position, id, hash, thread_ts, channel, newest_ts, threads_read) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      pendingChunk: database.prepare('SELECT seq, id, hash, thread_ts, channel, newest_ts, threads_read FROM temp.pending WHERE position <= ? AND seq > ? ORDER BY seq LIMIT ?'),
+      insertPending: database.prepare(
+        'INSERT INTO temp.pending (position, id, hash, thread_ts, channel, newest_ts, threads_read) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      pendingChunk: database.prepare(
+        'SELECT seq, id, hash, thread_ts, channel, newest_ts, threads_read FROM temp.pending WHERE position <= ? AND seq > ? ORDER BY seq LIMIT ?',
+      ),
       deletePendingUpTo: database.prepare('DELETE FROM temp.pending WHERE position <= ?'),
       setChannel: database.prepare('INSERT OR REPLACE INTO channels (channel, newest_ts) VALUES (?, ?)'),
       deleteThreads: database.prepare('DELETE FROM threads WHERE channel = ?'),
-      copyThreads: database.prepare('INSERT INTO threads (channel, ts, latest_reply, reply_count) SELECT channel, ts, latest_reply, reply_count FROM temp.read_threads WHERE channel = ?'),
+      copyThreads: database.prepare(
+        'INSERT INTO threads (channel, ts, latest_reply, reply_count) SELECT channel, ts, latest_reply, reply_count FROM temp.read_threads WHERE channel = ?',
+      ),
       deleteReadThreads: database.prepare('DELETE FROM temp.read_threads WHERE channel = ?'),
       addRunChannel: database.prepare('INSERT OR IGNORE INTO run_channels (channel) VALUES (?)'),
       clearRunChannels: database.prepare('DELETE FROM run_channels'),
@@ -478,7 +547,9 @@ export class StateStore implements SeenStore {
       createPrivate(this.path);
     } catch (error) {
       if ((error as { code?: string }).code === 'EEXIST') throw lockedError(this.path);
-      throw new ConfigError('state_unwritable', `cannot create the state file ${this.path}: ${(error as Error).message}`, { hint: 'check the directory and its permissions' });
+      throw new ConfigError('state_unwritable', `cannot create the state file ${this.path}: ${(error as Error).message}`, {
+        hint: 'check the directory and its permissions',
+      });
     }
     return this.initialize(openDatabase(this.path));
   }

@@ -237,7 +237,9 @@ export function enrich(options: EnrichOptions = {}): Stage<AnyDocument, AnyDocum
   let usersLearned = 0;
   let usersDropped = 0;
   let usersFromProfiles = 0;
-  const users = new NameResolver<UserLookupResult>(options.lookupUser, userIdPattern, (user, id) => displayName(user.id ? user : { ...user, id }));
+  const users = new NameResolver<UserLookupResult>(options.lookupUser, userIdPattern, (user, id) =>
+    displayName(user.id ? user : { ...user, id }),
+  );
   const bots = new NameResolver<BotLookupResult>(options.lookupBot, botIdPattern, (bot) => (nonEmpty(bot.name) ? bot.name : null));
   const channels = new NameResolver<ChannelLookupResult>(options.lookupChannel, channelIdPattern, (channel) => channel.name);
   const resolvers = [users, bots, channels];

@@ -93,8 +93,7 @@ const operatorSuggestions: Record<string, string> = {
 const matchAllRegexes = new Set(['.*', '(.*)']);
 const knownFields: ReadonlySet<string> = new Set(Object.values(documentFields).flat());
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Finds the rule list in one of the accepted shapes, or says what the input is not. */
 function ruleList(input: unknown): unknown[] | string {
@@ -164,7 +163,10 @@ export function compilePythonRegex(pattern: string): RE2JS {
 
 /** Patterns whose nested repetition makes a backtracking engine (Python's `re`, JavaScript's RegExp) take exponential time. */
 function backtracksCatastrophically(pattern: string): boolean {
-  const asJavaScript = pattern.replace(/^\(\?[aiLmsux]+\)/, '').replaceAll('(?P<', '(?<').replaceAll(/\(\?P=(\w+)\)/g, '\\k<$1>');
+  const asJavaScript = pattern
+    .replace(/^\(\?[aiLmsux]+\)/, '')
+    .replaceAll('(?P<', '(?<')
+    .replaceAll(/\(\?P=(\w+)\)/g, '\\k<$1>');
   try {
     return !safeRegex(asJavaScript);
   } catch {
@@ -220,7 +222,8 @@ function validateRule(raw: Record<string, unknown>, name: string, problems: Rule
   } else {
     const suggestion = typeof raw.rule === 'string' ? operatorSuggestions[raw.rule.toLowerCase()] : undefined;
     problem(
-      requirement('rule', raw.rule, `one of ${operators.join(', ')}`) + (suggestion ? `; use "${suggestion}" (Elastic rejects ${describeValue(raw.rule)} too)` : ''),
+      requirement('rule', raw.rule, `one of ${operators.join(', ')}`) +
+        (suggestion ? `; use "${suggestion}" (Elastic rejects ${describeValue(raw.rule)} too)` : ''),
     );
   }
 
@@ -241,7 +244,9 @@ function validateRule(raw: Record<string, unknown>, name: string, problems: Rule
     problem(requirement('value', value, 'a non-empty string'));
   } else if (operator === 'regex') {
     if (matchAllRegexes.has(value)) {
-      problem(`regex ${JSON.stringify(value)} matches everything, which Elastic does not allow either; remove the rule (a document no rule matches is included anyway)`);
+      problem(
+        `regex ${JSON.stringify(value)} matches everything, which Elastic does not allow either; remove the rule (a document no rule matches is included anyway)`,
+      );
     } else {
       try {
         compilePythonRegex(value);
@@ -256,7 +261,9 @@ function validateRule(raw: Record<string, unknown>, name: string, problems: Rule
       }
     }
   } else if ((operator === '<' || operator === '>') && pythonFloat(value) === undefined && dateMilliseconds(value) === undefined) {
-    problem(`"${operator}" compares numbers and dates, and ${JSON.stringify(value)} is neither; use a number (e.g. "1700000000") or an ISO date (e.g. "2024-03-01")`);
+    problem(
+      `"${operator}" compares numbers and dates, and ${JSON.stringify(value)} is neither; use a number (e.g. "1700000000") or an ISO date (e.g. "2024-03-01")`,
+    );
   }
 
   const valid = problems.length === before;
@@ -265,7 +272,9 @@ function validateRule(raw: Record<string, unknown>, name: string, problems: Rule
     field,
     operator,
     value,
-    rule: valid ? { id: id as string, order: raw.order as number, policy: policy!, field: field as string, rule: operator!, value: value as string } : undefined,
+    rule: valid
+      ? { id: id as string, order: raw.order as number, policy: policy!, field: field as string, rule: operator!, value: value as string }
+      : undefined,
   };
 }
 
@@ -294,7 +303,10 @@ export function validateRules(input: unknown): RulesValidation {
   list.forEach((raw, position) => {
     const positionName = `#${position + 1}`;
     if (!isRecord(raw)) {
-      problems.push({ ids: [positionName], message: `must be an object with id, order, policy, field, rule and value (got ${describeValue(raw)})` });
+      problems.push({
+        ids: [positionName],
+        message: `must be an object with id, order, policy, field, rule and value (got ${describeValue(raw)})`,
+      });
       return;
     }
     if (typeof raw.id === 'string' && raw.id !== '') {
@@ -305,21 +317,38 @@ export function validateRules(input: unknown): RulesValidation {
     if (raw.id === defaultRuleId) {
       // Elastic's DEFAULT matches every document whatever its field, rule and value say: only its policy counts.
       const policy = parsePolicy(raw.policy);
-      if (policy === undefined) problems.push({ ids: [defaultRuleId], message: requirement('policy', raw.policy, '"include" or "exclude"') });
-      else fallThrough = { id: defaultRuleId, order: typeof raw.order === 'number' ? raw.order : 0, policy, field: '_', rule: 'regex', value: '.*' };
+      if (policy === undefined)
+        problems.push({ ids: [defaultRuleId], message: requirement('policy', raw.policy, '"include" or "exclude"') });
+      else
+        fallThrough = {
+          id: defaultRuleId,
+          order: typeof raw.order === 'number' ? raw.order : 0,
+          policy,
+          field: '_',
+          rule: 'regex',
+          value: '.*',
+        };
       return;
     }
     entries.push(validateRule(raw, typeof raw.id === 'string' && raw.id !== '' ? raw.id : positionName, problems, warnings));
   });
 
   for (const [id, positions] of positionsById) {
-    if (positions.length > 1) problems.push({ ids: [id], message: `id is used by ${positions.length} rules (${someIds(positions)}); ids must be unique` });
+    if (positions.length > 1)
+      problems.push({ ids: [id], message: `id is used by ${positions.length} rules (${someIds(positions)}); ids must be unique` });
   }
 
   // Elastic's semantic check: equal field, operator and value are duplicates whatever their policies.
   const groups = new Map<string, Entry[]>();
   for (const entry of entries) {
-    if (typeof entry.field !== 'string' || entry.field === '' || entry.operator === undefined || typeof entry.value !== 'string' || entry.value === '') continue;
+    if (
+      typeof entry.field !== 'string' ||
+      entry.field === '' ||
+      entry.operator === undefined ||
+      typeof entry.value !== 'string' ||
+      entry.value === ''
+    )
+      continue;
     const key = JSON.stringify([entry.field, entry.operator, entry.value]);
     const group = groups.get(key);
     if (group) group.push(entry);
@@ -427,13 +456,24 @@ export function parseRulesText(text: string, fileName: string): RulesValidation 
   try {
     input = JSON.parse(body);
   } catch (error) {
-    if (body.trim() === '') return { valid: false, rules: [], problems: [{ ids: [], message: `${fileName} is empty; write a JSON array of rules` }], warnings: [] };
+    if (body.trim() === '')
+      return {
+        valid: false,
+        rules: [],
+        problems: [{ ids: [], message: `${fileName} is empty; write a JSON array of rules` }],
+        warnings: [],
+      };
     const offset = jsonErrorOffset(body);
     const before = body.slice(0, offset);
     const line = before.split('\n').length;
     const column = offset - before.lastIndexOf('\n');
     const reason = error instanceof Error ? error.message : String(error);
-    return { valid: false, rules: [], problems: [{ ids: [], message: `${fileName}: not valid JSON at line ${line}, column ${column}: ${reason}` }], warnings: [] };
+    return {
+      valid: false,
+      rules: [],
+      problems: [{ ids: [], message: `${fileName}: not valid JSON at line ${line}, column ${column}: ${reason}` }],
+      warnings: [],
+    };
   }
   return validateRules(input);
 }
@@ -454,7 +494,13 @@ export async function readRulesFile(path: string): Promise<string> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason =
-      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (error as Error).message;
     throw new ConfigError('rules_unreadable', `cannot read rules file ${path}: ${reason}`, {
       hint: 'pass the path of a JSON rules file (an array of rules, {"rules": [...]}, or a connector from GET _connector/<id>)',
       cause: error,
@@ -549,7 +595,8 @@ function dateMilliseconds(text: string): number | undefined {
 }
 
 /** Text used by contains / starts_with / ends_with / regex. */
-const textOf = (value: unknown): string => (typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value));
+const textOf = (value: unknown): string =>
+  typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
 
 /** The rule value read every way an operator may need it. */
 interface Expected {
@@ -592,7 +639,9 @@ const operatorTests = {
   equals: (expected) => (actual) => {
     switch (typeof actual) {
       case 'string':
-        return actual === expected.text || (expected.looksNumeric && numericText.test(actual) && compareNumericText(actual, expected.text) === 0);
+        return (
+          actual === expected.text || (expected.looksNumeric && numericText.test(actual) && compareNumericText(actual, expected.text) === 0)
+        );
       case 'number':
         return expected.number === undefined ? 'incomparable' : actual === expected.number;
       case 'boolean':

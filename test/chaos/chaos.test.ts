@@ -46,7 +46,11 @@ t.test('the standalone chaos runner reads seeds, rates, size and sink, and rejec
   const parsed = parseRunnerArguments(['--seed', '3,4', '--rate', '0.2', '--size', 'small', '--sink', 'ndjson']);
   t.strictSame(parsed.seeds, [3, 4]);
   t.equal(parsed.options.slackRate, 0.2);
-  t.equal(parsed.options.elasticsearch.itemRate429, defaultChaosOptions.elasticsearch.itemRate429, 'Elasticsearch rates keep their default');
+  t.equal(
+    parsed.options.elasticsearch.itemRate429,
+    defaultChaosOptions.elasticsearch.itemRate429,
+    'Elasticsearch rates keep their default',
+  );
   t.equal(parseRunnerArguments(['--es-rate', '0.15', '--es-retries', '9']).options.elasticsearchRetries, 9);
   t.strictSame(parsed.sinks, ['ndjson']);
   t.strictSame(parseRunnerArguments([]).sinks, ['ndjson', 'elasticsearch']);

@@ -156,7 +156,9 @@ export async function runOnce(options: ChaosOptions, sink: SinkKind, faults: boo
     ...(faults && options.slackRate > 0 ? { faults: { rate: options.slackRate, kinds: [...options.slackKinds], seed: options.seed } } : {}),
   });
   const elasticsearch =
-    sink === 'elasticsearch' ? await startFakeElasticsearch(faults ? { faults: { ...options.elasticsearch, seed: options.seed } } : {}) : undefined;
+    sink === 'elasticsearch'
+      ? await startFakeElasticsearch(faults ? { faults: { ...options.elasticsearch, seed: options.seed } } : {})
+      : undefined;
   if (faults && options.everyKindOnce) {
     for (const kind of options.slackKinds) slack.injectFault('conversations.history', kind);
     for (const kind of ['drop', '429', '503'] as const) elasticsearch?.injectRequestFault(kind);
@@ -223,36 +225,56 @@ export function survivedFaults(run: ChaosRun): number {
 
 export const injectedSlackFaults = (run: ChaosRun): number => Object.values(run.slackFaults).reduce((sum, count) => sum + count, 0);
 export const injectedElasticsearchFaults = (run: ChaosRun): number =>
-  run.elasticsearchFaults.item429 + run.elasticsearchFaults.request429 + run.elasticsearchFaults.request503 + run.elasticsearchFaults.dropped;
+  run.elasticsearchFaults.item429 +
+  run.elasticsearchFaults.request429 +
+  run.elasticsearchFaults.request503 +
+  run.elasticsearchFaults.dropped;
 
 /**
  * The suite's promise for one chaos run: the clean run's `_id` → `content_hash` set exactly, no line twice, every
  * enabled fault kind injected, and the CLI summary counting at least every injected fault as survived.
  */
-export function assertSurvived(t: Test, clean: ChaosRun, run: ChaosRun, options: Pick<ChaosOptions, 'slackKinds' | 'elasticsearch' | 'slackRate'>): void {
+export function assertSurvived(
+  t: Test,
+  clean: ChaosRun,
+  run: ChaosRun,
+  options: Pick<ChaosOptions, 'slackKinds' | 'elasticsearch' | 'slackRate'>,
+): void {
   const label = `${run.sink} seed ${run.seed}`;
   const comparison = compare(clean.output, run.output);
   t.ok(comparison.expected > 0, `${label}: the clean run produced documents`);
   t.strictSame(comparison.lost.slice(0, 10), [], `${label}: no document lost (${comparison.lost.length})`);
   t.strictSame(comparison.extra.slice(0, 10), [], `${label}: no document the clean run does not have (${comparison.extra.length})`);
-  t.strictSame(comparison.changed.slice(0, 10), [], `${label}: every document's content_hash equals the clean run's (${comparison.changed.length} differ)`);
+  t.strictSame(
+    comparison.changed.slice(0, 10),
+    [],
+    `${label}: every document's content_hash equals the clean run's (${comparison.changed.length} differ)`,
+  );
   t.equal(comparison.duplicates, 0, `${label}: no _id written twice`);
   t.equal(comparison.received, comparison.expected, `${label}: ${comparison.received} of ${comparison.expected} documents`);
   if (options.slackRate > 0) {
-    for (const kind of options.slackKinds) t.ok((run.slackFaults[kind] ?? 0) > 0, `${label}: the fake Slack injected ${kind} (${run.slackFaults[kind] ?? 0})`);
+    for (const kind of options.slackKinds)
+      t.ok((run.slackFaults[kind] ?? 0) > 0, `${label}: the fake Slack injected ${kind} (${run.slackFaults[kind] ?? 0})`);
   }
   if (run.sink === 'elasticsearch') {
     const rates = options.elasticsearch;
     const injected = run.elasticsearchFaults;
     if (rates.itemRate429 > 0) t.ok(injected.item429 > 0, `${label}: the fake Elasticsearch answered items with 429 (${injected.item429})`);
-    if (rates.requestRate429 > 0) t.ok(injected.request429 > 0, `${label}: the fake Elasticsearch answered requests with 429 (${injected.request429})`);
-    if (rates.requestRate503 > 0) t.ok(injected.request503 > 0, `${label}: the fake Elasticsearch answered requests with 503 (${injected.request503})`);
-    if (rates.dropConnectionRate > 0) t.ok(injected.dropped > 0, `${label}: the fake Elasticsearch dropped connections (${injected.dropped})`);
+    if (rates.requestRate429 > 0)
+      t.ok(injected.request429 > 0, `${label}: the fake Elasticsearch answered requests with 429 (${injected.request429})`);
+    if (rates.requestRate503 > 0)
+      t.ok(injected.request503 > 0, `${label}: the fake Elasticsearch answered requests with 503 (${injected.request503})`);
+    if (rates.dropConnectionRate > 0)
+      t.ok(injected.dropped > 0, `${label}: the fake Elasticsearch dropped connections (${injected.dropped})`);
   }
   const survived = survivedFaults(run);
   const injected = injectedSlackFaults(run) + injectedElasticsearchFaults(run);
   t.ok(survived >= injected, `${label}: faults survived (${survived}) count every injected fault (${injected})`);
-  t.match(run.summary, `faults survived: ${survived.toLocaleString('en-US')} (Slack 429s`, `${label}: the summary reports the faults survived`);
+  t.match(
+    run.summary,
+    `faults survived: ${survived.toLocaleString('en-US')} (Slack 429s`,
+    `${label}: the summary reports the faults survived`,
+  );
   const dedupeOf = (stats: RunStats) => (stats.stages.dedupe as { duplicates?: number } | undefined)?.duplicates;
   t.equal(dedupeOf(run.stats), dedupeOf(clean.stats), `${label}: the source emitted no more repeats than in the clean run`);
 }
@@ -274,7 +296,12 @@ export interface ChaosReportRow {
  * One clean export, then one chaos run per seed and sink, each compared with it (both sinks must hold the same
  * `_id` → `content_hash` set); the rows hold what BENCHMARKS.md reports.
  */
-export async function chaosSuite(options: Omit<ChaosOptions, 'seed'>, seeds: number[], sinks: SinkKind[], onRow: (row: ChaosReportRow) => void = () => {}): Promise<ChaosReportRow[]> {
+export async function chaosSuite(
+  options: Omit<ChaosOptions, 'seed'>,
+  seeds: number[],
+  sinks: SinkKind[],
+  onRow: (row: ChaosReportRow) => void = () => {},
+): Promise<ChaosReportRow[]> {
   const rows: ChaosReportRow[] = [];
   const clean = await runOnce({ ...options, seed: 0 }, 'ndjson', false);
   for (const seed of seeds) {
@@ -302,7 +329,22 @@ const slackKindColumns: readonly FaultKind[] = ALL_FAULT_KINDS;
 
 /** A Markdown table of the rows: faults injected per kind, faults survived, documents lost. */
 export function formatChaosTable(rows: ChaosReportRow[]): string {
-  const header = ['sink', 'seed', 'documents', ...slackKindColumns.map((kind) => `Slack ${kind}`), 'ES item 429', 'ES request 429', 'ES 503', 'ES dropped', 'faults survived', 'client timeouts', 'lost', 'changed', 'duplicates', 'time'];
+  const header = [
+    'sink',
+    'seed',
+    'documents',
+    ...slackKindColumns.map((kind) => `Slack ${kind}`),
+    'ES item 429',
+    'ES request 429',
+    'ES 503',
+    'ES dropped',
+    'faults survived',
+    'client timeouts',
+    'lost',
+    'changed',
+    'duplicates',
+    'time',
+  ];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
   for (const row of rows) {
     const cells = [
@@ -364,7 +406,8 @@ export function parseRunnerArguments(argv: string[]): RunnerArguments {
   const size = String(values.size);
   if (size !== 'small' && size !== 'medium' && size !== 'large') throw new Error(`--size must be small, medium or large, got '${size}'`);
   const sink = String(values.sink);
-  if (sink !== 'ndjson' && sink !== 'elasticsearch' && sink !== 'both') throw new Error(`--sink must be ndjson, elasticsearch or both, got '${sink}'`);
+  if (sink !== 'ndjson' && sink !== 'elasticsearch' && sink !== 'both')
+    throw new Error(`--sink must be ndjson, elasticsearch or both, got '${sink}'`);
   const slackRate = probability('rate', values.rate, defaultChaosOptions.slackRate);
   const esRate = probability('es-rate', values['es-rate'], defaultChaosOptions.elasticsearch.itemRate429);
   const esRetries = String(values['es-retries']);
@@ -414,7 +457,9 @@ async function main(argv: string[]): Promise<number> {
       return 1;
     }
     process.stdout.write(formatChaosTable(rows) + '\n');
-    const failed = rows.filter((row) => row.comparison.lost.length + row.comparison.extra.length + row.comparison.changed.length + row.comparison.duplicates > 0);
+    const failed = rows.filter(
+      (row) => row.comparison.lost.length + row.comparison.extra.length + row.comparison.changed.length + row.comparison.duplicates > 0,
+    );
     return failed.length === 0 ? 0 : 1;
   } finally {
     await rm(directory, { recursive: true, force: true });

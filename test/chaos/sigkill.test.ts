@@ -10,7 +10,12 @@ import { parseNdjson, runCli, scaledTierRatesFlag, startWorkspace, temporaryDire
 const binPath = fileURLToPath(new URL('../../bin/slack-etl.js', import.meta.url));
 
 /** Starts the CLI and SIGKILLs it once `partialPath` holds at least `bytes` bytes; resolves whether it was killed. */
-function killAt(args: string[], env: Record<string, string>, partialPath: string, bytes: number): Promise<{ killed: boolean; code: number | null; stderr: string }> {
+function killAt(
+  args: string[],
+  env: Record<string, string>,
+  partialPath: string,
+  bytes: number,
+): Promise<{ killed: boolean; code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [binPath, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -37,7 +42,8 @@ function killAt(args: string[], env: Record<string, string>, partialPath: string
   });
 }
 
-const hashesOf = (text: string): Map<string, string> => new Map(parseNdjson(text).map((document) => [String(document._id), String(document.content_hash)]));
+const hashesOf = (text: string): Map<string, string> =>
+  new Map(parseNdjson(text).map((document) => [String(document._id), String(document.content_hash)]));
 
 t.test('SIGKILL at 10 random points of a resumable export, each followed by the same command, loses and repeats nothing', async (t) => {
   const { slack, nowMs } = await startWorkspace(t);
@@ -54,8 +60,10 @@ t.test('SIGKILL at 10 random points of a resumable export, each followed by the 
   const args = [...common, '--state', join(directory, 'state.json'), '--out', out];
   // Seeded, so a failure can be replayed: kill points spread over the output, in increasing order.
   let seed = Number(process.env.SLACK_ETL_KILL_SEED ?? 13);
-  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
-  const points = Array.from({ length: 10 }, (_, index) => (index + random()) / 11).map((fraction) => Math.max(1, Math.floor(cleanSize * fraction)));
+  const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  const points = Array.from({ length: 10 }, (_, index) => (index + random()) / 11).map((fraction) =>
+    Math.max(1, Math.floor(cleanSize * fraction)),
+  );
   let kills = 0;
   for (const bytes of points) {
     const run = await killAt(args, env, partialPath, bytes);

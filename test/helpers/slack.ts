@@ -48,7 +48,10 @@ export interface CliResult {
 }
 
 /** Run the built CLI (bin/slack-etl.js → dist) as a child process, as a user would. */
-export function runCli(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   const started = performance.now();
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {

@@ -16,10 +16,16 @@ export interface StateSnapshot {
 export function readState(path: string): StateSnapshot {
   const database = new Database(path, { readonly: true, fileMustExist: true });
   try {
-    const meta = new Map((database.prepare('SELECT key, value FROM meta').all() as Array<{ key: string; value: string }>).map((row) => [row.key, row.value]));
+    const meta = new Map(
+      (database.prepare('SELECT key, value FROM meta').all() as Array<{ key: string; value: string }>).map((row) => [row.key, row.value]),
+    );
     const documents: Record<string, string> = {};
     const replies: Record<string, string> = {};
-    for (const row of database.prepare('SELECT id, hash, thread_ts FROM documents').all() as Array<{ id: string; hash: string; thread_ts: string | null }>) {
+    for (const row of database.prepare('SELECT id, hash, thread_ts FROM documents').all() as Array<{
+      id: string;
+      hash: string;
+      thread_ts: string | null;
+    }>) {
       documents[row.id] = row.hash;
       if (row.thread_ts !== null) replies[row.id] = row.thread_ts;
     }

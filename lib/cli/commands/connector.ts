@@ -13,11 +13,16 @@ const jobCheckIntervalMs = 5_000;
 
 export async function runConnector(config: CliConfig, io: CliIo): Promise<number> {
   if (config.connectorIds.length === 0) {
-    throw new ConfigError('usage', 'connector needs --connector-id ID', { hint: "the id of the connector in Kibana (Search → Connectors → the connector's overview); see 'slack-etl connector --help'" });
+    throw new ConfigError('usage', 'connector needs --connector-id ID', {
+      hint: "the id of the connector in Kibana (Search → Connectors → the connector's overview); see 'slack-etl connector --help'",
+    });
   }
-  if (!config.esUrl) throw new ConfigError('usage', 'connector needs an Elasticsearch URL', { hint: 'set ELASTICSEARCH_URL or pass --es-url' });
+  if (!config.esUrl)
+    throw new ConfigError('usage', 'connector needs an Elasticsearch URL', { hint: 'set ELASTICSEARCH_URL or pass --es-url' });
   if (config.esUsername && !config.esPassword) {
-    throw new ConfigError('usage', '--es-username needs a password', { hint: 'set ELASTICSEARCH_PASSWORD (preferred) or pass --es-password' });
+    throw new ConfigError('usage', '--es-username needs a password', {
+      hint: 'set ELASTICSEARCH_PASSWORD (preferred) or pass --es-password',
+    });
   }
   // Tokens join this list as the service reads them from Kibana's configuration: every log line is redacted with it.
   const secrets = secretsOf(config);

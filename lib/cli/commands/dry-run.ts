@@ -10,13 +10,18 @@ import type { CliConfig } from '../options.js';
 import { formatDuration } from '../report.js';
 
 export async function runDryRun(config: CliConfig, io: CliIo): Promise<number> {
-  if (!config.token) throw new ConfigError('token_missing', 'no Slack token', { hint: 'set SLACK_TOKEN (preferred) or pass --token xoxb-…' });
+  if (!config.token)
+    throw new ConfigError('token_missing', 'no Slack token', { hint: 'set SLACK_TOKEN (preferred) or pass --token xoxb-…' });
   const logger = loggerFor(config, io);
   const source = slackSource({ ...config, state: undefined, token: config.token, logger });
   await source.team();
-  const listParams = (types: readonly string[]) => ({ types: types.map((type) => slackTypeNames[type as keyof typeof slackTypeNames]).join(','), exclude_archived: false });
+  const listParams = (types: readonly string[]) => ({
+    types: types.map((type) => slackTypeNames[type as keyof typeof slackTypeNames]).join(','),
+    exclude_archived: false,
+  });
   const listed: Array<Record<string, any>> = [];
-  for await (const channel of listPaged(source.client, 'conversations.list', listParams(config.channelTypes), 'channels')) listed.push(channel);
+  for await (const channel of listPaged(source.client, 'conversations.list', listParams(config.channelTypes), 'channels'))
+    listed.push(channel);
   const selection = channelSelection(config);
   const readable = listed.filter(selection.isReadable);
   const listEveryType = async () => {
@@ -29,7 +34,9 @@ export async function runDryRun(config: CliConfig, io: CliIo): Promise<number> {
   for await (const _user of listPaged(source.client, 'users.list', {}, 'members')) users++;
   const joins = readable.filter((channel) => !isMember(channel)).length;
   for (const channel of readable) {
-    io.stdout.write(`${channel.id}  ${typeOf(channel).padEnd(7)}  ${isMember(channel) ? 'member  ' : 'to join '}  ${conversationName(channel)}\n`);
+    io.stdout.write(
+      `${channel.id}  ${typeOf(channel).padEnd(7)}  ${isMember(channel) ? 'member  ' : 'to join '}  ${conversationName(channel)}\n`,
+    );
   }
   // At least one history page per channel; each thread and each further 999 messages add one call Slack cannot tell us in advance.
   const historyCalls = readable.length;

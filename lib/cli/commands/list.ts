@@ -43,17 +43,29 @@ const cell = (value: Row[string]): string => (value === null ? '-' : typeof valu
 
 export async function runList(config: CliConfig, io: CliIo, subject: string | undefined): Promise<number> {
   if (subject !== 'channels' && subject !== 'users') {
-    throw new ConfigError('usage', subject === undefined ? 'list needs what to list: channels or users' : `cannot list '${subject}': use channels or users`, {
-      hint: "see 'slack-etl list --help'",
-    });
+    throw new ConfigError(
+      'usage',
+      subject === undefined ? 'list needs what to list: channels or users' : `cannot list '${subject}': use channels or users`,
+      {
+        hint: "see 'slack-etl list --help'",
+      },
+    );
   }
-  if (!config.token) throw new ConfigError('token_missing', 'no Slack token', { hint: 'set SLACK_TOKEN (preferred) or pass --token xoxb-…' });
+  if (!config.token)
+    throw new ConfigError('token_missing', 'no Slack token', { hint: 'set SLACK_TOKEN (preferred) or pass --token xoxb-…' });
   const logger = loggerFor(config, io);
   // auth.test through the source: the same token and scope checks (and messages) as an export.
-  const source = slackSource({ token: config.token, slackApiUrl: config.slackApiUrl, tierRates: config.tierRates, channelTypes: config.channelTypes, logger });
+  const source = slackSource({
+    token: config.token,
+    slackApiUrl: config.slackApiUrl,
+    tierRates: config.tierRates,
+    channelTypes: config.channelTypes,
+    logger,
+  });
   await source.team();
   const { method, key, columns, row } = subjects[subject];
-  const params = subject === 'channels' ? { types: config.channelTypes.map((type) => slackTypeNames[type]).join(','), exclude_archived: false } : {};
+  const params =
+    subject === 'channels' ? { types: config.channelTypes.map((type) => slackTypeNames[type]).join(','), exclude_archived: false } : {};
   const rows: Row[] = [];
   // `slack-etl list users | head`: a reader that goes away ends the listing quietly, as it would for an export.
   let readerGone = false;
@@ -77,9 +89,18 @@ export async function runList(config: CliConfig, io: CliIo, subject: string | un
     throw error;
   }
   if (io.stdoutIsTTY) {
-    const table = [Object.fromEntries(columns.map((column) => [column, column.replace('_', ' ')])), ...rows.map((line) => Object.fromEntries(columns.map((column) => [column, cell(line[column]!)])))];
+    const table = [
+      Object.fromEntries(columns.map((column) => [column, column.replace('_', ' ')])),
+      ...rows.map((line) => Object.fromEntries(columns.map((column) => [column, cell(line[column]!)]))),
+    ];
     const widths = columns.map((column) => Math.max(...table.map((line) => String(line[column]).length)));
-    for (const line of table) io.stdout.write(columns.map((column, index) => String(line[column]).padEnd(widths[index]!)).join('  ').trimEnd() + '\n');
+    for (const line of table)
+      io.stdout.write(
+        columns
+          .map((column, index) => String(line[column]).padEnd(widths[index]!))
+          .join('  ')
+          .trimEnd() + '\n',
+      );
     if (!config.quiet) io.stderr.write(`${rows.length} ${subject}\n`);
   }
   return 0;

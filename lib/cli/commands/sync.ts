@@ -10,7 +10,9 @@ export async function runSync(config: CliConfig, io: CliIo): Promise<number> {
   if (!config.index) throw new ConfigError('usage', 'sync needs --index NAME', { hint: "see 'slack-etl sync --help'" });
   if (!config.esUrl) throw new ConfigError('usage', 'sync needs an Elasticsearch URL', { hint: 'set ELASTICSEARCH_URL or pass --es-url' });
   if (config.esUsername && !config.esPassword) {
-    throw new ConfigError('usage', '--es-username needs a password', { hint: 'set ELASTICSEARCH_PASSWORD (preferred) or pass --es-password' });
+    throw new ConfigError('usage', '--es-username needs a password', {
+      hint: 'set ELASTICSEARCH_PASSWORD (preferred) or pass --es-password',
+    });
   }
   if (config.deleteStale && config.state) {
     throw new ConfigError('usage', '--delete-stale cannot be combined with --state', {

@@ -176,7 +176,10 @@ export class BulkWriter {
     if (candidates.length === 0) return batch;
     const { client, index } = this.options;
     const response = await this.options.send(`compare ${candidates.length} documents with ${index}`, (requestOptions) =>
-      client.mget<{ content_hash?: unknown }>({ index, ids: candidates.map((entry) => entry.id), _source_includes: ['content_hash'] }, requestOptions),
+      client.mget<{ content_hash?: unknown }>(
+        { index, ids: candidates.map((entry) => entry.id), _source_includes: ['content_hash'] },
+        requestOptions,
+      ),
     );
     const indexed = new Map<string, unknown>();
     for (const doc of response.docs) {
@@ -213,7 +216,10 @@ export class BulkWriter {
 
   private async splitTooLarge(entries: BulkEntry[]): Promise<void> {
     if (entries.length === 1) {
-      this.options.onDrop(entries[0]!, 413, { type: 'request_entity_too_large', reason: 'the document alone is larger than the cluster accepts in one request (http.max_content_length)' });
+      this.options.onDrop(entries[0]!, 413, {
+        type: 'request_entity_too_large',
+        reason: 'the document alone is larger than the cluster accepts in one request (http.max_content_length)',
+      });
       return;
     }
     const middle = entries.length >>> 1;
@@ -244,7 +250,9 @@ export class BulkWriter {
     const retry = new Map<BulkEntry, { status: number; error: ItemError }>();
     const items = Array.isArray(response?.items) ? response.items : [];
     if (items.length !== entries.length) {
-      this.options.onAnomaly(`a bulk response had ${items.length} items for ${entries.length} operations; the unanswered ones are sent again`);
+      this.options.onAnomaly(
+        `a bulk response had ${items.length} items for ${entries.length} operations; the unanswered ones are sent again`,
+      );
     }
     let failedItems = 0;
     for (let position = 0; position < entries.length; position++) {

@@ -38,7 +38,10 @@ export class VersionedTransport extends SniffingTransport {
       const headers =
         version === null
           ? { accept: 'application/json', 'content-type': ndjson ? 'application/x-ndjson' : 'application/json' }
-          : { accept: `application/vnd.elasticsearch+json; compatible-with=${version}`, 'content-type': `application/vnd.elasticsearch+${ndjson ? 'x-ndjson' : 'json'}; compatible-with=${version}` };
+          : {
+              accept: `application/vnd.elasticsearch+json; compatible-with=${version}`,
+              'content-type': `application/vnd.elasticsearch+${ndjson ? 'x-ndjson' : 'json'}; compatible-with=${version}`,
+            };
       options = { ...options, headers: { ...headers, ...options.headers } };
     }
     return super.request(params, options);
@@ -65,7 +68,9 @@ export function createElasticsearchClient(options: ElasticsearchConnectionOption
   try {
     url = new URL(options.node);
   } catch {
-    throw new ConfigError('es_url_invalid', 'the Elasticsearch URL is not a valid URL', { hint: 'pass --es-url (or ELASTICSEARCH_URL) like http://localhost:9200' });
+    throw new ConfigError('es_url_invalid', 'the Elasticsearch URL is not a valid URL', {
+      hint: 'pass --es-url (or ELASTICSEARCH_URL) like http://localhost:9200',
+    });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ConfigError('es_url_invalid', `the Elasticsearch URL ${displayUrl(options.node)} must start with http:// or https://`, {
@@ -77,12 +82,20 @@ export function createElasticsearchClient(options: ElasticsearchConnectionOption
     try {
       ca = readFileSync(options.caCertPath);
     } catch (error) {
-      throw new ConfigError('es_ca_cert', `cannot read the CA certificate ${options.caCertPath}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`, {
-        hint: 'pass --es-ca-cert the PEM file of the CA that signed the cluster certificate (e.g. config/certs/http_ca.crt)',
-      });
+      throw new ConfigError(
+        'es_ca_cert',
+        `cannot read the CA certificate ${options.caCertPath}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`,
+        {
+          hint: 'pass --es-ca-cert the PEM file of the CA that signed the cluster certificate (e.g. config/certs/http_ca.crt)',
+        },
+      );
     }
   }
-  const auth = options.apiKey ? { apiKey: options.apiKey } : options.username !== undefined ? { username: options.username, password: options.password ?? '' } : undefined;
+  const auth = options.apiKey
+    ? { apiKey: options.apiKey }
+    : options.username !== undefined
+      ? { username: options.username, password: options.password ?? '' }
+      : undefined;
   return new Client({
     node: options.node,
     ...(auth ? { auth } : {}),
@@ -120,12 +133,21 @@ function responseReason(error: unknown): string {
  * One error type per cause the user can act on: credentials (exit 2), an unreachable URL (exit 2),
  * something that is not Elasticsearch (exit 2), everything else a failed run (exit 1). No secret reaches the message.
  */
-export function toSlackEtlError(error: unknown, node: string, secrets: Array<string | undefined>, action: string, afterWrites = false): SlackEtlError {
+export function toSlackEtlError(
+  error: unknown,
+  node: string,
+  secrets: Array<string | undefined>,
+  action: string,
+  afterWrites = false,
+): SlackEtlError {
   if (error instanceof SlackEtlError) return error;
   const url = displayUrl(node);
   const name = (error as ErrorLike | null)?.name;
   const status = statusOf(error);
-  const detail = sanitize(name === 'ResponseError' ? responseReason(error) : ((error as ErrorLike | null)?.message ?? String(error)), secrets);
+  const detail = sanitize(
+    name === 'ResponseError' ? responseReason(error) : ((error as ErrorLike | null)?.message ?? String(error)),
+    secrets,
+  );
   if (name === 'ResponseError' && status === 401) {
     return new ConfigError('es_auth', `Elasticsearch at ${url} rejected the credentials: authentication failed (401 ${detail})`, {
       hint: 'pass a valid API key with --es-api-key (or ELASTICSEARCH_API_KEY), or --es-username/--es-password (ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD)',
@@ -140,7 +162,9 @@ export function toSlackEtlError(error: unknown, node: string, secrets: Array<str
     // Unreachable from the start is a wrong URL (a usage error); lost in the middle of a run, it is a failed run.
     const ErrorClass = afterWrites ? RunError : ConfigError;
     return new ErrorClass('es_unreachable', `Elasticsearch is unreachable at ${url} (${detail})`, {
-      hint: afterWrites ? 'the connection was lost through every retry; run again when the cluster is back' : 'check --es-url (or ELASTICSEARCH_URL), that the cluster runs, and for https --es-ca-cert',
+      hint: afterWrites
+        ? 'the connection was lost through every retry; run again when the cluster is back'
+        : 'check --es-url (or ELASTICSEARCH_URL), that the cluster runs, and for https --es-ca-cert',
       cause: error,
     });
   }
@@ -151,7 +175,9 @@ export function toSlackEtlError(error: unknown, node: string, secrets: Array<str
   }
   const what = [status === undefined ? undefined : `HTTP ${status}`, detail].filter(Boolean).join(' ');
   return new RunError('es_request_failed', `Elasticsearch at ${url} failed to ${action}: ${what || 'unknown error'}`, {
-    hint: isTransient(error) ? 'the cluster stayed overloaded or unavailable through every retry; try again later or raise the retries' : undefined,
+    hint: isTransient(error)
+      ? 'the cluster stayed overloaded or unavailable through every retry; try again later or raise the retries'
+      : undefined,
     cause: error,
   });
 }
@@ -170,9 +196,11 @@ export function checkIndexName(index: string): void {
             : Buffer.byteLength(index) > 255
               ? 'is longer than 255 bytes'
               : undefined;
-  if (problem) throw new ConfigError('es_index_invalid', `the index name "${index}" ${problem}`, { hint: 'pass --index a name like slack or slack-acme' });
+  if (problem)
+    throw new ConfigError('es_index_invalid', `the index name "${index}" ${problem}`, {
+      hint: 'pass --index a name like slack or slack-acme',
+    });
 }
-
 
 export interface ClusterInfo {
   /** `version.number` of `GET /`, or null when the credentials may not read it (then compatible-with=8, which 8.x and 9.x accept). */
@@ -182,9 +210,13 @@ export interface ClusterInfo {
 const detected = new WeakMap<Client, ClusterInfo>();
 
 function unsupportedVersion(version: string, node: string): ConfigError {
-  return new ConfigError('es_version_unsupported', `Elasticsearch ${version} at ${displayUrl(node)} is not supported: slack-etl needs 8.13 or later (8.x or 9.x)`, {
-    hint: 'upgrade the cluster to 8.13+ or 9.x, or point --es-url (ELASTICSEARCH_URL) at one that is',
-  });
+  return new ConfigError(
+    'es_version_unsupported',
+    `Elasticsearch ${version} at ${displayUrl(node)} is not supported: slack-etl needs 8.13 or later (8.x or 9.x)`,
+    {
+      hint: 'upgrade the cluster to 8.13+ or 9.x, or point --es-url (ELASTICSEARCH_URL) at one that is',
+    },
+  );
 }
 
 /**
@@ -196,7 +228,8 @@ export async function connectElasticsearch(
   node: string,
   index?: string,
   /** How to send one request; the sink passes its retries with backoff. Default: one transport retry. */
-  send: <T>(action: string, request: (options: TransportRequestOptions) => Promise<T>) => Promise<T> = (_action, request) => request({ maxRetries: 1 }),
+  send: <T>(action: string, request: (options: TransportRequestOptions) => Promise<T>) => Promise<T> = (_action, request) =>
+    request({ maxRetries: 1 }),
 ): Promise<ClusterInfo> {
   const known = detected.get(client);
   if (known) return known;
@@ -213,7 +246,11 @@ export async function connectElasticsearch(
     const status = statusOf(error);
     const body = (error as ErrorLike).meta?.body as { version?: { number?: unknown; distribution?: unknown } } | undefined;
     // Elasticsearch before 7.14 sends no product header; say "too old", not "not Elasticsearch".
-    if ((error as ErrorLike).name === 'ProductNotSupportedError' && typeof body?.version?.number === 'string' && body.version.distribution === undefined) {
+    if (
+      (error as ErrorLike).name === 'ProductNotSupportedError' &&
+      typeof body?.version?.number === 'string' &&
+      body.version.distribution === undefined
+    ) {
       throw unsupportedVersion(body.version.number, node);
     }
     // An API key limited to index privileges may not read cluster info: prove the rest with the index alone.
@@ -223,12 +260,17 @@ export async function connectElasticsearch(
     const match = /^(\d+)\.(\d+)/.exec(version);
     const major = match ? Number(match[1]) : NaN;
     const minor = match ? Number(match[2]) : NaN;
-    if (!match || major < minimumVersion.major || (major === minimumVersion.major && minor < minimumVersion.minor)) throw unsupportedVersion(version || 'of unknown version', node);
+    if (!match || major < minimumVersion.major || (major === minimumVersion.major && minor < minimumVersion.minor))
+      throw unsupportedVersion(version || 'of unknown version', node);
     if (versioned) transport.compatibleWith = major === 8 ? 8 : 9;
     else if (major === 8) {
-      throw new ConfigError('es_client_incompatible', `Elasticsearch ${version} at ${displayUrl(node)} rejects the requests of a client made with new Client()`, {
-        hint: 'create the client with createElasticsearchClient(), which speaks to 8.x and 9.x clusters',
-      });
+      throw new ConfigError(
+        'es_client_incompatible',
+        `Elasticsearch ${version} at ${displayUrl(node)} rejects the requests of a client made with new Client()`,
+        {
+          hint: 'create the client with createElasticsearchClient(), which speaks to 8.x and 9.x clusters',
+        },
+      );
     }
   } else {
     if (versioned) transport.compatibleWith = 8;

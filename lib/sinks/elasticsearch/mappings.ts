@@ -108,7 +108,10 @@ function sameDateReading(existing: string, wanted: string): boolean {
   const epochOf = (format: string) => format.split('||').find((name) => name.startsWith('epoch_'));
   const wantedFirst = wanted.split('||')[0]!;
   if (wantedFirst.startsWith('epoch_')) return existing.split('||')[0] === wantedFirst;
-  return existing.split('||').some((name) => /date_optional_time/.test(name)) && (epochOf(existing) === epochOf(wanted) || epochOf(wanted) === undefined);
+  return (
+    existing.split('||').some((name) => /date_optional_time/.test(name)) &&
+    (epochOf(existing) === epochOf(wanted) || epochOf(wanted) === undefined)
+  );
 }
 
 export function compareMappings(existing: unknown): MappingComparison {
@@ -119,7 +122,8 @@ export function compareMappings(existing: unknown): MappingComparison {
   for (const [field, mapping] of Object.entries(want)) {
     const current = have[field];
     if (current === undefined) missing[field] = mapping;
-    else if ((current.type ?? 'object') !== (mapping.type ?? 'object')) conflicts.push(`${field} is ${current.type ?? 'object'}, not ${mapping.type ?? 'object'}`);
+    else if ((current.type ?? 'object') !== (mapping.type ?? 'object'))
+      conflicts.push(`${field} is ${current.type ?? 'object'}, not ${mapping.type ?? 'object'}`);
     else if (mapping.type === 'date' && !sameDateReading(current.format ?? defaultDateFormat, mapping.format ?? defaultDateFormat)) {
       conflicts.push(`${field} has date format ${current.format ?? defaultDateFormat}, not ${mapping.format ?? defaultDateFormat}`);
     }

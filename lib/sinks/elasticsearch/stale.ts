@@ -13,7 +13,11 @@ export type StaleReason = 'excluded_by_rules' | 'gone_from_slack';
  * sync removes what they exclude). Otherwise only what this run would have read counts as gone: a reply is judged by
  * its thread's parent, since replies are read per parent in the window, and only when threads were read at all.
  */
-export function staleReason(message: Record<string, unknown>, report: SourceReport, keep?: (document: Record<string, unknown>) => boolean): StaleReason | null {
+export function staleReason(
+  message: Record<string, unknown>,
+  report: SourceReport,
+  keep?: (document: Record<string, unknown>) => boolean,
+): StaleReason | null {
   if (keep && !keep(message)) return 'excluded_by_rules';
   const ts = message.ts;
   if (typeof ts !== 'string') return null;
@@ -54,7 +58,9 @@ export async function* staleMessages(options: StaleScanOptions): AsyncGenerator<
   const { client, index, report, seen } = options;
   if (report.completeChannels.length === 0) return;
   const fields = [...new Set(['ts', 'thread_ts', 'channel_id', 'type', ...options.ruleFields.filter((field) => field !== '_id')])];
-  const pit = await options.request(`open a point in time on ${index}`, (requestOptions) => client.openPointInTime({ index, keep_alive: keepAlive }, requestOptions));
+  const pit = await options.request(`open a point in time on ${index}`, (requestOptions) =>
+    client.openPointInTime({ index, keep_alive: keepAlive }, requestOptions),
+  );
   let pitId = pit.id;
   try {
     for (const channelId of report.completeChannels) {
@@ -75,7 +81,9 @@ export async function* staleMessages(options: StaleScanOptions): AsyncGenerator<
                   filter: [
                     { term: { type: 'message' } },
                     // An index written by Elastic's connector has no channel_id; its message ids are `<channelId>-<ts>`.
-                    { bool: { should: [{ term: { channel_id: channelId } }, { prefix: { id: `${channelId}-` } }], minimum_should_match: 1 } },
+                    {
+                      bool: { should: [{ term: { channel_id: channelId } }, { prefix: { id: `${channelId}-` } }], minimum_should_match: 1 },
+                    },
                   ],
                 },
               },

@@ -73,7 +73,9 @@ async function openZip(path: string): Promise<ArchiveReader> {
   let zip: yauzl.ZipFile;
   try {
     zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-      yauzl.open(path, { lazyEntries: true, autoClose: false, validateEntrySizes: true }, (error, file) => (error ? reject(error) : resolve(file))),
+      yauzl.open(path, { lazyEntries: true, autoClose: false, validateEntrySizes: true }, (error, file) =>
+        error ? reject(error) : resolve(file),
+      ),
     );
   } catch (error) {
     throw archiveError(path, `cannot open it as a ZIP (${(error as Error).message})`);
@@ -93,8 +95,13 @@ async function openZip(path: string): Promise<ArchiveReader> {
     ...classify(path, entries),
     async readJson(file, label) {
       if (file.kind !== 'zip') throw new TypeError('not a ZIP entry');
-      if (file.entry.uncompressedSize > maxJsonFileBytes) throw archiveError(path, `${label} is ${file.entry.uncompressedSize} bytes, more than a Slack export file holds`);
-      const stream = await new Promise<Readable>((resolve, reject) => zip.openReadStream(file.entry, (error, readStream) => (error ? reject(archiveError(path, `${label}: ${error.message}`)) : resolve(readStream))));
+      if (file.entry.uncompressedSize > maxJsonFileBytes)
+        throw archiveError(path, `${label} is ${file.entry.uncompressedSize} bytes, more than a Slack export file holds`);
+      const stream = await new Promise<Readable>((resolve, reject) =>
+        zip.openReadStream(file.entry, (error, readStream) =>
+          error ? reject(archiveError(path, `${label}: ${error.message}`)) : resolve(readStream),
+        ),
+      );
       const chunks: Buffer[] = [];
       try {
         for await (const chunk of stream) chunks.push(chunk as Buffer);
@@ -115,7 +122,8 @@ async function openFolder(path: string): Promise<ArchiveReader> {
     if (entry.isFile() && entry.name.endsWith('.json')) names.push([entry.name, { kind: 'folder', path: join(path, entry.name) }]);
     if (!entry.isDirectory()) continue;
     for (const inner of await readdir(join(path, entry.name), { withFileTypes: true })) {
-      if (inner.isFile() && dayFilePattern.test(inner.name)) names.push([`${entry.name}/${inner.name}`, { kind: 'folder', path: join(path, entry.name, inner.name) }]);
+      if (inner.isFile() && dayFilePattern.test(inner.name))
+        names.push([`${entry.name}/${inner.name}`, { kind: 'folder', path: join(path, entry.name, inner.name) }]);
     }
   }
   return {

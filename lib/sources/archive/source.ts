@@ -178,7 +178,9 @@ export function slackArchiveSource(options: SlackArchiveSourceOptions): SlackArc
             } catch (error) {
               if (!(error instanceof MalformedMessageError)) throw error;
               counters.messagesSkipped++;
-              logger.warn(`skipped a message in '${conversationName(conversation)}' (${channelId}) at ${day.date}.json, message ${index + 1}: ${error.problem}`);
+              logger.warn(
+                `skipped a message in '${conversationName(conversation)}' (${channelId}) at ${day.date}.json, message ${index + 1}: ${error.problem}`,
+              );
               continue;
             }
             counters.messagesRead++;
@@ -223,4 +225,5 @@ function mostCommonTeam(users: Raw[]): string | null {
   return best;
 }
 
-const isOtherTeam = (user: Raw, teamId: string | null): boolean => user.is_stranger === true || (teamId !== null && typeof user.team_id === 'string' && user.team_id !== teamId);
+const isOtherTeam = (user: Raw, teamId: string | null): boolean =>
+  user.is_stranger === true || (teamId !== null && typeof user.team_id === 'string' && user.team_id !== teamId);

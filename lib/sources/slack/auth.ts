@@ -18,7 +18,10 @@ const scopesByType: Record<ChannelType, [string, string]> = {
   mpim: ['mpim:read', 'mpim:history'],
 };
 
-export async function authenticate(client: SlackApiClient, options: { types: readonly ChannelType[]; autoJoinChannels: boolean }): Promise<Team> {
+export async function authenticate(
+  client: SlackApiClient,
+  options: { types: readonly ChannelType[]; autoJoinChannels: boolean },
+): Promise<Team> {
   // A rejected token is a ConfigError (exit 2) from the client; Slack unreachable is a failed run (exit 1).
   const auth: Record<string, any> = await client.call('auth.test', {}, 3);
   const granted: unknown = auth.response_metadata?.scopes;
@@ -29,5 +32,9 @@ export async function authenticate(client: SlackApiClient, options: { types: rea
     const missing = [...needed].filter((scope) => !granted.includes(scope));
     if (missing.length > 0) throw missingScopeError(missing);
   }
-  return { id: typeof auth.team_id === 'string' ? auth.team_id : null, url: typeof auth.url === 'string' ? auth.url : null, userId: auth.user_id ?? null };
+  return {
+    id: typeof auth.team_id === 'string' ? auth.team_id : null,
+    url: typeof auth.url === 'string' ? auth.url : null,
+    userId: auth.user_id ?? null,
+  };
 }

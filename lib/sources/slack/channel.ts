@@ -51,7 +51,9 @@ export async function* channelDocuments(
       } catch (error) {
         if (!(error instanceof MalformedMessageError)) throw error;
         context.counters.messagesSkipped++;
-        context.logger.warn(`skipped a message in '${conversationName(channel)}' (${channelId}) at position ${index + 1} of a page: ${error.problem}`);
+        context.logger.warn(
+          `skipped a message in '${conversationName(channel)}' (${channelId}) at position ${index + 1} of a page: ${error.problem}`,
+        );
       }
     }
     return documents.sort(byTs);

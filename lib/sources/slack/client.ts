@@ -54,7 +54,9 @@ export class SlackUnavailableError extends RunError {
     readonly attempts: number,
     readonly problem: string,
   ) {
-    super('slack_unavailable', `Slack ${method} at ${url} failed ${attempts} times: ${problem}`, { hint: 'check --slack-api-url and the network, then run again' });
+    super('slack_unavailable', `Slack ${method} at ${url} failed ${attempts} times: ${problem}`, {
+      hint: 'check --slack-api-url and the network, then run again',
+    });
   }
 }
 
@@ -264,9 +266,15 @@ export class SlackApiClient {
       yield items;
       const next: unknown = page.response_metadata?.next_cursor;
       if (typeof next !== 'string' || next === '' || page.has_more === false) return;
-      if (seen.has(next)) throw new SlackPaginationError(method, where, `Slack returned the cursor of page ${[...seen].indexOf(next) + 2} again after page ${pages} (a cursor cycle)`);
+      if (seen.has(next))
+        throw new SlackPaginationError(
+          method,
+          where,
+          `Slack returned the cursor of page ${[...seen].indexOf(next) + 2} again after page ${pages} (a cursor cycle)`,
+        );
       emptyInRow = items.length === 0 ? emptyInRow + 1 : 0;
-      if (emptyInRow >= maxEmptyPages) throw new SlackPaginationError(method, where, `${emptyInRow} empty pages in a row still claimed more`);
+      if (emptyInRow >= maxEmptyPages)
+        throw new SlackPaginationError(method, where, `${emptyInRow} empty pages in a row still claimed more`);
       if (pages >= maxPages) throw new SlackPaginationError(method, where, `more than ${maxPages} pages`);
       seen.add(next);
       cursor = next;
@@ -274,7 +282,14 @@ export class SlackApiClient {
   }
 
   private classify(method: string, error: unknown): Outcome {
-    const failure = error as { code?: string; data?: Record<string, any>; retryAfter?: number; statusCode?: number; original?: Error; message?: string };
+    const failure = error as {
+      code?: string;
+      data?: Record<string, any>;
+      retryAfter?: number;
+      statusCode?: number;
+      original?: Error;
+      message?: string;
+    };
     switch (failure.code) {
       case 'slack_webapi_rate_limited_error':
         return { kind: 'rate_limited', retryAfterSeconds: failure.retryAfter };
@@ -313,7 +328,10 @@ export class SlackApiClient {
         return { kind: 'fatal', error: configErrorFor(method, code, needed) };
       default:
         if (code.startsWith('http_')) {
-          return { kind: 'fatal', error: new RunError('slack_http_error', `Slack ${method} answered ${problem}`, { hint: 'check --slack-api-url' }) };
+          return {
+            kind: 'fatal',
+            error: new RunError('slack_http_error', `Slack ${method} answered ${problem}`, { hint: 'check --slack-api-url' }),
+          };
         }
         return { kind: 'fatal', error: new SlackApiError(method, code, needed) };
     }
@@ -325,19 +343,27 @@ export class SlackApiClient {
     const streak = (this.rateLimitStreak.get(method) ?? 0) + 1;
     this.rateLimitStreak.set(method, streak);
     // Without a Retry-After, back off as for a failure, growing with the streak (it never uses up attempts).
-    const waitMs = retryAfter === undefined ? backoffDelay({ ...policy, baseDelayMs: Math.max(policy.baseDelayMs, 1) }, streak) : retryAfter * 1000;
+    const waitMs =
+      retryAfter === undefined ? backoffDelay({ ...policy, baseDelayMs: Math.max(policy.baseDelayMs, 1) }, streak) : retryAfter * 1000;
     const waitText = waitMs >= 1000 ? `${Math.round(waitMs / 1000)} s` : `${Math.round(waitMs)} ms`;
     const sustained = streak === sustainedRateLimits || (streak > sustainedRateLimits && (streak & (streak - 1)) === 0);
     if (sustained || (streak === 1 && waitMs >= longRetryAfterSeconds * 1000)) {
       const told = retryAfter === undefined ? 'no Retry-After given' : 'Retry-After';
-      this.logger.warn(`Slack is rate-limiting ${method} (${streak === 1 ? 'a 429' : `${streak} answers in a row were 429`}): waiting ${waitText} (${told})`);
+      this.logger.warn(
+        `Slack is rate-limiting ${method} (${streak === 1 ? 'a 429' : `${streak} answers in a row were 429`}): waiting ${waitText} (${told})`,
+      );
     } else {
       this.logger.debug(`${method} rate-limited: waiting ${waitText}`);
     }
     if (restrictedMethods.has(method) && retryAfter !== undefined && retryAfter >= longRetryAfterSeconds) {
       this.longRateLimits++;
       if (this.restricted) this.restricted.cleanAnswers = 0;
-      else if (this.longRateLimits >= restrictedRateLimitEvidence) this.enterRestricted(method, `${this.longRateLimits} rate limits in a row with Retry-After ≥ ${longRetryAfterSeconds} s`, 'rate-limits');
+      else if (this.longRateLimits >= restrictedRateLimitEvidence)
+        this.enterRestricted(
+          method,
+          `${this.longRateLimits} rate limits in a row with Retry-After ≥ ${longRetryAfterSeconds} s`,
+          'rate-limits',
+        );
     }
     return waitMs;
   }
@@ -360,7 +386,8 @@ export class SlackApiClient {
     if (cappedAtRestrictedSize) {
       this.restrictedPages++;
       if (this.restricted) this.restricted.cleanAnswers = 0;
-      else if (this.restrictedPages >= restrictedPagesEvidence) this.enterRestricted(method, `${this.restrictedPages} pages in a row of ${restrictedPageSize} items with more to come`, 'pages');
+      else if (this.restrictedPages >= restrictedPagesEvidence)
+        this.enterRestricted(method, `${this.restrictedPages} pages in a row of ${restrictedPageSize} items with more to come`, 'pages');
       return;
     }
     if (more) this.restrictedPages = 0;

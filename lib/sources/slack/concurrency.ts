@@ -39,7 +39,11 @@ export class Semaphore {
 }
 
 /** Runs `work` over `items` with at most `concurrency` in flight; yields each result when it is ready (unordered). */
-export async function* runPool<Item, Result>(items: readonly Item[], concurrency: number, work: (item: Item) => Promise<Result>): AsyncGenerator<Result> {
+export async function* runPool<Item, Result>(
+  items: readonly Item[],
+  concurrency: number,
+  work: (item: Item) => Promise<Result>,
+): AsyncGenerator<Result> {
   const running = new Map<number, Promise<[number, Result]>>();
   let next = 0;
   const start = () => {

@@ -62,7 +62,9 @@ const tokenHint = 'set SLACK_TOKEN or --token to a valid bot token (xoxb-…) of
 export function configErrorFor(method: string, code: string, needed?: string): ConfigError {
   if (code === 'missing_scope') return missingScopeError([needed ?? `the scope ${method} needs`]);
   const what = code.startsWith('http_') ? `HTTP ${code.slice(5)}` : code;
-  return new ConfigError('slack_auth', `Slack rejected the token${method === 'auth.test' ? '' : ` during ${method}`} (${what})`, { hint: tokenHint });
+  return new ConfigError('slack_auth', `Slack rejected the token${method === 'auth.test' ? '' : ` during ${method}`} (${what})`, {
+    hint: tokenHint,
+  });
 }
 
 export function missingScopeError(scopes: string[]): ConfigError {

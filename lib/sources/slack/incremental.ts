@@ -40,7 +40,11 @@ export class IncrementalDecisions {
   }
 
   /** Records what a history page (or a thread's replies) showed: message ids, and its thread parents with whether they are read. */
-  noteRead(channelId: string, messages: readonly MessageDocument[], parents: ReadonlyArray<{ ts: string; state: ThreadState; read: boolean }> = []): void {
+  noteRead(
+    channelId: string,
+    messages: readonly MessageDocument[],
+    parents: ReadonlyArray<{ ts: string; state: ThreadState; read: boolean }> = [],
+  ): void {
     this.state.noteRead(
       messages.map((message) => message._id),
       parents.map((parent) => ({ channel: channelId, ...parent })),

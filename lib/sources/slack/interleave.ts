@@ -6,7 +6,11 @@
  * its next value (and so may run its code after its last `yield`) only after its previous value was handed on and
  * the consumer came back for more. On early exit every open stream is closed.
  */
-export async function* interleave<Item, Value>(items: Iterable<Item>, concurrency: number, open: (item: Item) => AsyncIterator<Value>): AsyncGenerator<Value> {
+export async function* interleave<Item, Value>(
+  items: Iterable<Item>,
+  concurrency: number,
+  open: (item: Item) => AsyncIterator<Value>,
+): AsyncGenerator<Value> {
   const pending = new Map<number, { stream: AsyncIterator<Value>; next: Promise<[number, IteratorResult<Value>]> }>();
   const queue = items[Symbol.iterator]();
   let opened = 0;

@@ -7,7 +7,8 @@ const arrayOf = (value: unknown): unknown[] => (Array.isArray(value) ? value : [
 const stringOf = (value: unknown): string => (typeof value === 'string' ? value : '');
 
 /** Plain text put into mrkdwn form, so the enrich stage's one pass over tokens and entities reads it back unchanged. */
-const escapeMrkdwn = (text: string): string => (/[&<>]/.test(text) ? text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;') : text);
+const escapeMrkdwn = (text: string): string =>
+  /[&<>]/.test(text) ? text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;') : text;
 
 /** A composition text object (`{type: 'mrkdwn' | 'plain_text', text}`) as mrkdwn. */
 function textObject(value: unknown): string {
@@ -43,7 +44,8 @@ function richTextElement(element: unknown): string {
       return stringOf(element.value);
     case 'date': {
       const timestamp = Number(element.timestamp);
-      const fallback = stringOf(element.fallback) || (Number.isFinite(timestamp) ? new Date(timestamp * 1000).toISOString().slice(0, 10) : '');
+      const fallback =
+        stringOf(element.fallback) || (Number.isFinite(timestamp) ? new Date(timestamp * 1000).toISOString().slice(0, 10) : '');
       return `<!date^${Number.isFinite(timestamp) ? timestamp : ''}^${stringOf(element.format)}|${escapeMrkdwn(fallback)}>`;
     }
     default:
@@ -134,7 +136,13 @@ export function attachmentParagraphs(attachments: unknown): string[] {
   const out: string[] = [];
   for (const attachment of arrayOf(attachments)) {
     if (!isObject(attachment)) continue;
-    const parts: string[] = [stringOf(attachment.pretext), stringOf(attachment.author_name), stringOf(attachment.service_name), stringOf(attachment.title), stringOf(attachment.text)];
+    const parts: string[] = [
+      stringOf(attachment.pretext),
+      stringOf(attachment.author_name),
+      stringOf(attachment.service_name),
+      stringOf(attachment.title),
+      stringOf(attachment.text),
+    ];
     for (const field of arrayOf(attachment.fields)) {
       if (!isObject(field)) continue;
       const title = stringOf(field.title);
@@ -176,9 +184,7 @@ const wordPattern = /[\p{L}\p{N}]+/gu;
  * different markup give the same words.
  */
 export function wordsOf(mrkdwn: string): string {
-  const plain = mrkdwn
-    .replace(/<([^<>]*)>/g, (_match, body: string) => tokenWords(body))
-    .replace(/&(?:lt|gt|amp);/g, ' ');
+  const plain = mrkdwn.replace(/<([^<>]*)>/g, (_match, body: string) => tokenWords(body)).replace(/&(?:lt|gt|amp);/g, ' ');
   return (plain.toLowerCase().match(wordPattern) ?? []).join(' ');
 }
 

@@ -56,7 +56,11 @@ export function defuseNesting(body: unknown, limit = maxJsonNesting): unknown {
       // A page is two levels (body, messages array) above its messages.
       if (depthOf(message, limit - 2) <= limit - 2) return message;
       const ts = isContainer(message) && !Array.isArray(message) ? message.ts : undefined;
-      return { type: 'message', ...(typeof ts === 'string' ? { ts } : {}), [malformedMarker]: `it is nested more than ${limit} levels deep` };
+      return {
+        type: 'message',
+        ...(typeof ts === 'string' ? { ts } : {}),
+        [malformedMarker]: `it is nested more than ${limit} levels deep`,
+      };
     });
   }
   const stack: Array<[Record<string, unknown> | unknown[], number]> = isContainer(body) ? [[body, 1]] : [];

@@ -7,7 +7,9 @@ import { pageSizes, type SourceContext } from './context.js';
 export async function* threadReplies(context: SourceContext, channelId: string, threadTs: string): AsyncGenerator<Record<string, any>[]> {
   const params = { channel: channelId, ts: threadTs, limit: pageSizes.replies };
   try {
-    for await (const messages of context.client.paginate('conversations.replies', params, 'messages', { where: `of thread ${threadTs} in channel ${channelId}` })) {
+    for await (const messages of context.client.paginate('conversations.replies', params, 'messages', {
+      where: `of thread ${threadTs} in channel ${channelId}`,
+    })) {
       yield messages.filter((message) => message.ts !== threadTs && message.subtype !== 'thread_broadcast');
     }
   } catch (error) {

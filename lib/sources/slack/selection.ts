@@ -18,7 +18,8 @@ export interface SelectionOptions {
   autoJoinChannels?: boolean;
 }
 
-export const typeOf = (channel: Raw): ChannelType => (channel.is_im ? 'im' : channel.is_mpim ? 'mpim' : channel.is_private ? 'private' : 'public');
+export const typeOf = (channel: Raw): ChannelType =>
+  channel.is_im ? 'im' : channel.is_mpim ? 'mpim' : channel.is_private ? 'private' : 'public';
 // conversations.list sends no `is_member` for DMs: a DM it lists is always the caller's own.
 export const isMember = (channel: Raw): boolean => channel.is_member === true || channel.is_im === true;
 
@@ -59,11 +60,18 @@ export async function checkChannelSelection(
   for (const entry of include) {
     const found = listed.find((channel) => matches(channel, entry) && types.includes(typeOf(channel)));
     if (found) {
-      if (!isSelected(found)) problems.push({ problem: `channel '${entry}' given in --channels is also in --exclude-channels`, fix: 'remove it from one of them (--exclude-channels wins)' });
+      if (!isSelected(found))
+        problems.push({
+          problem: `channel '${entry}' given in --channels is also in --exclude-channels`,
+          fix: 'remove it from one of them (--exclude-channels wins)',
+        });
       else if (!isMember(found) && !options.autoJoinChannels) {
         problems.push({
           problem: `channel '${entry}' (${found.id}) is not read: the bot is not a member`,
-          fix: typeOf(found) === 'public' ? `invite the bot (/invite @app in #${conversationName(found)}) or pass --auto-join-channels` : 'invite the bot (/invite @app in the channel)',
+          fix:
+            typeOf(found) === 'public'
+              ? `invite the bot (/invite @app in #${conversationName(found)}) or pass --auto-join-channels`
+              : 'invite the bot (/invite @app in the channel)',
         });
       }
       continue;
@@ -88,9 +96,14 @@ export async function checkChannelSelection(
     for (const { problem, fix } of problems) logger.warn(`${problem} — ${fix}`);
     return;
   }
-  if (problems.length === 1) throw new ConfigError('channels_nothing_to_read', `nothing to read: ${problems[0]!.problem}`, { hint: problems[0]!.fix });
+  if (problems.length === 1)
+    throw new ConfigError('channels_nothing_to_read', `nothing to read: ${problems[0]!.problem}`, { hint: problems[0]!.fix });
   for (const { problem, fix } of problems) logger.warn(`${problem} — ${fix}`);
-  throw new ConfigError('channels_nothing_to_read', `nothing to read: none of the channels given in --channels (${include.join(', ')}) can be read`, {
-    hint: 'fix the entries named above',
-  });
+  throw new ConfigError(
+    'channels_nothing_to_read',
+    `nothing to read: none of the channels given in --channels (${include.join(', ')}) can be read`,
+    {
+      hint: 'fix the entries named above',
+    },
+  );
 }

@@ -124,7 +124,15 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
   const window = resolveWindow({ ...options, now: nowSeconds * 1000 });
   const { oldest, latest } = window;
   const skipChannels = new Set(options.skipChannels ?? []);
-  const counters: SourceCounters = { channelsRead: 0, channelsSkipped: 0, channelsJoined: 0, threadsRead: 0, threadsUnchanged: 0, tombstones: 0, messagesSkipped: 0 };
+  const counters: SourceCounters = {
+    channelsRead: 0,
+    channelsSkipped: 0,
+    channelsJoined: 0,
+    threadsRead: 0,
+    threadsUnchanged: 0,
+    tombstones: 0,
+    messagesSkipped: 0,
+  };
   const conversationNames = new Map<string, Promise<{ id: string; name: string } | null>>();
   const botAnswers = new Map<string, Promise<{ id: string; name?: string; user_id?: string } | null>>();
   const completeChannels: string[] = [];
@@ -134,7 +142,8 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
   let emitsEverything = !options.state;
   let started = false;
   let teamAnswer: Promise<Team> | undefined;
-  const authenticateOnce = (): Promise<Team> => (teamAnswer ??= authenticate(client, { types, autoJoinChannels: options.autoJoinChannels ?? false }));
+  const authenticateOnce = (): Promise<Team> =>
+    (teamAnswer ??= authenticate(client, { types, autoJoinChannels: options.autoJoinChannels ?? false }));
 
   async function* run(): AsyncGenerator<AnyDocument> {
     if (started) throw new Error('a slackSource can be iterated once; create another for a new run');
@@ -164,7 +173,11 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
       const selection = channelSelection(options);
       const listed: Record<string, any>[] = [];
       for await (const page of listConversations(context, types)) listed.push(...page);
-      for (const conversation of listed) conversationNames.set(String(conversation.id), Promise.resolve({ id: String(conversation.id), name: conversationTitle(conversation) }));
+      for (const conversation of listed)
+        conversationNames.set(
+          String(conversation.id),
+          Promise.resolve({ id: String(conversation.id), name: conversationTitle(conversation) }),
+        );
       const channels = listed.filter(selection.isReadable);
       const listEveryType = async () => {
         const every: Record<string, any>[] = [];
@@ -210,7 +223,8 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
         const answer = await client.call('users.info', { user: userId });
         return (answer.user as ({ id: string } & Record<string, any>) | undefined) ?? null;
       } catch (error) {
-        if (error instanceof SlackApiError && (error.slackError === 'user_not_found' || error.slackError === 'users_not_found')) return null;
+        if (error instanceof SlackApiError && (error.slackError === 'user_not_found' || error.slackError === 'users_not_found'))
+          return null;
         throw error;
       }
     },
@@ -236,7 +250,8 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
           (body) => (body.channel && typeof body.channel === 'object' ? { id: channelId, name: conversationTitle(body.channel) } : null),
           (error: unknown) => {
             // Not visible to the token (private, another workspace's, or a scope not granted): the mention stays an id.
-            if (error instanceof SlackApiError && ['channel_not_found', 'missing_scope', 'access_denied'].includes(error.slackError)) return null;
+            if (error instanceof SlackApiError && ['channel_not_found', 'missing_scope', 'access_denied'].includes(error.slackError))
+              return null;
             conversationNames.delete(channelId);
             throw error;
           },
@@ -246,7 +261,11 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
       return answer;
     },
     get lookups() {
-      return { lookupUser: (id: string) => source.lookupUser(id), lookupBot: (id: string) => source.lookupBot(id), lookupChannel: (id: string) => source.lookupChannel(id) };
+      return {
+        lookupUser: (id: string) => source.lookupUser(id),
+        lookupBot: (id: string) => source.lookupBot(id),
+        lookupChannel: (id: string) => source.lookupChannel(id),
+      };
     },
     stats: () => ({ ...counters, api: client.stats() }),
     team: authenticateOnce,

@@ -127,12 +127,17 @@ const slackTsPattern = /^\d{1,12}(?:\.\d{1,9})?$/;
 
 const tsOrNull = (value: unknown): string | null => (typeof value === 'string' && slackTsPattern.test(value) ? value : null);
 
-
 /** Name a Slack Connect message carries for its author (`user_profile`), in the display-name order of users. */
 function profileName(profile: unknown): string | null {
   if (typeof profile !== 'object' || profile === null) return null;
   const fields = profile as Raw;
-  for (const candidate of [fields.display_name_normalized, fields.display_name, fields.real_name_normalized, fields.real_name, fields.name]) {
+  for (const candidate of [
+    fields.display_name_normalized,
+    fields.display_name,
+    fields.real_name_normalized,
+    fields.real_name,
+    fields.name,
+  ]) {
     if (typeof candidate === 'string' && candidate.trim() !== '') return candidate;
   }
   return null;
@@ -146,13 +151,17 @@ function profileName(profile: unknown): string | null {
 export function toMessageDocument(message: Raw, channel: Raw, teamUrl: string | null): MessageDocument {
   if (!isObject(message) || Array.isArray(message)) throw new MalformedMessageError('it is not a JSON object');
   if (typeof message[malformedMarker] === 'string') throw new MalformedMessageError(message[malformedMarker]);
-  if (typeof message.ts !== 'string') throw new MalformedMessageError(message.ts === undefined ? 'it has no ts' : `its ts is a ${typeof message.ts}, not a string`);
-  if (!slackTsPattern.test(message.ts)) throw new MalformedMessageError(`its ts ${JSON.stringify(message.ts.slice(0, 40))} is not a Slack timestamp`);
+  if (typeof message.ts !== 'string')
+    throw new MalformedMessageError(message.ts === undefined ? 'it has no ts' : `its ts is a ${typeof message.ts}, not a string`);
+  if (!slackTsPattern.test(message.ts))
+    throw new MalformedMessageError(`its ts ${JSON.stringify(message.ts.slice(0, 40))} is not a Slack timestamp`);
   const channelId = String(channel.id);
   const ts = message.ts;
   const isBot = Boolean(message.bot_id) || message.subtype === 'bot_message';
   const authorId = stringOrNull(message.user) ?? stringOrNull(message.bot_id);
-  const messageName = isBot ? (stringOrNull(message.bot_profile?.name) ?? stringOrNull(message.username)) : profileName(message.user_profile);
+  const messageName = isBot
+    ? (stringOrNull(message.bot_profile?.name) ?? stringOrNull(message.username))
+    : profileName(message.user_profile);
   const editedTs = tsOrNull(message.edited?.ts);
   const threadTs = stringOrNull(message.thread_ts);
   const { text, blocksText, attachmentsText } = searchableText(message);

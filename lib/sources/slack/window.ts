@@ -30,7 +30,13 @@ export interface MessageWindow {
 }
 
 const shortDuration = /^(\d+)\s*(m|min|h|d|w)$/i;
-const shortUnits: Record<string, 'minutes' | 'hours' | 'days' | 'weeks'> = { m: 'minutes', min: 'minutes', h: 'hours', d: 'days', w: 'weeks' };
+const shortUnits: Record<string, 'minutes' | 'hours' | 'days' | 'weeks'> = {
+  m: 'minutes',
+  min: 'minutes',
+  h: 'hours',
+  d: 'days',
+  w: 'weeks',
+};
 
 function windowError(flag: string, message: string): ConfigError {
   return new ConfigError('usage', `--${flag} ${message}`, {
@@ -65,7 +71,10 @@ const microsToTs = (micros: bigint): string => `${micros / 1_000_000n}.${String(
 export function resolveWindow(options: WindowOptions): MessageWindow {
   const zone = options.timeZone ?? 'system';
   const now = DateTime.fromMillis(options.now ?? Date.now(), { zone });
-  if (!now.isValid) throw new ConfigError('usage', `unknown time zone '${options.timeZone}'`, { hint: 'use an IANA zone name such as Europe/Berlin or UTC' });
+  if (!now.isValid)
+    throw new ConfigError('usage', `unknown time zone '${options.timeZone}'`, {
+      hint: 'use an IANA zone name such as Europe/Berlin or UTC',
+    });
   if (options.since === undefined && options.until === undefined) {
     const days = options.fetchLastNDays ?? 180;
     if (days === 0) return { oldest: null, latest: null, sinceMs: null, untilMs: null };
@@ -77,7 +86,9 @@ export function resolveWindow(options: WindowOptions): MessageWindow {
   const since = options.since === undefined ? null : parseBoundary('since', options.since, now);
   const until = options.until === undefined ? null : parseBoundary('until', options.until, now);
   if (since && until && until <= since) {
-    throw new ConfigError('usage', `--until (${until.toISO()}) is not after --since (${since.toISO()})`, { hint: 'swap them, or widen the window' });
+    throw new ConfigError('usage', `--until (${until.toISO()}) is not after --since (${since.toISO()})`, {
+      hint: 'swap them, or widen the window',
+    });
   }
   const sinceSeconds = since && since.toSeconds() > 0 ? Math.floor(since.toSeconds()) : null;
   return {
