@@ -8,36 +8,15 @@ declare const numberSink: Sink<number>;
 
 export async function typedPipelines(): Promise<void> {
   // ix operators and unannotated generators take their input type from the stage before.
-  await pipeline(
-    documents,
-    take(5),
-    map((document) => document._id.length),
-    numberSink,
-  );
-  await pipeline(
-    documents,
-    filter((document) => document.type === 'user'),
-    async function* (users) {
-      for await (const user of users) yield { id: user._id, deleted: user.deleted };
-    },
-    ndjsonSink(),
-  );
+  await pipeline(documents, take(5), map((document) => document._id.length), numberSink);
+  await pipeline(documents, filter((document) => document.type === 'user'), async function* (users) {
+    for await (const user of users) yield { id: user._id, deleted: user.deleted };
+  }, ndjsonSink());
 
   // @ts-expect-error a stage that wants numbers after a stage that yields documents
-  await pipeline(
-    documents,
-    enrich(),
-    async function* (numbers: AsyncIterable<number>) {
-      yield* numbers;
-    },
-    ndjsonSink(),
-  );
+  await pipeline(documents, enrich(), async function* (numbers: AsyncIterable<number>) { yield* numbers; }, ndjsonSink());
   // @ts-expect-error a sink of numbers after documents
   await pipeline(documents, dedupe(), numberSink);
   // @ts-expect-error the ix operator's predicate sees documents, which have no `length`
-  await pipeline(
-    documents,
-    filter((document) => document.length > 0),
-    ndjsonSink(),
-  );
+  await pipeline(documents, filter((document) => document.length > 0), ndjsonSink());
 }
