@@ -5,14 +5,13 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generateWorkspace } from '../fixtures/slack-api/generator.js';
 import { ALL_SCOPES, startFakeSlack, type FakeSlackServer } from '../fixtures/slack-api/server.js';
 import { startFakeElasticsearch } from '../fixtures/elasticsearch/server.js';
 import { parseNdjson, rateScale, runCli, scaledTierRatesFlag, temporaryDirectory, testToken, type CliResult } from './helpers/slack.js';
+import { repositoryPath, binPath } from './helpers/paths.js';
 
-const fixturesRules = fileURLToPath(new URL('../fixtures/rules/', import.meta.url));
-const binPath = fileURLToPath(new URL('../bin/slack-etl.js', import.meta.url));
+const fixturesRules = repositoryPath('fixtures/rules/');
 const isRoot = process.getuid?.() === 0;
 
 const wrongToken = 'xoxb-wrong-4711-secret';

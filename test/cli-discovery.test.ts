@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { main } from '../lib/cli/main.js';
 import { parseNdjson, runCli, scaledTierRatesFlag, startWorkspace, testToken } from './helpers/slack.js';
+import { repositoryPath } from './helpers/paths.js';
 
 /** The CLI in-process (help and version need no child process). */
 async function runMain(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -89,7 +90,7 @@ t.test('--channels: #name works, an unknown or excluded entry says how to fix it
 });
 
 t.test('--version, -V, help on every command, rules --help and help <command>', async (t) => {
-  const manifest = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const manifest = JSON.parse(await readFile(repositoryPath('package.json'), 'utf8')) as { version: string };
   for (const flag of ['--version', '-V']) {
     // Through bin/slack-etl.js once: the built CLI finds package.json from dist/ too.
     const result = flag === '--version' ? await runCli([flag]) : await runMain([flag]);

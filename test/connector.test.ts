@@ -3,17 +3,16 @@
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@elastic/elasticsearch';
 import { startFakeElasticsearch } from '../fixtures/elasticsearch/server.js';
 import { expectedIds } from '../fixtures/slack-api/ground-truth.js';
 import { scaledTierRatesFlag, startWorkspace, testToken, type TestContext } from './helpers/slack.js';
+import { binPath } from './helpers/paths.js';
 
 const apiKey = 'test-connector-api-key';
 // Three service processes start here; on a loaded machine their start-up alone can take tens of seconds.
 t.setTimeout(240_000);
-const binPath = fileURLToPath(new URL('../bin/slack-etl.js', import.meta.url));
 
 interface Service {
   child: ChildProcess;

@@ -4,12 +4,11 @@ import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { chmod, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ndjsonSink, type NdjsonCheckpoint } from '../lib/sinks/ndjson.js';
 import { writeStateFile, emptyState } from '../lib/state/state-file.js';
 import { parseNdjson, runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { binPath } from './helpers/paths.js';
 
-const binPath = fileURLToPath(new URL('../bin/slack-etl.js', import.meta.url));
 const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
 
 async function setup(t: Test) {

@@ -6,7 +6,6 @@ import { once } from 'node:events';
 import { chown, link, lstat, readFile, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   acquireLock,
   appendStream,
@@ -19,8 +18,9 @@ import {
   UnsafeFileError,
 } from '../lib/files.js';
 import { temporaryDirectory } from './helpers/slack.js';
+import { repositoryPath } from './helpers/paths.js';
 
-const filesModule = fileURLToPath(new URL('../dist/lib/files.js', import.meta.url));
+const filesModule = repositoryPath('dist/lib/files.js');
 const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
 
 /** The pid of a process that has exited (so it is not running now). */

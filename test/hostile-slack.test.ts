@@ -6,6 +6,7 @@ import t from 'tap';
 import { SlackApiClient, SlackPaginationError } from '../lib/sources/slack/client.js';
 import { actionFor, slackErrorPolicy } from '../lib/sources/slack/error-policy.js';
 import { parseNdjson, runCli, scaledTierRates, scaledTierRatesFlag, startWorkspace, testToken } from './helpers/slack.js';
+import { repositoryPath } from './helpers/paths.js';
 
 t.test('paginate: a cursor that comes back again is a cycle, reported after the page that repeated it', async (t) => {
   const { slack, workspace } = await startWorkspace(t);
@@ -73,7 +74,7 @@ t.test('CLI: a channel whose history cursor cycles is skipped with a warning nam
 });
 
 t.test("README's error table is the client's error policy, row for row", async (t) => {
-  const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+  const readme = await readFile(repositoryPath('README.md'), 'utf8');
   const section = readme.slice(readme.indexOf('| Slack answers | action |'));
   t.ok(section.length > 0, 'README has the Slack error table');
   const rows = new Map<string, string>();

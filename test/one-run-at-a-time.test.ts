@@ -7,11 +7,11 @@ import { once } from 'node:events';
 import { hostname } from 'node:os';
 import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expectedIds } from '../fixtures/slack-api/ground-truth.js';
 import { idsOf, parseNdjson, runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { repositoryPath } from './helpers/paths.js';
 
-const mainModule = fileURLToPath(new URL('../dist/lib/cli/main.js', import.meta.url));
+const mainModule = repositoryPath('dist/lib/cli/main.js');
 
 interface Armed {
   pid: number;

@@ -4,12 +4,12 @@ import t from 'tap';
 import { execFile } from 'node:child_process';
 import { mkdir, readdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repositoryRoot } from './helpers/paths.js';
 import { promisify } from 'node:util';
 import { temporaryDirectory } from './helpers/slack.js';
 
 const run = promisify(execFile);
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = repositoryRoot;
 
 /** `npm pack` without its `prepare` build: `npm test` has just built dist/. */
 async function pack(destination?: string): Promise<{ filename: string; files: string[] }> {

@@ -4,11 +4,10 @@ import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readState } from './helpers/state.js';
 import { parseNdjson, runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { binPath } from './helpers/paths.js';
 
-const binPath = fileURLToPath(new URL('../bin/slack-etl.js', import.meta.url));
 
 /** Starts the CLI and sends `signal` once the partial file holds at least `bytes` bytes; resolves with the exit. */
 function runUntil(

@@ -3,10 +3,10 @@
 import t from 'tap';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { idsOf, readNdjson, runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { repositoryPath } from './helpers/paths.js';
 
-const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/rules/${name}`, import.meta.url));
+const fixture = (name: string) => repositoryPath(`fixtures/rules/${name}`);
 
 t.test("export --rules: a channel excluded and only one author's messages kept, exactly", async (t) => {
   const { slack, nowMs } = await startWorkspace(t);

@@ -1,12 +1,11 @@
 // Ctrl-C and SIGTERM stop the real CLI promptly even while every request waits a minute or a day for its rate-limit turn.
 
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { startWorkspace, testToken, type TestContext } from './helpers/slack.js';
 import type { FakeSlackServer } from '../fixtures/slack-api/server.js';
+import { binPath } from './helpers/paths.js';
 
-const binPath = fileURLToPath(new URL('../bin/slack-etl.js', import.meta.url));
 /** A liveness guard, not a speed claim: without abortable waits these runs would last a minute or a day. */
 const exitsWithinMs = 5_000;
 

@@ -3,14 +3,14 @@
 import t from 'tap';
 import { copyFile, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { StateStore } from '../lib/state/store.js';
 import { ConfigError } from '../lib/errors.js';
 import { hashedMessage } from './helpers/documents.js';
 import { readState } from './helpers/state.js';
 import { temporaryDirectory } from './helpers/slack.js';
+import { repositoryPath } from './helpers/paths.js';
 
-const v1Fixture = fileURLToPath(new URL('../fixtures/state/v1-general.json', import.meta.url));
+const v1Fixture = repositoryPath('fixtures/state/v1-general.json');
 
 async function drain<T>(iterable: AsyncIterable<T>): Promise<void> {
   for await (const _ of iterable) void _;

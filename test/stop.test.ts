@@ -3,11 +3,10 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { devNull } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { scaledTierRatesFlag, startWorkspace, testToken } from './helpers/slack.js';
 import type { FakeSlackServer } from '../fixtures/slack-api/server.js';
+import { binPath } from './helpers/paths.js';
 
-const binPath = fileURLToPath(new URL('../bin/slack-etl.js', import.meta.url));
 const totalCalls = (slack: FakeSlackServer): number => slack.calls.length;
 
 /** Resolves once the fake has received no call for `quietMs`. */

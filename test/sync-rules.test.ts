@@ -4,7 +4,6 @@ import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { AnyDocument, MessageDocument, TombstoneDocument } from '../lib/documents.js';
 import { ConfigError } from '../lib/errors.js';
 import { runRulesCheck } from '../lib/cli/rules-check.js';
@@ -19,8 +18,9 @@ import {
   type SyncRule,
 } from '../lib/transforms/sync-rules.js';
 import { collect, fromArray, messageDocument } from './helpers/documents.js';
+import { repositoryPath } from './helpers/paths.js';
 
-const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/rules/${name}`, import.meta.url));
+const fixture = (name: string) => repositoryPath(`fixtures/rules/${name}`);
 
 const rule = (field: string, operator: RuleOperator, value: string, overrides: Partial<SyncRule> = {}): SyncRule => ({
   id: `${field}-${operator}-${value}`,

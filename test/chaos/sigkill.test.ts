@@ -4,10 +4,9 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseNdjson, runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from '../helpers/slack.js';
+import { binPath } from '../helpers/paths.js';
 
-const binPath = fileURLToPath(new URL('../../bin/slack-etl.js', import.meta.url));
 
 /** Starts the CLI and SIGKILLs it once `partialPath` holds at least `bytes` bytes; resolves whether it was killed. */
 function killAt(

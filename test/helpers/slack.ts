@@ -4,11 +4,11 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { generateWorkspace, type GenerateOptions, type Workspace } from '../../fixtures/slack-api/generator.js';
 import { startFakeSlack, type FakeSlackOptions, type FakeSlackServer } from '../../fixtures/slack-api/server.js';
 import type { TierRates } from '../../lib/sources/slack/pacer.js';
+import { binPath } from './paths.js';
 
 export const testToken = 'xoxb-test-token';
 /** The fake's tiers run this much faster than Slack's; clients pace with `scaledTierRates` to match. */
@@ -37,7 +37,6 @@ export async function temporaryDirectory(t: TestContext): Promise<string> {
   return directory;
 }
 
-const binPath = fileURLToPath(new URL('../../bin/slack-etl.js', import.meta.url));
 
 export interface CliResult {
   code: number | null;
