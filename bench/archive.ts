@@ -1,4 +1,5 @@
-// Figure: a Slack export ZIP read by slackArchiveSource through enrich → dedupe → NDJSON file (docs/s, peak RSS); `--generate` writes the archive.
+// Figure: a Slack export ZIP read by slackArchiveSource through enrich → dedupe → NDJSON file (docs/s, peak RSS); `--generate` writes the
+// archive.
 
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,5 @@
-// `npm run bench`: runs the four figures of SPEC §8, each in its own process beside a floor measured in the same run, and writes BENCHMARKS.md.
+// `npm run bench`: runs the four figures of SPEC §8, each in its own process beside a floor measured in the same run, and writes
+// BENCHMARKS.md.
 
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -175,7 +176,8 @@ if (incremental && !incremental.error) {
   rows.push([
     `4. Incremental re-sync, ${incremental.size}, ${incremental.days} days`,
     `${again.seconds} s, ${history} history, ${again.callsByMethod['conversations.replies'] ?? 0} replies, ${again.documents} docs`,
-    `first sync ${incremental.first.seconds} s, ${incremental.first.callsByMethod['conversations.history'] ?? 0} history, ${incremental.first.callsByMethod['conversations.replies'] ?? 0} replies, ${number(incremental.first.documents)} docs`,
+    `first sync ${incremental.first.seconds} s, ${incremental.first.callsByMethod['conversations.history'] ?? 0} history, ` +
+      `${incremental.first.callsByMethod['conversations.replies'] ?? 0} replies, ${number(incremental.first.documents)} docs`,
     '–',
     `history ≤ ${incremental.historyCallsAllowed}, 0 inactive replies, 0 docs`,
     verdict(ok),
@@ -214,6 +216,26 @@ if (failures.length > 0) process.stdout.write(`\nFailed figures:\n${failures.map
 
 // ---- BENCHMARKS.md ----
 const json = (value: unknown): string => JSON.stringify(value);
+const slackRow = (label: string, run: Record<string, any> | undefined): string =>
+  markdownRow(
+    label,
+    `${run?.seconds ?? '–'} s`,
+    `\`${json(run?.callsByMethod)}\``,
+    run?.rateLimited ?? '–',
+    `\`${json(run?.maxInWindowByMethod)}\``,
+  );
+const incrementalRow = (label: string, run: Record<string, any>): string =>
+  markdownRow(label, `${run.seconds} s`, `\`${json(run.callsByMethod)}\``, number(run.documents), run.inactiveRepliesCalls);
+const markdownRow = (...cells: unknown[]): string => `| ${cells.map(String).join(' | ')} |`;
+const cpuRow = (label: string, size: number, run: Record<string, any> | undefined): string =>
+  markdownRow(
+    `${label} ${number(size)}`,
+    number(run?.documentsPerSecond),
+    number(run?.seconds),
+    number(run?.written),
+    `${number(run?.peakRssMb)} MB`,
+    `${number(run?.baselineRssMb)} MB`,
+  );
 const stageRows =
   stages && !stages.error
     ? Object.entries(stages.microsecondsPerDocument as Record<string, number>)
@@ -261,10 +283,10 @@ drain/fsync pattern. docs/s counts input documents for both.
 
 | run | docs/s | seconds | written | peak RSS | RSS before the run |
 |---|---|---|---|---|---|
-| floor ${number(sizes.small)} | ${number(floorSmall?.documentsPerSecond)} | ${number(floorSmall?.seconds)} | ${number(floorSmall?.written)} | ${number(floorSmall?.peakRssMb)} MB | ${number(floorSmall?.baselineRssMb)} MB |
-| pipeline ${number(sizes.small)} | ${number(pipelineSmall?.documentsPerSecond)} | ${number(pipelineSmall?.seconds)} | ${number(pipelineSmall?.written)} | ${number(pipelineSmall?.peakRssMb)} MB | ${number(pipelineSmall?.baselineRssMb)} MB |
-| floor ${number(sizes.large)} | ${number(floorLarge?.documentsPerSecond)} | ${number(floorLarge?.seconds)} | ${number(floorLarge?.written)} | ${number(floorLarge?.peakRssMb)} MB | ${number(floorLarge?.baselineRssMb)} MB |
-| pipeline ${number(sizes.large)} | ${number(pipelineLarge?.documentsPerSecond)} | ${number(pipelineLarge?.seconds)} | ${number(pipelineLarge?.written)} | ${number(pipelineLarge?.peakRssMb)} MB | ${number(pipelineLarge?.baselineRssMb)} MB |
+${cpuRow('floor', sizes.small, floorSmall)}
+${cpuRow('pipeline', sizes.small, pipelineSmall)}
+${cpuRow('floor', sizes.large, floorLarge)}
+${cpuRow('pipeline', sizes.large, pipelineLarge)}
 
 "RSS before the run" is the process after loading the templates (≈ 10 MB of JSON, only the raw fields the converter
 reads), before the first document. Both variants run with \`node --max-old-space-size=128\`: without a cap V8 defers
@@ -294,9 +316,10 @@ ${stageRows}
 
 ## 2. Slack-bound
 
-Fake Slack, ${slack?.size ?? ''} workspace (${json(slack?.workspace)}), tiers ×${slack?.scale ?? 60} (Tier 2 = ${(20 * (slack?.scale ?? 60)) / 60}/s,
-Tier 3 = ${(50 * (slack?.scale ?? 60)) / 60}/s), ${slack?.latencyMs ?? 20} ms latency per response. slackSource with \`fetchLastNDays: 0\` (all history),
-threads on, the public channels the bot is in, \`tierRates\` ×${slack?.scale ?? 60}, into a null sink.
+Fake Slack, ${slack?.size ?? ''} workspace (${json(slack?.workspace)}), tiers ×${slack?.scale ?? 60}
+(Tier 2 = ${(20 * (slack?.scale ?? 60)) / 60}/s, Tier 3 = ${(50 * (slack?.scale ?? 60)) / 60}/s),
+${slack?.latencyMs ?? 20} ms latency per response. slackSource with \`fetchLastNDays: 0\` (all history), threads on,
+the public channels the bot is in, \`tierRates\` ×${slack?.scale ?? 60}, into a null sink.
 
 Floor: for each method, the fewest calls at the largest page sizes (users ⌈users/999⌉, conversations.list pages,
 history ⌈messages/999⌉ per channel, one replies call per thread, ⌈replies/999⌉) divided by that method's scaled rate.
@@ -306,8 +329,8 @@ come before its replies — a lower bound). Minimum calls: \`${json(slack?.minim
 
 | run | wall | calls per method | 429s | most requests in one window (fake's accounting) |
 |---|---|---|---|---|
-| slackSource | ${slack?.ours?.seconds ?? '–'} s | \`${json(slack?.ours?.callsByMethod)}\` | ${slack?.ours?.rateLimited ?? '–'} | \`${json(slack?.ours?.maxInWindowByMethod)}\` |
-| sequential, 200 per page | ${slack?.baseline?.seconds ?? '–'} s | \`${json(slack?.baseline?.callsByMethod)}\` | ${slack?.baseline?.rateLimited ?? '–'} | \`${json(slack?.baseline?.maxInWindowByMethod)}\` |
+${slackRow('slackSource', slack?.ours)}
+${slackRow('sequential, 200 per page', slack?.baseline)}
 
 The baseline does what Elastic's connector does: one request at a time, \`limit=200\`, one replies call per thread,
 each request paced at its method's tier rate (our client's pacer, same rates). This workspace is bound by
@@ -327,15 +350,16 @@ Re-sync of the same documents into the same index: \`${json(elasticsearch?.resyn
 
 ${
   incremental && !incremental.error
-    ? `\`slack-etl export --state\` (the CLI, as a child process) against the fake Slack, ${incremental.size} workspace, ×${incremental.scale},
-\`--fetch-last-n-days ${incremental.days}\`: ${number(incremental.windowMessages)} messages in the window across ${incremental.channelsRead} channels
-(≤ ${incremental.historyCallsAllowed} history calls at 999 per page), ${number(incremental.inactiveThreads)} threads in the window whose last reply is older
+    ? `\`slack-etl export --state\` (the CLI, as a child process) against the fake Slack, ${incremental.size} workspace,
+×${incremental.scale}, \`--fetch-last-n-days ${incremental.days}\`: ${number(incremental.windowMessages)} messages in the window
+across ${incremental.channelsRead} channels (≤ ${incremental.historyCallsAllowed} history calls at 999 per page),
+${number(incremental.inactiveThreads)} threads in the window whose last reply is older
 than the ${incremental.activeThreadDays}-day active window.
 
 | run | wall | calls per method | documents emitted | replies calls for inactive threads |
 |---|---|---|---|---|
-| first sync | ${incremental.first.seconds} s | \`${json(incremental.first.callsByMethod)}\` | ${number(incremental.first.documents)} | ${incremental.first.inactiveRepliesCalls} |
-| unchanged re-sync | ${incremental.again.seconds} s | \`${json(incremental.again.callsByMethod)}\` | ${number(incremental.again.documents)} | ${incremental.again.inactiveRepliesCalls} |`
+${incrementalRow('first sync', incremental.first)}
+${incrementalRow('unchanged re-sync', incremental.again)}`
     : `Pending: ${incremental?.error ?? 'not run'}`
 }
 `;

@@ -45,6 +45,7 @@ export function basicAuthSecret(username: string | undefined, password: string |
  */
 export function escapeControlCharacters(text: string): string {
   return text.replace(
+    // eslint-disable-next-line no-control-regex -- matching control characters is this function's job: they are what it escapes
     /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
     (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );

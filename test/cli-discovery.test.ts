@@ -76,7 +76,8 @@ t.test('--channels: #name works, an unknown or excluded entry says how to fix it
   t.match(
     excluded.stderr,
     new RegExp(
-      `'${privateMember.info.name}' \\(${privateMember.info.id}\\) is a private channel, excluded by --channel-types public — add its type: --channel-types public,private`,
+      `'${privateMember.info.name}' \\(${privateMember.info.id}\\) is a private channel, excluded by --channel-types public` +
+        ' — add its type: --channel-types public,private',
     ),
   );
   t.equal(excluded.stdout, '');

@@ -1,4 +1,5 @@
-// The connector's parts on their own: Quartz schedules, configuration values, the sync_cursor envelope, the fake's protocol rules, and CLI usage errors.
+// The connector's parts on their own: Quartz schedules, configuration values, the sync_cursor envelope, the fake's protocol rules, and CLI
+// usage errors.
 
 import t from 'tap';
 import { randomBytes } from 'node:crypto';

@@ -1,4 +1,5 @@
-// `slack-etl connector` end to end: a connector as Kibana creates it, configured, synced, filtered, canceled, scheduled and stopped over the connector protocol.
+// `slack-etl connector` end to end: a connector as Kibana creates it, configured, synced, filtered, canceled, scheduled and stopped over
+// the connector protocol.
 
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';

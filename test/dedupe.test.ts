@@ -1,4 +1,5 @@
-// Content hash and dedupe: stable hashes, the fast canonical form equal to stable-stringify, in-run repeats dropped, unchanged documents skipped, tombstones passed.
+// Content hash and dedupe: stable hashes, the fast canonical form equal to stable-stringify, in-run repeats dropped, unchanged documents
+// skipped, tombstones passed.
 
 import t from 'tap';
 import { hash } from 'node:crypto';
@@ -82,7 +83,9 @@ t.test('the fast canonical form is byte-identical to stable-stringify of the con
     channel as unknown as Record<string, unknown>,
     tombstone as unknown as Record<string, unknown>,
     message({
-      text: 'quotes " backslash \\ newline \n tab \t control \u0001 unicode ünïcödé 漢字 🎉 lone \ud800 surrogate, line separator \u2028, delete \u007f',
+      text:
+        'quotes " backslash \\ newline \n tab \t control \u0001 unicode ünïcödé 漢字 🎉 ' +
+        'lone \ud800 surrogate, line separator \u2028, delete \u007f',
       files: [
         {
           id: 'F1',

@@ -1,4 +1,5 @@
-// `sync --delete-stale` never deletes what Slack still has (later windows, --no-threads), deletes what Slack deleted, and removes what the rules exclude.
+// `sync --delete-stale` never deletes what Slack still has (later windows, --no-threads), deletes what Slack deleted, and removes what the
+// rules exclude.
 
 import t from 'tap';
 import { writeFile } from 'node:fs/promises';

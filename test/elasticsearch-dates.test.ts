@@ -80,7 +80,8 @@ t.test('date fields under their mappings fall between the oldest Slack time in t
     t.equal(
       inRange + unknownTime,
       present,
-      `${field}: all ${present} values read between ${oldest} and ${newest}${unknownTime ? ` (and ${unknownTime} user without an update time at the epoch)` : ''}`,
+      `${field}: all ${present} values read between ${oldest} and ${newest}` +
+        (unknownTime ? ` (and ${unknownTime} user without an update time at the epoch)` : ''),
     );
   }
   for (const field of ['_timestamp', 'created', 'last_updated', 'updated', 'topic_last_updated', 'purpose_last_updated'])

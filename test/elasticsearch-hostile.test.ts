@@ -1,4 +1,5 @@
-// A hostile Elasticsearch: bulk answers that lie (errors:false with failed items, missing items), item-level 5xx, and 413 for large requests. Nothing is lost.
+// A hostile Elasticsearch: bulk answers that lie (errors:false with failed items, missing items), item-level 5xx, and 413 for large
+// requests. Nothing is lost.
 
 import t from 'tap';
 import { readFile } from 'node:fs/promises';

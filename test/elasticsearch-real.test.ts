@@ -1,4 +1,5 @@
-// The Elasticsearch sink against a real cluster when ELASTICSEARCH_URL is set: index, re-sync without writes, updates, deletes, stale deletion.
+// The Elasticsearch sink against a real cluster when ELASTICSEARCH_URL is set: index, re-sync without writes, updates, deletes, stale
+// deletion.
 
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
@@ -16,7 +17,8 @@ const source = staticSource;
 
 if (!node) {
   t.comment(
-    'skipped: ELASTICSEARCH_URL is not set, so these checks did not run against a real cluster (set it, and ELASTICSEARCH_API_KEY if needed, to run them)',
+    'skipped: ELASTICSEARCH_URL is not set, so these checks did not run against a real cluster ' +
+      '(set it, and ELASTICSEARCH_API_KEY if needed, to run them)',
   );
   t.pass('skipped: ELASTICSEARCH_URL is not set, no real Elasticsearch to test against');
 } else {

@@ -1,4 +1,5 @@
-// The Elasticsearch sink over real HTTP to the fake: exact index contents, skip-unchanged re-syncs, deletes, stale-deletion safeguards, faults, dead letters, credential errors.
+// The Elasticsearch sink over real HTTP to the fake: exact index contents, skip-unchanged re-syncs, deletes, stale-deletion safeguards,
+// faults, dead letters, credential errors.
 
 import t, { type Test } from 'tap';
 import { createServer } from 'node:http';

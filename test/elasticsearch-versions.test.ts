@@ -1,4 +1,5 @@
-// Elasticsearch 8.x and 9.x: the fake negotiates REST compatibility like Elasticsearch, `sync` works against both, older or foreign servers exit 2.
+// Elasticsearch 8.x and 9.x: the fake negotiates REST compatibility like Elasticsearch, `sync` works against both, older or foreign servers
+// exit 2.
 
 import t from 'tap';
 import { createServer } from 'node:http';

@@ -1,4 +1,5 @@
-// Enrichment: authors, mentions, channel references, links and entities in message text; user lookups once per unknown id; bots, deleted users, failures, syncUsers false.
+// Enrichment: authors, mentions, channel references, links and entities in message text; user lookups once per unknown id; bots, deleted
+// users, failures, syncUsers false.
 
 import t from 'tap';
 import type { AnyDocument, ChannelDocument, MessageDocument, TombstoneDocument, UserDocument } from '../lib/documents.js';

@@ -84,7 +84,8 @@ t.test('include and exclude select channels by name or id, exclude winning', asy
 });
 
 t.test(
-  'a thread_broadcast reply is exported once; the ordering guarantee: users, then channels, then per channel pages in ts order with each thread after its parent',
+  'a thread_broadcast reply is exported once; the ordering guarantee: users, then channels, ' +
+    'then per channel pages in ts order with each thread after its parent',
   async (t) => {
     const { workspace, slack, nowMs } = await startWorkspace(t);
     const documents = await collect(

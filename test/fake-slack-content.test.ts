@@ -1,4 +1,5 @@
-// The fake Slack's content shapes and naming methods: blocks, attachments, unfurls, bots without bot_profile, Slack Connect users; bots.info and conversations.info as Slack documents them.
+// The fake Slack's content shapes and naming methods: blocks, attachments, unfurls, bots without bot_profile, Slack Connect users;
+// bots.info and conversations.info as Slack documents them.
 
 import t from 'tap';
 import { LogLevel, WebAPIPlatformError, WebClient } from '@slack/web-api';

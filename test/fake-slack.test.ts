@@ -1,4 +1,5 @@
-// Proves the fake Slack behaves like Slack for the real @slack/web-api client: data variety, pagination, errors, rate limits, faults, mutations, ground truth.
+// Proves the fake Slack behaves like Slack for the real @slack/web-api client: data variety, pagination, errors, rate limits, faults,
+// mutations, ground truth.
 
 import t from 'tap';
 import {

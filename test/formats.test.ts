@@ -1,4 +1,5 @@
-// export --format es-bulk and singer: the bulk body loads in one request into what sync indexes; Singer messages validate and STATE round-trips.
+// export --format es-bulk and singer: the bulk body loads in one request into what sync indexes; Singer messages validate and STATE
+// round-trips.
 
 import t from 'tap';
 import { readFile, writeFile } from 'node:fs/promises';

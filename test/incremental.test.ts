@@ -1,4 +1,5 @@
-// Incremental runs with --state: the second run emits exactly the new, changed and deleted documents for the fewest Slack calls; bad state files exit 2 untouched.
+// Incremental runs with --state: the second run emits exactly the new, changed and deleted documents for the fewest Slack calls; bad state
+// files exit 2 untouched.
 
 import t from 'tap';
 import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
@@ -30,7 +31,8 @@ function threadsOf(channel: FakeChannel, oldest: number): Map<string, string> {
 }
 
 t.test(
-  'a second run emits exactly the new, edited and deleted documents, with one history call per channel and only the changed or active threads',
+  'a second run emits exactly the new, edited and deleted documents, ' +
+    'with one history call per channel and only the changed or active threads',
   async (t) => {
     const { workspace, slack, nowMs } = await startWorkspace(t);
     const directory = await temporaryDirectory(t);

@@ -1,4 +1,5 @@
-// What messages say and who wrote them, on the whole fake workspace: block, attachment and unfurl text kept once, authors and conversations named, #channel mentions independent of the selection, malformed messages skipped.
+// What messages say and who wrote them, on the whole fake workspace: block, attachment and unfurl text kept once, authors and conversations
+// named, #channel mentions independent of the selection, malformed messages skipped.
 
 import t from 'tap';
 import { createServer } from 'node:http';
@@ -239,10 +240,16 @@ t.test(
     const deep = '['.repeat(50_000) + ']'.repeat(50_000);
     const bodies: Record<string, string> = {
       'auth.test': '{"ok":true,"team_id":"T1","url":"https://x.slack.com/","user_id":"U0"}',
-      'conversations.list':
-        '{"ok":true,"channels":[{"id":"C1","name":"general","is_channel":true,"is_member":true,"created":1}],"response_metadata":{"next_cursor":""}}',
-      'users.list':
-        '{"ok":true,"members":[{"id":"U1","name":"ann","profile":{"display_name_normalized":"ann"}}],"response_metadata":{"next_cursor":""}}',
+      'conversations.list': JSON.stringify({
+        ok: true,
+        channels: [{ id: 'C1', name: 'general', is_channel: true, is_member: true, created: 1 }],
+        response_metadata: { next_cursor: '' },
+      }),
+      'users.list': JSON.stringify({
+        ok: true,
+        members: [{ id: 'U1', name: 'ann', profile: { display_name_normalized: 'ann' } }],
+        response_metadata: { next_cursor: '' },
+      }),
       'conversations.history': JSON.stringify({
         ok: true,
         messages: [

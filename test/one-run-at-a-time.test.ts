@@ -91,7 +91,8 @@ t.test('two exports on the same state and output never corrupt it: one completes
     t.match(
       refused[0]!.stderr,
       new RegExp(
-        `is in use by another slack-etl run \\(pid ${winners[0]!.pid} on ${hostname()}, since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\) — wait for that run to finish`,
+        `is in use by another slack-etl run \\(pid ${winners[0]!.pid} on ${hostname()}, ` +
+          'since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\) — wait for that run to finish',
       ),
       `${offset}: the refusal names the running one`,
     );

@@ -1,4 +1,5 @@
-// The README's library example is compiled: test/types/readme-example.ts (type-checked under strict by `npm run typecheck`) is that block, verbatim.
+// The README's library example is compiled: test/types/readme-example.ts (type-checked under strict by `npm run typecheck`) is that block,
+// verbatim.
 
 import t from 'tap';
 import { readFile } from 'node:fs/promises';

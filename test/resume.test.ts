@@ -1,4 +1,5 @@
-// Resume: an export with --state killed (SIGKILL) at several points and started again ends with a clean run's documents, once each; SIGTERM stops with a resume hint.
+// Resume: an export with --state killed (SIGKILL) at several points and started again ends with a clean run's documents, once each; SIGTERM
+// stops with a resume hint.
 
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
@@ -7,7 +8,6 @@ import { join } from 'node:path';
 import { readState } from './helpers/state.js';
 import { parseNdjson, runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
 import { binPath } from './helpers/paths.js';
-
 
 /** Starts the CLI and sends `signal` once the partial file holds at least `bytes` bytes; resolves with the exit. */
 function runUntil(

@@ -1,4 +1,5 @@
-// Proves the Slack client's scheduler against the fake's own accounting: per-method budgets, isolation of a 429 storm, Retry-After, the restricted regime.
+// Proves the Slack client's scheduler against the fake's own accounting: per-method budgets, isolation of a 429 storm, Retry-After, the
+// restricted regime.
 
 import t from 'tap';
 import { channelTypeOf, generateWorkspace, type Workspace } from '../fixtures/slack-api/generator.js';

@@ -67,6 +67,7 @@ t.test('text logs escape control characters from names: one message is one line,
   const logger = createLogger({ write: (line) => lines.push(line) });
   logger.warn("not syncing channel 'ops\nerror: token leaked\r\u001b[2K' (C1): not_in_channel");
   t.equal(lines.length, 1);
+  // eslint-disable-next-line no-control-regex -- the assertion is that no raw control character reaches the log line
   t.notMatch(lines[0], /[\n\r\u001b]/, 'no raw newline, carriage return or escape');
   t.equal(lines[0], "warn: not syncing channel 'ops\\u000aerror: token leaked\\u000d\\u001b[2K' (C1): not_in_channel");
   const json: string[] = [];

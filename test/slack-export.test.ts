@@ -1,4 +1,5 @@
-// --format slack-export: Slack's layout (index files, DM and group DM members, Pacific day files, 0600) that reads back to the API's documents.
+// --format slack-export: Slack's layout (index files, DM and group DM members, Pacific day files, 0600) that reads back to the API's
+// documents.
 
 import t from 'tap';
 import { readdir, stat } from 'node:fs/promises';

@@ -1,4 +1,5 @@
-// The SQLite state store: migration of a version-1 JSON state (written by slack-etl 0.1's code), one writer at a time, private files, and checkpoints that cost what changed.
+// The SQLite state store: migration of a version-1 JSON state (written by slack-etl 0.1's code), one writer at a time, private files, and
+// checkpoints that cost what changed.
 
 import t from 'tap';
 import { copyFile, readFile, readdir, stat, writeFile } from 'node:fs/promises';

@@ -1,4 +1,5 @@
-// Stopping promptly: a reader that stalls stops the Slack reads (bounded prefetch), and one that leaves (`| head -1`) ends the run with no further Slack call.
+// Stopping promptly: a reader that stalls stops the Slack reads (bounded prefetch), and one that leaves (`| head -1`) ends the run with no
+// further Slack call.
 
 import t from 'tap';
 import { spawn } from 'node:child_process';

@@ -1,4 +1,5 @@
-// Sync rules: Elastic's operator semantics with our documented fixes, first-match order, the three file shapes, validation of every problem at once, and `rules check`.
+// Sync rules: Elastic's operator semantics with our documented fixes, first-match order, the three file shapes, validation of every problem
+// at once, and `rules check`.
 
 import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -127,7 +128,8 @@ const rows: Row[] = [
 t.test('every operator against every value type, Elastic semantics with the documented fixes', async (t) => {
   for (const row of rows) {
     const document = { _id: 'x', id: 'x', type: 'message', field: row.value };
-    const label = `${JSON.stringify(row.value)} ${row.operator} ${JSON.stringify(row.ruleValue)} → ${String(row.expected)}${row.elastic ? ` (fix; Elastic: ${row.elastic})` : ''}`;
+    const fix = row.elastic ? ` (fix; Elastic: ${row.elastic})` : '';
+    const label = `${JSON.stringify(row.value)} ${row.operator} ${JSON.stringify(row.ruleValue)} → ${String(row.expected)}${fix}`;
     t.equal(ruleMatches(rule('field', row.operator, row.ruleValue), document), row.expected, label);
   }
   for (const operator of ['equals', 'contains', 'starts_with', 'ends_with', 'regex', '<', '>'] as const) {
@@ -307,7 +309,8 @@ t.test('many rules: validation stays linear, and more than 10,000 is one clear p
     {
       ids: [],
       message:
-        '20,000 rules is more than the 10,000 slack-etl accepts (every document is checked against every rule); merge rules, e.g. one regex with alternatives',
+        '20,000 rules is more than the 10,000 slack-etl accepts (every document is checked against every rule); ' +
+        'merge rules, e.g. one regex with alternatives',
     },
   ]);
   const deep = parseRulesText('['.repeat(100_000), 'deep.json');

@@ -1,4 +1,5 @@
-// Slack's official export layout (users.json, channels.json, groups.json, dms.json, mpims.json, <folder>/<YYYY-MM-DD>.json) from Slack's own objects, as a ZIP or a folder.
+// Slack's official export layout (users.json, channels.json, groups.json, dms.json, mpims.json, <folder>/<YYYY-MM-DD>.json) from Slack's
+// own objects, as a ZIP or a folder.
 
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';

@@ -375,7 +375,8 @@ export interface RunnerArguments {
 }
 
 const runnerUsage =
-  'usage: node dist/test/chaos/run-chaos.js [--seed N[,N…]] [--rate R] [--es-rate R] [--size small|medium|large] [--sink ndjson|elasticsearch|both] [--es-retries N]';
+  'usage: node dist/test/chaos/run-chaos.js [--seed N[,N…]] [--rate R] [--es-rate R] [--size small|medium|large] ' +
+  '[--sink ndjson|elasticsearch|both] [--es-retries N]';
 
 /** Arguments of the standalone runner; throws an Error whose message is the one line to print. */
 export function parseRunnerArguments(argv: string[]): RunnerArguments {
@@ -435,9 +436,12 @@ async function main(argv: string[]): Promise<number> {
   }
   const directory = mkdtempSync(join(tmpdir(), 'slack-etl-chaos-'));
   const { options } = parsed;
+  const rates = options.elasticsearch;
   process.stderr.write(
-    `chaos: ${options.size} workspace (seed ${options.workspaceSeed}), Slack fault rate ${options.slackRate} over ${options.slackKinds.join(', ')}; ` +
-      `Elasticsearch rates item 429 ${options.elasticsearch.itemRate429}, request 429 ${options.elasticsearch.requestRate429}, 503 ${options.elasticsearch.requestRate503}, dropped ${options.elasticsearch.dropConnectionRate}; ` +
+    `chaos: ${options.size} workspace (seed ${options.workspaceSeed}), ` +
+      `Slack fault rate ${options.slackRate} over ${options.slackKinds.join(', ')}; ` +
+      `Elasticsearch rates item 429 ${rates.itemRate429}, request 429 ${rates.requestRate429}, ` +
+      `503 ${rates.requestRate503}, dropped ${rates.dropConnectionRate}; ` +
       `Elasticsearch retries ${options.elasticsearchRetries}; Slack timeout ${options.timeoutMs} ms, slow answers ${options.slowMs} ms\n`,
   );
   try {
@@ -446,7 +450,9 @@ async function main(argv: string[]): Promise<number> {
       await chaosSuite({ ...options, directory }, parsed.seeds, parsed.sinks, (row) => {
         const { comparison } = row;
         process.stderr.write(
-          `chaos: ${row.sink} seed ${row.seed}: ${row.documents}/${comparison.expected} documents, lost ${comparison.lost.length}, extra ${comparison.extra.length}, changed ${comparison.changed.length}, duplicates ${comparison.duplicates}, faults survived ${row.survived} (${(row.elapsedMs / 1000).toFixed(1)} s)\n`,
+          `chaos: ${row.sink} seed ${row.seed}: ${row.documents}/${comparison.expected} documents, ` +
+            `lost ${comparison.lost.length}, extra ${comparison.extra.length}, changed ${comparison.changed.length}, ` +
+            `duplicates ${comparison.duplicates}, faults survived ${row.survived} (${(row.elapsedMs / 1000).toFixed(1)} s)\n`,
         );
         rows.push(row);
       });

@@ -1,4 +1,5 @@
-// Chaos, SIGKILL: a resumable export killed at 10 random points, each followed by the same command, ends with the clean run's `_id`s and `content_hash`es.
+// Chaos, SIGKILL: a resumable export killed at 10 random points, each followed by the same command, ends with the clean run's `_id`s and
+// `content_hash`es.
 
 import t from 'tap';
 import { spawn } from 'node:child_process';
@@ -6,7 +7,6 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseNdjson, runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from '../helpers/slack.js';
 import { binPath } from '../helpers/paths.js';
-
 
 /** Starts the CLI and SIGKILLs it once `partialPath` holds at least `bytes` bytes; resolves whether it was killed. */
 function killAt(

@@ -37,7 +37,6 @@ export async function temporaryDirectory(t: TestContext): Promise<string> {
   return directory;
 }
 
-
 export interface CliResult {
   code: number | null;
   signal: NodeJS.Signals | null;

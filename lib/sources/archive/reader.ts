@@ -29,7 +29,9 @@ const maxJsonFileBytes = 512 * 1024 * 1024;
 
 const archiveError = (path: string, problem: string): ConfigError =>
   new ConfigError('archive_invalid', `${path} is not a readable Slack export: ${problem}`, {
-    hint: 'pass the ZIP Slack gave you (Workspace settings → Import/Export Data → Export), a folder it was unpacked into, or an export slack-etl wrote',
+    hint:
+      'pass the ZIP Slack gave you (Workspace settings → Import/Export Data → Export), ' +
+      'a folder it was unpacked into, or an export slack-etl wrote',
   });
 
 function parseJson(text: string, label: string, path: string): unknown {

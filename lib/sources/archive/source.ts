@@ -179,7 +179,8 @@ export function slackArchiveSource(options: SlackArchiveSourceOptions): SlackArc
               if (!(error instanceof MalformedMessageError)) throw error;
               counters.messagesSkipped++;
               logger.warn(
-                `skipped a message in '${conversationName(conversation)}' (${channelId}) at ${day.date}.json, message ${index + 1}: ${error.problem}`,
+                `skipped a message in '${conversationName(conversation)}' (${channelId}) ` +
+                  `at ${day.date}.json, message ${index + 1}: ${error.problem}`,
               );
               continue;
             }

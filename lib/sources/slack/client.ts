@@ -349,9 +349,8 @@ export class SlackApiClient {
     const sustained = streak === sustainedRateLimits || (streak > sustainedRateLimits && (streak & (streak - 1)) === 0);
     if (sustained || (streak === 1 && waitMs >= longRetryAfterSeconds * 1000)) {
       const told = retryAfter === undefined ? 'no Retry-After given' : 'Retry-After';
-      this.logger.warn(
-        `Slack is rate-limiting ${method} (${streak === 1 ? 'a 429' : `${streak} answers in a row were 429`}): waiting ${waitText} (${told})`,
-      );
+      const answers = streak === 1 ? 'a 429' : `${streak} answers in a row were 429`;
+      this.logger.warn(`Slack is rate-limiting ${method} (${answers}): waiting ${waitText} (${told})`);
     } else {
       this.logger.debug(`${method} rate-limited: waiting ${waitText}`);
     }
