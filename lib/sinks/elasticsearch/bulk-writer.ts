@@ -1,4 +1,4 @@
-// Batched bulk writes: each batch is compared with the index (content_hash by mget), the changed part is sent, every item is verified, failures retried, a 413 split.
+// Batched bulk writes: batches compared with the index (content_hash by mget), changed part sent, every item verified, 413 split.
 
 import type { Client, TransportRequestOptions } from '@elastic/elasticsearch';
 import { backoffDelay, sleep, type RetryPolicy } from '../../retry.js';

@@ -150,12 +150,16 @@ export function toSlackEtlError(
   );
   if (name === 'ResponseError' && status === 401) {
     return new ConfigError('es_auth', `Elasticsearch at ${url} rejected the credentials: authentication failed (401 ${detail})`, {
-      hint: 'pass a valid API key with --es-api-key (or ELASTICSEARCH_API_KEY), or --es-username/--es-password (ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD)',
+      hint:
+        'pass a valid API key with --es-api-key (or ELASTICSEARCH_API_KEY), ' +
+        'or --es-username/--es-password (ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD)',
     });
   }
   if (name === 'ResponseError' && status === 403) {
     return new ConfigError('es_auth', `Elasticsearch at ${url} authenticated the credentials but refused to ${action} (403 ${detail})`, {
-      hint: 'use an API key (--es-api-key / ELASTICSEARCH_API_KEY) or user with the cluster privilege `monitor` and the index privileges `manage`, `read`, `write` on the index',
+      hint:
+        'use an API key (--es-api-key / ELASTICSEARCH_API_KEY) or user with the cluster privilege `monitor` ' +
+        'and the index privileges `manage`, `read`, `write` on the index',
     });
   }
   if (name === 'ConnectionError' || name === 'TimeoutError' || name === 'NoLivingConnectionsError') {
