@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { basicAuthSecret } from '../log.js';
-import { channelTypes, type ChannelType } from '../sources/slack/source.js';
+import { channelTypes, type ChannelType } from '../sources/slack/selection.js';
 import { defaultTierRates, parseTierRates, type TierRates } from '../sources/slack/pacer.js';
 
 export type CommandName = 'export' | 'sync' | 'demo' | 'connector' | 'list';
