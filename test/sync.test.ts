@@ -1,4 +1,4 @@
-// `slack-etl sync` end to end: the medium workspace into the fake Elasticsearch, re-sync with no change, edits and deletions.
+// `slack-etl sync` end to end: a mid-sized workspace into the fake Elasticsearch, re-sync with no change, edits and deletions.
 
 import t from 'tap';
 import { join } from 'node:path';
@@ -7,9 +7,10 @@ import { expectedIds } from '../fixtures/slack-api/ground-truth.js';
 import { readNdjson, runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
 
 t.test(
-  'sync of the medium workspace: exact ids and contents, an unchanged re-sync writes nothing, --delete-stale applies edits and deletions',
+  'sync of a mid-sized workspace: exact ids and contents, an unchanged re-sync writes nothing, --delete-stale applies edits and deletions',
   async (t) => {
-    const { workspace, slack, nowMs } = await startWorkspace(t, { size: 'medium' });
+    // A quarter of the medium workspace: still many channels, bulk batches and pages, at a quarter of the CPU.
+    const { workspace, slack, nowMs } = await startWorkspace(t, { channelCount: 24, messageCount: 12_000, userCount: 120 });
     const elasticsearch = await startFakeElasticsearch({ auth: { apiKey: 'test-api-key' } });
     t.teardown(() => elasticsearch.close());
     const directory = await temporaryDirectory(t);
