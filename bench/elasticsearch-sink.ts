@@ -1,4 +1,4 @@
-// Figure 3: elasticsearchSink into the fake Elasticsearch against raw client.helpers.bulk on the same documents (alternating rounds, wall and CPU), and an unchanged re-sync.
+// Figure 3: elasticsearchSink vs raw client.helpers.bulk, same documents into the same fake (alternating rounds, wall and CPU); re-syncs.
 
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -15,7 +15,7 @@ import { benchmarkDocuments, readTemplates } from './documents.js';
 const { quick, values } = figureArguments({ templates: { type: 'string' }, count: { type: 'string' }, rounds: { type: 'string' } });
 const templates = await readTemplates(String(values.templates));
 const messageCount = Number(values.count ?? (quick ? 10_000 : 50_000));
-const rounds = Math.max(Number(values.rounds ?? (quick ? 1 : 3)), quick ? 1 : 3);
+const rounds = Math.max(Number(values.rounds ?? (quick ? 1 : 5)), quick ? 1 : 3);
 /** The sink's defaults, given to raw helpers.bulk too so both send the same requests. */
 const flushBytes = 2_000_000;
 const concurrency = 4;
@@ -41,6 +41,8 @@ interface Timing {
   seconds: number;
   /** CPU time of this process (user + system), in seconds: the client side only, the fake runs in its own process. */
   cpuSeconds: number;
+  /** CPU time of the fake's process meanwhile: near `seconds`, the fake is what both sides wait for. */
+  fakeCpuSeconds: number;
 }
 
 const cpuSeconds = (since: NodeJS.CpuUsage): number => {
@@ -48,51 +50,72 @@ const cpuSeconds = (since: NodeJS.CpuUsage): number => {
   return (used.user + used.system) / 1e6;
 };
 
-async function rawBulk(): Promise<Timing> {
-  const index = `raw-${indexNumber++}`;
+/** Times `work` on both sides of the socket; the fake's CPU is read outside the timed span. */
+async function measured<T>(work: () => Promise<T>): Promise<Timing & { result: T }> {
+  const fakeBefore = (await fakeStats()).cpuSeconds as number;
   const started = performance.now();
   const cpuStart = process.cpuUsage();
-  await client.indices.create({ index, mappings: indexMappings as never });
-  const stats = await client.helpers.bulk<SlackDocument>({
-    datasource: documents,
-    index,
-    flushBytes,
-    concurrency,
-    onDocument: (document) => {
-      const { _id, ...body } = document;
-      return [{ index: { _id } }, body];
-    },
+  const result = await work();
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = cpuSeconds(cpuStart);
+  const fakeCpuSeconds = ((await fakeStats()).cpuSeconds as number) - fakeBefore;
+  return { seconds, cpuSeconds: cpu, fakeCpuSeconds, result };
+}
+
+async function rawBulk(): Promise<Timing> {
+  const index = `raw-${indexNumber++}`;
+  const { result: stats, ...timing } = await measured(async () => {
+    await client.indices.create({ index, mappings: indexMappings as never });
+    const result = await client.helpers.bulk<SlackDocument>({
+      datasource: documents,
+      index,
+      flushBytes,
+      concurrency,
+      onDocument: (document) => {
+        const { _id, ...body } = document;
+        return [{ index: { _id } }, body];
+      },
+    });
+    await client.indices.refresh({ index });
+    return result;
   });
-  await client.indices.refresh({ index });
-  const timing = { seconds: (performance.now() - started) / 1000, cpuSeconds: cpuSeconds(cpuStart) };
   if (stats.successful !== documents.length) throw new Error(`raw bulk indexed ${stats.successful} of ${documents.length}`);
   await client.indices.delete({ index });
   return timing;
 }
 
-async function sinkRun(index: string): Promise<Timing & { stats: Record<string, unknown> }> {
-  const started = performance.now();
-  const cpuStart = process.cpuUsage();
+async function sinkRun(index: string, input: SlackDocument[] = documents): Promise<Timing & { stats: Record<string, unknown> }> {
   // The sink alone, fed the same array raw helpers.bulk gets (both iterate it with `for await`): pipeline() overhead is figure 1's.
-  const stats = await elasticsearchSink({ client, index, flushBytes, concurrency, refresh: true })(
-    documents as unknown as AsyncIterable<AnyDocument>,
-    {
+  const { result: stats, ...timing } = await measured(() =>
+    elasticsearchSink({ client, index, flushBytes, concurrency, refresh: true })(input as unknown as AsyncIterable<AnyDocument>, {
       logger: createLogger({ level: 'warn' }),
       sourceReport: () => undefined,
-    },
+    }),
   );
-  return { seconds: (performance.now() - started) / 1000, cpuSeconds: cpuSeconds(cpuStart), stats };
+  return { ...timing, stats };
 }
+
+/** The same documents with every tenth one edited (new text, new content_hash): a re-sync that compares and writes. */
+const everyTenthEdited = (): SlackDocument[] =>
+  documents.map((document, position) =>
+    position % 10 === 0 && document.type === 'message'
+      ? { ...document, text: `${document.text} (edited)`, content_hash: `edited-${String(document.content_hash)}` }
+      : document,
+  );
 
 try {
   await rawBulk(); // warm-up: connections, JIT
-  await sinkRun(`warm-${indexNumber++}`);
+  const warmIndex = `warm-${indexNumber++}`;
+  await sinkRun(warmIndex);
+  await client.indices.delete({ index: warmIndex });
   const raw: Timing[] = [];
   const sink: Timing[] = [];
   let lastIndex = '';
   // Reference and subject alternate, and which goes first alternates too, so drifting load hits both alike.
   for (let round = 0; round < rounds; round++) {
     const runSink = async () => {
+      // Only the last round's index stays (for the re-syncs): the fake holds one index at a time, as for raw bulk.
+      if (lastIndex) await client.indices.delete({ index: lastIndex });
       lastIndex = `sink-${indexNumber++}`;
       const first = await sinkRun(lastIndex);
       if (first.stats.indexed !== documents.length) throw new Error(`sink indexed ${String(first.stats.indexed)} of ${documents.length}`);
@@ -109,6 +132,8 @@ try {
   const before = await fakeStats();
   const again = await sinkRun(lastIndex);
   const after = await fakeStats();
+  const edited = everyTenthEdited();
+  const partly = await sinkRun(lastIndex, edited);
   const items =
     Object.values(after.itemsByAction as Record<string, number>).reduce((total, count) => total + count, 0) -
     Object.values(before.itemsByAction as Record<string, number>).reduce((total, count) => total + count, 0);
@@ -118,6 +143,8 @@ try {
   // Per round: throughput ratio (raw time / sink time) and CPU ratio (raw CPU / sink CPU); > 1 means the sink is cheaper.
   const roundRatios = raw.map((timing, index) => timing.seconds / sink[index]!.seconds);
   const cpuRatios = raw.map((timing, index) => timing.cpuSeconds / sink[index]!.cpuSeconds);
+  const busy = (timings: Timing[], key: 'cpuSeconds' | 'fakeCpuSeconds') =>
+    round(median(timings.map((timing) => timing[key] / timing.seconds)), 2);
   reportResult({
     figure: 'elasticsearch-sink',
     documents: documents.length,
@@ -134,6 +161,17 @@ try {
     ratioSpread: [round(Math.min(...roundRatios), 3), round(Math.max(...roundRatios), 3)],
     cpuRatio: round(median(cpuRatios), 3),
     cpuRatioSpread: [round(Math.min(...cpuRatios), 3), round(Math.max(...cpuRatios), 3)],
+    // Share of the wall time each process spent on CPU (median): the fake near 1 means both sides wait for it.
+    busy: {
+      rawClient: busy(raw, 'cpuSeconds'),
+      rawFake: busy(raw, 'fakeCpuSeconds'),
+      sinkClient: busy(sink, 'cpuSeconds'),
+      sinkFake: busy(sink, 'fakeCpuSeconds'),
+    },
+    fakeCpuSeconds: {
+      raw: raw.map((timing) => round(timing.fakeCpuSeconds, 3)),
+      sink: sink.map((timing) => round(timing.fakeCpuSeconds, 3)),
+    },
     loadAverage: (await import('node:os')).loadavg().map((load) => round(load, 2)),
     resync: {
       seconds: round(again.seconds, 3),
@@ -143,6 +181,12 @@ try {
       sinkBulkRequests: again.stats.bulkRequests,
       fakeBulkRequests: after.bulkRequests - before.bulkRequests,
       fakeItems: items,
+    },
+    resyncEveryTenthEdited: {
+      seconds: round(partly.seconds, 3),
+      unchanged: partly.stats.unchanged,
+      updated: partly.stats.updated,
+      bulkRequests: partly.stats.bulkRequests,
     },
   });
 } finally {

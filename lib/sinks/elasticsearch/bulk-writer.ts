@@ -25,7 +25,7 @@ export interface BulkWriterOptions {
   index: string;
   /** Bytes of NDJSON per bulk request. */
   flushBytes: number;
-  /** Batches in flight (each: one mget, then its bulk requests). */
+  /** Bulk requests in flight; comparing with the index, as many more batches have their mget in flight ahead of them. */
   concurrency: number;
   /** Re-sends of an item that failed with 429/5xx or got no answer. */
   retries: number;
@@ -92,8 +92,10 @@ function itemError(result: BulkItemResult): ItemError {
 export class BulkWriter {
   private batch: BulkEntry[] = [];
   private batchBytes = 0;
-  private active = 0;
-  private readonly slotWaiters: Array<() => void> = [];
+  /** Batches taken from the input and not yet written: bounds memory and gives the input its backpressure. */
+  private readonly batchSlots: Slots;
+  /** Bulk requests in flight: exactly `concurrency`, as raw helpers.bulk; a batch's mget runs before it takes one. */
+  private readonly bulkSlots: Slots;
   private readonly running = new Set<Promise<void>>();
   private failure: { error: unknown } | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -101,6 +103,9 @@ export class BulkWriter {
 
   constructor(private readonly options: BulkWriterOptions) {
     this.policy = { attempts: options.retries + 1, baseDelayMs: options.retryWaitMs, maxDelayMs: maxBackoffMs };
+    // Comparing, up to `concurrency` more batches are read ahead, so the next batches' mgets overlap the bulk writes.
+    this.batchSlots = new Slots(options.compareWithIndex ? 2 * options.concurrency : options.concurrency);
+    this.bulkSlots = new Slots(options.concurrency);
   }
 
   /** Adds one operation; returns a promise only when a full batch had to wait for a free slot (await it then). */
@@ -121,12 +126,12 @@ export class BulkWriter {
     const batch = this.batch;
     this.batch = [];
     this.batchBytes = 0;
-    await this.acquireSlot();
+    await this.batchSlots.acquire();
     const task = this.process(batch).then(
-      () => this.releaseSlot(),
+      () => this.batchSlots.release(),
       (error: unknown) => {
         this.failure ??= { error };
-        this.releaseSlot();
+        this.batchSlots.release();
       },
     );
     this.running.add(task);
@@ -151,23 +156,15 @@ export class BulkWriter {
     this.timer.unref();
   }
 
-  private acquireSlot(): Promise<void> | void {
-    if (this.active < this.options.concurrency) {
-      this.active++;
-      return;
-    }
-    return new Promise((resolve) => this.slotWaiters.push(resolve));
-  }
-
-  private releaseSlot(): void {
-    const next = this.slotWaiters.shift();
-    if (next) next();
-    else this.active--;
-  }
-
   private async process(batch: BulkEntry[]): Promise<void> {
     const changed = this.options.compareWithIndex ? await this.withoutUnchanged(batch) : batch;
-    if (changed.length > 0) await this.write(changed);
+    if (changed.length === 0) return;
+    await this.bulkSlots.acquire();
+    try {
+      await this.write(changed);
+    } finally {
+      this.bulkSlots.release();
+    }
   }
 
   /** One mget of the batch's ids with `_source: content_hash`: memory is one batch, whatever the size of the index. */
@@ -276,5 +273,27 @@ export class BulkWriter {
       this.options.onAnomaly(`a bulk response said errors:false but ${failedItems} of its items failed; each item is checked`);
     }
     return retry;
+  }
+}
+
+/** A counting semaphore whose uncontended acquire costs no promise. */
+class Slots {
+  private active = 0;
+  private readonly waiters: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  acquire(): Promise<void> | void {
+    if (this.active < this.limit) {
+      this.active++;
+      return;
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.active--;
   }
 }
