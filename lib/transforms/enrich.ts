@@ -2,6 +2,7 @@
 
 import type { AnyDocument, ChannelDocument, MessageDocument, UserDocument } from '../documents.js';
 import type { Stage } from '../stage.js';
+import { NameResolver } from './name-resolver.js';
 
 /** A user as Slack's `users.info` returns it (only the fields naming them are read). */
 export interface UserLookupResult {
@@ -168,68 +169,66 @@ const channelIdPattern = /^[CGD][A-Z0-9]+$/;
 /** Direct-message conversation ids start with D; their name is the other member's user id until resolved. */
 const directMessageIdPattern = /^D[A-Z0-9]+$/;
 
-/**
- * Names of one kind of id: a map, the ids known to be unresolvable, and lookups of missing ids — at most one call per
- * id, shared by concurrent requests; a failure counts as unknown and never fails the run.
- */
-class NameResolver<Result> {
-  readonly names = new Map<string, string>();
-  private readonly unknown = new Set<string>();
-  private readonly pending = new Map<string, Promise<void>>();
-  /** Ids met while rewriting the current document that need a lookup before it can be finished. */
-  readonly missing: string[] = [];
-  lookups = 0;
-  failures = 0;
+/** How enrich names things in a document: the resolvers behind these are enrich()'s. */
+interface Naming {
+  conversationName: (id: string, name: string) => string;
+  authorOf: (message: MessageDocument) => string | null;
+  authorName: (id: string | null) => string | null;
+  rewrite: (text: string) => string;
+  rewriteOrNull: (text: string | null | undefined) => string | null;
+}
 
-  constructor(
-    private readonly lookup: ((id: string) => Promise<Result | null>) | undefined,
-    private readonly lookupWorthy: RegExp,
-    private readonly nameOf: (result: Result, id: string) => string | null,
-  ) {}
+function enrichedMessage(message: MessageDocument, naming: Naming): MessageDocument {
+  // A full literal in a fixed key order keeps every enriched message one hidden class (spreading is far slower).
+  return {
+    _id: message._id,
+    id: message.id,
+    _timestamp: message._timestamp,
+    content_hash: message.content_hash,
+    type: 'message',
+    channel: naming.conversationName(message.channel_id, message.channel),
+    channel_id: message.channel_id,
+    author: naming.authorOf(message),
+    author_id: message.author_id,
+    author_type: message.author_type,
+    text: naming.rewrite(message.text),
+    blocks_text: naming.rewriteOrNull(message.blocks_text),
+    edited_ts: message.edited_ts,
+    ts: message.ts,
+    created_at: message.created_at,
+    subtype: message.subtype,
+    reply_count: message.reply_count,
+    latest_reply: message.latest_reply,
+    thread_ts: message.thread_ts,
+    permalink: message.permalink,
+    files: message.files,
+    attachments_text: naming.rewriteOrNull(message.attachments_text),
+    reactions: message.reactions,
+  };
+}
 
-  get unknownCount(): number {
-    return this.unknown.size;
-  }
-
-  /** The name, or undefined (the id is then queued for a lookup, or recorded as unknown). */
-  resolve(id: string): string | undefined {
-    const name = this.names.get(id);
-    if (name !== undefined) return name;
-    if (!this.unknown.has(id)) {
-      if (this.lookup !== undefined && this.lookupWorthy.test(id)) {
-        if (!this.missing.includes(id)) this.missing.push(id);
-      } else this.unknown.add(id);
-    }
-    return undefined;
-  }
-
-  /** Looks up the queued ids. */
-  resolveMissing(): Promise<unknown> {
-    const ids = this.missing.splice(0, this.missing.length);
-    return Promise.all(ids.map((id) => this.lookupOnce(id)));
-  }
-
-  private lookupOnce(id: string): Promise<void> {
-    let pending = this.pending.get(id);
-    if (pending === undefined) {
-      this.lookups++;
-      pending = (async () => {
-        try {
-          const result = await this.lookup!(id);
-          const name = result ? this.nameOf(result, id) : null;
-          if (name !== null && name !== '') this.names.set(id, name);
-          else this.unknown.add(id);
-        } catch {
-          this.failures++;
-          this.unknown.add(id);
-        } finally {
-          this.pending.delete(id);
-        }
-      })();
-      this.pending.set(id, pending);
-    }
-    return pending;
-  }
+function enrichedChannel(channel: ChannelDocument, naming: Naming): ChannelDocument {
+  return {
+    _id: channel._id,
+    id: channel.id,
+    _timestamp: channel._timestamp,
+    content_hash: channel.content_hash,
+    type: 'channel',
+    topic: channel.topic,
+    topic_author: naming.authorName(channel.topic_author),
+    topic_last_updated: channel.topic_last_updated,
+    purpose: channel.purpose,
+    purpose_author: naming.authorName(channel.purpose_author),
+    purpose_last_updated: channel.purpose_last_updated,
+    last_updated: channel.last_updated,
+    name: channel.name === null ? null : naming.conversationName(channel._id, channel.name),
+    name_normalized: channel.name_normalized,
+    created: channel.created,
+    is_private: channel.is_private,
+    is_archived: channel.is_archived,
+    num_members: channel.num_members,
+    url: channel.url,
+  };
 }
 
 export function enrich(options: EnrichOptions = {}): Stage<AnyDocument, AnyDocument> {
@@ -290,60 +289,11 @@ export function enrich(options: EnrichOptions = {}): Stage<AnyDocument, AnyDocum
     return resolveUser(authorId) ?? authorId;
   }
 
-  function rewriteMessage(message: MessageDocument): MessageDocument {
-    // A full literal in a fixed key order keeps every enriched message one hidden class (spreading is far slower).
-    return {
-      _id: message._id,
-      id: message.id,
-      _timestamp: message._timestamp,
-      content_hash: message.content_hash,
-      type: 'message',
-      channel: conversationName(message.channel_id, message.channel),
-      channel_id: message.channel_id,
-      author: authorOf(message),
-      author_id: message.author_id,
-      author_type: message.author_type,
-      text: rewrite(message.text),
-      blocks_text: rewriteOrNull(message.blocks_text),
-      edited_ts: message.edited_ts,
-      ts: message.ts,
-      created_at: message.created_at,
-      subtype: message.subtype,
-      reply_count: message.reply_count,
-      latest_reply: message.latest_reply,
-      thread_ts: message.thread_ts,
-      permalink: message.permalink,
-      files: message.files,
-      attachments_text: rewriteOrNull(message.attachments_text),
-      reactions: message.reactions,
-    };
-  }
-
   const authorName = (id: string | null): string | null => (id === null || id === '' ? id : (resolveUser(id) ?? id));
 
-  function rewriteChannel(channel: ChannelDocument): ChannelDocument {
-    return {
-      _id: channel._id,
-      id: channel.id,
-      _timestamp: channel._timestamp,
-      content_hash: channel.content_hash,
-      type: 'channel',
-      topic: channel.topic,
-      topic_author: authorName(channel.topic_author),
-      topic_last_updated: channel.topic_last_updated,
-      purpose: channel.purpose,
-      purpose_author: authorName(channel.purpose_author),
-      purpose_last_updated: channel.purpose_last_updated,
-      last_updated: channel.last_updated,
-      name: channel.name === null ? null : conversationName(channel._id, channel.name),
-      name_normalized: channel.name_normalized,
-      created: channel.created,
-      is_private: channel.is_private,
-      is_archived: channel.is_archived,
-      num_members: channel.num_members,
-      url: channel.url,
-    };
-  }
+  const naming: Naming = { conversationName, authorOf, authorName, rewrite, rewriteOrNull };
+  const rewriteMessage = (message: MessageDocument): MessageDocument => enrichedMessage(message, naming);
+  const rewriteChannel = (channel: ChannelDocument): ChannelDocument => enrichedChannel(channel, naming);
 
   function learnUser(user: UserDocument): void {
     users.names.set(user._id, displayName(user));
