@@ -7,6 +7,7 @@ import { backoffDelay, retry, type RetryPolicy } from '../../retry.js';
 import { actionFor, configErrorFor, type SlackErrorAction } from './error-policy.js';
 import { defaultTierRates, Pacers, type TierRates } from './pacer.js';
 import { nestingGuardedFetch } from './nesting-guard.js';
+import { longRetryAfterSeconds, RestrictedRegime } from './restricted-regime.js';
 
 export interface SlackClientOptions {
   token: string;
@@ -83,16 +84,6 @@ export interface PaginateOptions {
 }
 
 const slackErrorCode = /^[a-z][a-z0-9_.]*$/;
-/** The 2025 regime's page size for history and replies (non-Marketplace apps). */
-const restrictedPageSize = 15;
-const restrictedMethods = new Set(['conversations.history', 'conversations.replies']);
-/** Pages of exactly 15 with a cursor, in a row, that make the regime certain (one alone is a normal short page). */
-const restrictedPagesEvidence = 3;
-/** 429s in a row on history/replies with a Retry-After this long that make the regime certain. */
-const longRetryAfterSeconds = 30;
-const restrictedRateLimitEvidence = 2;
-/** Entered on 429s alone: after this many answers in a row without a 429 or a 15-page, try full speed again. */
-const restrictedProbeAfter = 10;
 /** A method answering 429 this many times in a row earns a warning (then at every doubling). */
 const sustainedRateLimits = 3;
 
@@ -135,20 +126,16 @@ export class SlackApiClient {
   private readonly retryBaseDelayMs: number;
   private readonly retryMaxDelayMs: number;
   private readonly signal: AbortSignal | undefined;
-  private readonly counters: SlackClientStats = {
+  private readonly counters: Omit<SlackClientStats, 'restrictedRegime' | 'restrictedRegimeEntered'> = {
     calls: 0,
     callsByMethod: {},
     rateLimited: 0,
     retries: 0,
     timeouts: 0,
     failedCalls: 0,
-    restrictedRegime: false,
-    restrictedRegimeEntered: 0,
   };
   private readonly rateLimitStreak = new Map<string, number>();
-  private restricted: { since: 'pages' | 'rate-limits'; cleanAnswers: number } | null = null;
-  private restrictedPages = 0;
-  private longRateLimits = 0;
+  private readonly restrictedRegime: RestrictedRegime;
 
   constructor(options: SlackClientOptions) {
     this.slackApiUrl = options.slackApiUrl ?? (process.env.SLACK_API_URL || 'https://slack.com/api/');
@@ -159,6 +146,7 @@ export class SlackApiClient {
     this.retryMaxDelayMs = options.retryMaxDelayMs ?? 30_000;
     this.signal = options.signal;
     this.pacers = new Pacers(options.tierRates ?? defaultTierRates, options.pacingMargin);
+    this.restrictedRegime = new RestrictedRegime(this.pacers, this.logger);
     const signal = this.signal;
     // Retries and 429s are ours: the built-in retry adds p-retry backoff on top of Retry-After and pauses every method.
     this.web = new WebClient(options.token, {
@@ -188,7 +176,12 @@ export class SlackApiClient {
   }
 
   stats(): SlackClientStats {
-    return { ...this.counters, callsByMethod: { ...this.counters.callsByMethod } };
+    return {
+      ...this.counters,
+      callsByMethod: { ...this.counters.callsByMethod },
+      restrictedRegime: this.restrictedRegime.timesEntered > 0,
+      restrictedRegimeEntered: this.restrictedRegime.timesEntered,
+    };
   }
 
   /** The API URL without credentials or query, for error messages. */
@@ -212,7 +205,8 @@ export class SlackApiClient {
         this.counters.calls++;
         this.counters.callsByMethod[method] = (this.counters.callsByMethod[method] ?? 0) + 1;
         const answer = (await this.web.apiCall(method, { ...params })) as Record<string, any>;
-        this.noticeAnswer(method, params, answer);
+        this.rateLimitStreak.delete(method);
+        this.restrictedRegime.noticeAnswer(method, params, answer);
         return answer;
       },
       {
@@ -354,65 +348,8 @@ export class SlackApiClient {
     } else {
       this.logger.debug(`${method} rate-limited: waiting ${waitText}`);
     }
-    if (restrictedMethods.has(method) && retryAfter !== undefined && retryAfter >= longRetryAfterSeconds) {
-      this.longRateLimits++;
-      if (this.restricted) this.restricted.cleanAnswers = 0;
-      else if (this.longRateLimits >= restrictedRateLimitEvidence)
-        this.enterRestricted(
-          method,
-          `${this.longRateLimits} rate limits in a row with Retry-After ≥ ${longRetryAfterSeconds} s`,
-          'rate-limits',
-        );
-    }
+    this.restrictedRegime.noticeRateLimit(method, retryAfter);
     return waitMs;
-  }
-
-  /** Resets rate-limit streaks and weighs a history/replies page as evidence for or against the restricted regime. */
-  private noticeAnswer(method: string, params: Record<string, unknown>, answer: Record<string, any>): void {
-    this.rateLimitStreak.delete(method);
-    if (!restrictedMethods.has(method)) return;
-    this.longRateLimits = 0;
-    const asked = Number(params.limit ?? 0);
-    const got = Array.isArray(answer.messages) ? answer.messages.length : 0;
-    const more = Boolean(answer.response_metadata?.next_cursor) && answer.has_more !== false;
-    // Replies put the parent first on every page, so a restricted page of replies holds 15 with it.
-    const cappedAtRestrictedSize = more && asked > restrictedPageSize && got === restrictedPageSize;
-    if (got > restrictedPageSize) {
-      this.restrictedPages = 0;
-      if (this.restricted) this.leaveRestricted(`${method} returned a page of ${got} items`);
-      return;
-    }
-    if (cappedAtRestrictedSize) {
-      this.restrictedPages++;
-      if (this.restricted) this.restricted.cleanAnswers = 0;
-      else if (this.restrictedPages >= restrictedPagesEvidence)
-        this.enterRestricted(method, `${this.restrictedPages} pages in a row of ${restrictedPageSize} items with more to come`, 'pages');
-      return;
-    }
-    if (more) this.restrictedPages = 0;
-    if (this.restricted?.since === 'rate-limits' && ++this.restricted.cleanAnswers >= restrictedProbeAfter) {
-      this.leaveRestricted(`${restrictedProbeAfter} answers in a row without a rate limit or a ${restrictedPageSize}-item page`);
-    }
-  }
-
-  private enterRestricted(method: string, evidence: string, since: 'pages' | 'rate-limits'): void {
-    this.restricted = { since, cleanAnswers: 0 };
-    this.counters.restrictedRegime = true;
-    this.counters.restrictedRegimeEntered++;
-    // Both methods are restricted together: pace them at Tier 1 instead of bouncing off 429s.
-    for (const restrictedMethod of restrictedMethods) this.pacers.slowToTier(restrictedMethod, 1);
-    this.logger.warn(
-      `Slack is applying its 2025 limits for non-Marketplace apps to ${method} (${evidence}): reading history and replies at ` +
-        '1 request per minute, 15 messages per page, until that stops; a Marketplace-approved or internal app avoids it',
-    );
-  }
-
-  private leaveRestricted(evidence: string): void {
-    this.restricted = null;
-    this.restrictedPages = 0;
-    this.longRateLimits = 0;
-    for (const restrictedMethod of restrictedMethods) this.pacers.restoreTier(restrictedMethod);
-    this.logger.warn(`Slack's restricted limits no longer apply (${evidence}): history and replies back at their usual pace`);
   }
 }
 
