@@ -78,6 +78,41 @@ function userProfileOf(user: Raw): Raw {
   };
 }
 
+/** A message as Slack's export writes it: with its author's profile summary and reply_users_count. */
+function exportedMessage(raw: Raw, usersById: Map<string, Raw>): Raw {
+  const message: Raw = { ...raw };
+  if (message.user_profile === undefined && typeof raw.user === 'string') {
+    const user = usersById.get(raw.user);
+    if (user && !user.is_bot) message.user_profile = userProfileOf(user);
+  }
+  if (Array.isArray(raw.reply_users) && raw.reply_users_count === undefined) message.reply_users_count = raw.reply_users.length;
+  return message;
+}
+
+/** Group DMs list their members in mpims.json; conversations.list gives only the name, which spells them out. */
+function membersOfGroupDm(conversation: Raw, users: Raw[]): string[] | undefined {
+  const match = /^mpdm-(.+)-\d+$/.exec(String(conversation.name ?? ''));
+  if (!match) return undefined;
+  const byName = new Map(users.map((user) => [String(user.name), String(user.id)]));
+  const ids = match[1]!.split('--').map((name) => byName.get(name));
+  return ids.every((id) => id !== undefined) ? (ids as string[]) : undefined;
+}
+
+/** The entries of one index file (channels.json, dms.json, …): DMs and group DMs with their members, as Slack lists them. */
+function indexEntries(kind: ConversationKind, conversations: Raw[], users: Raw[], selfUserId: string | null | undefined): Raw[] {
+  return conversations.map((conversation) => {
+    if (kind === 'im' && conversation.members === undefined) {
+      const members = [conversation.user, selfUserId].filter((id): id is string => typeof id === 'string');
+      return { ...conversation, members };
+    }
+    if (kind === 'mpim' && conversation.members === undefined) {
+      const members = membersOfGroupDm(conversation, users);
+      return members ? { ...conversation, members } : conversation;
+    }
+    return conversation;
+  });
+}
+
 const jsonFile = (value: unknown): Buffer => Buffer.from(JSON.stringify(value, null, 4));
 
 const missingSlackObject = (document: AnyDocument): TypeError =>
@@ -113,31 +148,11 @@ export function slackExportSink(options: SlackExportSinkOptions): Sink<AnyDocume
       return folder;
     };
 
-    /** Group DMs list their members in mpims.json; conversations.list gives only the name, which spells them out. */
-    const membersOfGroupDm = (conversation: Raw): string[] | undefined => {
-      const match = /^mpdm-(.+)-\d+$/.exec(String(conversation.name ?? ''));
-      if (!match) return undefined;
-      const byName = new Map(users.map((user) => [String(user.name), String(user.id)]));
-      const ids = match[1]!.split('--').map((name) => byName.get(name));
-      return ids.every((id) => id !== undefined) ? (ids as string[]) : undefined;
-    };
-
     async function writeIndex(): Promise<void> {
       if (indexWritten) return;
       indexWritten = true;
       for (const kind of Object.keys(conversationFiles) as ConversationKind[]) {
-        const entries = conversations[kind].map((conversation) => {
-          if (kind === 'im' && conversation.members === undefined) {
-            const members = [conversation.user, options.selfUserId].filter((id): id is string => typeof id === 'string');
-            return { ...conversation, members };
-          }
-          if (kind === 'mpim' && conversation.members === undefined) {
-            const members = membersOfGroupDm(conversation);
-            return members ? { ...conversation, members } : conversation;
-          }
-          return conversation;
-        });
-        await writer.add(conversationFiles[kind], jsonFile(entries));
+        await writer.add(conversationFiles[kind], jsonFile(indexEntries(kind, conversations[kind], users, options.selfUserId)));
       }
       await writer.add('integration_logs.json', jsonFile([]));
     }
@@ -147,16 +162,6 @@ export function slackExportSink(options: SlackExportSinkOptions): Sink<AnyDocume
       await writer.add(`${day.folder}/${day.date}.json`, jsonFile(day.messages));
       stats.dayFiles++;
       day = null;
-    }
-
-    function exportedMessage(raw: Raw): Raw {
-      const message: Raw = { ...raw };
-      if (message.user_profile === undefined && typeof raw.user === 'string') {
-        const user = usersById.get(raw.user);
-        if (user && !user.is_bot) message.user_profile = userProfileOf(user);
-      }
-      if (Array.isArray(raw.reply_users) && raw.reply_users_count === undefined) message.reply_users_count = raw.reply_users.length;
-      return message;
     }
 
     try {
@@ -195,7 +200,7 @@ export function slackExportSink(options: SlackExportSinkOptions): Sink<AnyDocume
           }
           day = { folder, date, messages: [] };
         }
-        day.messages.push(exportedMessage(raw));
+        day.messages.push(exportedMessage(raw, usersById));
         stats.messages++;
       }
       await writeIndex();
