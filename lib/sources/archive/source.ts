@@ -85,19 +85,6 @@ export function slackArchiveSource(options: SlackArchiveSourceOptions): SlackArc
   };
 
   const botUserIds = new Set<string>();
-  /**
-   * The API's flags, from the file a conversation is listed in (Slack's channels.json entries carry none). A DM in
-   * dms.json lists both members where the API names the other person (`user`): that is the member who is not a bot.
-   */
-  const asConversation = (entry: Raw, kind: ConversationKind): Raw => ({
-    ...entry,
-    ...(kind === 'im' && entry.user === undefined && Array.isArray(entry.members)
-      ? { user: entry.members.find((member: unknown) => typeof member === 'string' && !botUserIds.has(member)) ?? entry.members[0] }
-      : {}),
-    is_private: entry.is_private ?? kind !== 'public',
-    is_im: entry.is_im ?? kind === 'im',
-    is_mpim: entry.is_mpim ?? kind === 'mpim',
-  });
 
   /** A reply counts as inside the window when its thread does, as the API reads replies of parents in the window. */
   function inWindow(message: Raw): boolean {
@@ -108,14 +95,6 @@ export function slackArchiveSource(options: SlackArchiveSourceOptions): SlackArc
     return oldest === null || compareTs(isReply ? threadTs : ts, oldest) >= 0;
   }
 
-  async function readList(reader: ArchiveReader, name: string): Promise<Raw[] | null> {
-    const file = reader.topFiles.get(name);
-    if (!file) return null;
-    const value = await reader.readJson(file, name);
-    if (!Array.isArray(value)) throw new TypeError(`${options.path}: ${name} is not a JSON array`);
-    return value.filter((item): item is Raw => typeof item === 'object' && item !== null && item.id !== undefined);
-  }
-
   async function* run(): AsyncGenerator<AnyDocument> {
     if (started) throw new Error('a slackArchiveSource can be iterated once; create another for a new run');
     started = true;
@@ -123,7 +102,7 @@ export function slackArchiveSource(options: SlackArchiveSourceOptions): SlackArc
     try {
       let users: Raw[] = [];
       for (const name of usersFiles) {
-        const list = await readList(reader, name);
+        const list = await readList(reader, name, options.path);
         if (list) {
           users = list;
           break;
@@ -140,8 +119,8 @@ export function slackArchiveSource(options: SlackArchiveSourceOptions): SlackArc
       const selected: Array<{ conversation: Raw; raw: Raw; kind: ConversationKind }> = [];
       for (const kind of kinds) {
         if (!wantedKinds.has(kind)) continue;
-        for (const raw of (await readList(reader, conversationFiles[kind])) ?? []) {
-          const conversation = asConversation(raw, kind);
+        for (const raw of (await readList(reader, conversationFiles[kind], options.path)) ?? []) {
+          const conversation = asConversation(raw, kind, botUserIds);
           if (isSelected(conversation)) selected.push({ conversation, raw, kind });
         }
       }
@@ -154,42 +133,11 @@ export function slackArchiveSource(options: SlackArchiveSourceOptions): SlackArc
       for (const { conversation, raw } of selected) yield keep(toChannelDocument(conversation, teamUrl), raw);
 
       for (const { conversation, kind } of selected) {
-        const channelId = String(conversation.id);
-        const days = reader.folders.get(folderOf(conversation, kind)) ?? reader.folders.get(channelId);
-        if (!days) {
-          // Slack leaves out the folder of a conversation without messages.
-          counters.channelsRead++;
-          completeChannels.push(channelId);
-          continue;
-        }
-        for (const day of days) {
-          const value = await reader.readJson(day.file, `${folderOf(conversation, kind)}/${day.date}.json`);
-          counters.dayFilesRead++;
-          const messages = (Array.isArray(value) ? value : []).filter((message: Raw) => {
-            const usable = typeof message === 'object' && message !== null && typeof message.ts === 'string' && inWindow(message);
-            if (!usable) counters.messagesSkipped++;
-            return usable;
-          }) as Raw[];
-          messages.sort((left, right) => compareTs(String(left.ts), String(right.ts)));
-          for (const [index, message] of messages.entries()) {
-            let document;
-            try {
-              document = toMessageDocument(message, conversation, teamUrl);
-            } catch (error) {
-              if (!(error instanceof MalformedMessageError)) throw error;
-              counters.messagesSkipped++;
-              logger.warn(
-                `skipped a message in '${conversationName(conversation)}' (${channelId}) ` +
-                  `at ${day.date}.json, message ${index + 1}: ${error.problem}`,
-              );
-              continue;
-            }
-            counters.messagesRead++;
-            yield keep(document, message);
-          }
+        for await (const dayDocuments of conversationDays({ reader, teamUrl, logger, counters, inWindow, keep }, conversation, kind)) {
+          for (const document of dayDocuments) yield document;
         }
         counters.channelsRead++;
-        completeChannels.push(channelId);
+        completeChannels.push(String(conversation.id));
       }
     } finally {
       await reader.close();
@@ -206,7 +154,7 @@ export function slackArchiveSource(options: SlackArchiveSourceOptions): SlackArc
         // Before the run: read the user list once for the team id (a state file is bound to it before anything is written).
         const reader = await openArchive(options.path);
         try {
-          for (const name of usersFiles) teamId ??= mostCommonTeam((await readList(reader, name)) ?? []);
+          for (const name of usersFiles) teamId ??= mostCommonTeam((await readList(reader, name, options.path)) ?? []);
         } finally {
           await reader.close();
         }
@@ -228,3 +176,71 @@ function mostCommonTeam(users: Raw[]): string | null {
 
 const isOtherTeam = (user: Raw, teamId: string | null): boolean =>
   user.is_stranger === true || (teamId !== null && typeof user.team_id === 'string' && user.team_id !== teamId);
+
+async function readList(reader: ArchiveReader, name: string, path: string): Promise<Raw[] | null> {
+  const file = reader.topFiles.get(name);
+  if (!file) return null;
+  const value = await reader.readJson(file, name);
+  if (!Array.isArray(value)) throw new TypeError(`${path}: ${name} is not a JSON array`);
+  return value.filter((item): item is Raw => typeof item === 'object' && item !== null && item.id !== undefined);
+}
+
+/**
+ * The API's flags, from the file a conversation is listed in (Slack's channels.json entries carry none). A DM in
+ * dms.json lists both members where the API names the other person (`user`): that is the member who is not a bot.
+ */
+const asConversation = (entry: Raw, kind: ConversationKind, botUserIds: ReadonlySet<string>): Raw => ({
+  ...entry,
+  ...(kind === 'im' && entry.user === undefined && Array.isArray(entry.members)
+    ? { user: entry.members.find((member: unknown) => typeof member === 'string' && !botUserIds.has(member)) ?? entry.members[0] }
+    : {}),
+  is_private: entry.is_private ?? kind !== 'public',
+  is_im: entry.is_im ?? kind === 'im',
+  is_mpim: entry.is_mpim ?? kind === 'mpim',
+});
+
+interface ConversationReading {
+  reader: ArchiveReader;
+  teamUrl: string | null;
+  logger: Logger;
+  counters: { dayFilesRead: number; messagesRead: number; messagesSkipped: number };
+  inWindow: (message: Raw) => boolean;
+  keep: <T extends object>(document: T, raw: Raw) => T;
+}
+
+/** One conversation's message documents, one array per day file (already whole in memory), each in ts order. */
+async function* conversationDays(context: ConversationReading, conversation: Raw, kind: ConversationKind): AsyncGenerator<AnyDocument[]> {
+  const { reader, counters, logger } = context;
+  const channelId = String(conversation.id);
+  const days = reader.folders.get(folderOf(conversation, kind)) ?? reader.folders.get(channelId);
+  // Slack leaves out the folder of a conversation without messages.
+  if (!days) return;
+  for (const day of days) {
+    const value = await reader.readJson(day.file, `${folderOf(conversation, kind)}/${day.date}.json`);
+    counters.dayFilesRead++;
+    const messages = (Array.isArray(value) ? value : []).filter((message: Raw) => {
+      const usable = typeof message === 'object' && message !== null && typeof message.ts === 'string' && context.inWindow(message);
+      if (!usable) counters.messagesSkipped++;
+      return usable;
+    }) as Raw[];
+    messages.sort((left, right) => compareTs(String(left.ts), String(right.ts)));
+    const documents: AnyDocument[] = [];
+    for (const [index, message] of messages.entries()) {
+      let document;
+      try {
+        document = toMessageDocument(message, conversation, context.teamUrl);
+      } catch (error) {
+        if (!(error instanceof MalformedMessageError)) throw error;
+        counters.messagesSkipped++;
+        logger.warn(
+          `skipped a message in '${conversationName(conversation)}' (${channelId}) ` +
+            `at ${day.date}.json, message ${index + 1}: ${error.problem}`,
+        );
+        continue;
+      }
+      counters.messagesRead++;
+      documents.push(context.keep(document, message));
+    }
+    yield documents;
+  }
+}
