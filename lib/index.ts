@@ -3,7 +3,7 @@
 export * from './documents.js';
 export type { Stage, Sink, SinkContext, Source, SourceReport, ComponentStats } from './stage.js';
 export { pipeline, type PipelineOptions, type RunStats } from './pipeline.js';
-export { SlackEtlError, ConfigError, RunError, describeError } from './errors.js';
+export { SlackEtlError, ConfigError, RunError, describeError, type ErrorCode, type ExitCode } from './errors.js';
 export { createLogger, silentLogger, redact, type Logger, type LogFormat, type LogLevel } from './log.js';
 export {
   slackSource,
