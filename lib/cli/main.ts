@@ -3,7 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { SlackEtlError, describeError } from '../errors.js';
 import { escapeControlCharacters, redact } from '../log.js';
-import { commandHelp, generalHelp, parseCommandLine, rulesHelp, secretsOf, type CliConfig, type CommandName } from './options.js';
+import { secretsOf, type CliConfig, type CommandName } from './options.js';
+import { commandHelp, generalHelp, rulesHelp } from './help.js';
+import { parseCommandLine } from './parse-options.js';
 import type { CliIo } from './job.js';
 import { runRulesCheck } from './rules-check.js';
 

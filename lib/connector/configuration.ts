@@ -1,6 +1,7 @@
 // The Slack connector's configuration schema as Kibana renders it, and its values read back into slackSource options.
 
-import { channelTypes, type ChannelType } from '../sources/slack/source.js';
+import type { OptionDeclaration } from '../options.js';
+import { channelTypes, slackSourceOptions, type ChannelType } from '../sources/slack/options.js';
 
 /** One configurable field as the connector protocol defines it (`configuration` in `.elastic-connectors`). */
 export interface ConfigurationField {
@@ -35,69 +36,43 @@ const field = (properties: Partial<ConfigurationField> & Pick<ConfigurationField
   ...properties,
 });
 
+const connectorTypes = { string: 'str', count: 'int', seconds: 'int', list: 'list', boolean: 'bool' } as const;
+const slack = slackSourceOptions;
+
+/** A field of the schema from the Slack source's declaration of the same setting: label, type, default, tooltip. */
+function declaredField(declaration: OptionDeclaration, extra: Partial<ConfigurationField> = {}): ConfigurationField {
+  const connector = declaration.connector!;
+  const fallback = Array.isArray(declaration.default) ? declaration.default.join(',') : (declaration.default ?? null);
+  return field({
+    label: connector.label,
+    order: connector.order,
+    display: connector.display,
+    tooltip: connector.tooltip ?? declaration.description,
+    type: connectorTypes[declaration.type],
+    required: connector.required ?? false,
+    sensitive: connector.sensitive ?? false,
+    // Toggles carry their default as the value (as Elastic's service writes them); other fields as default_value.
+    ...(declaration.type === 'boolean' ? { value: fallback } : { default_value: fallback }),
+    ...(declaration.type === 'count' ? { validations: [{ type: 'greater_than', constraint: (declaration.minimum ?? 0) - 1 }] } : {}),
+    ...extra,
+  });
+}
+
 /**
  * The first four fields are Elastic's Slack connector's (same keys, types, labels, order), so a connector created for
  * Elastic's service works unchanged; the rest are slack-etl's own. `depends_on` hides and skips `channels` until the
- * user turns "Sync every channel" off.
+ * user turns "Sync every channel" off. Everything but that switch is the Slack source's declaration (lib/sources/slack/options.ts).
  */
 export const slackConfigurationSchema: Record<string, ConfigurationField> = {
-  token: field({
-    label: 'Authentication Token',
-    tooltip: 'The Slack Authentication Token for the slack application you created. See the docs for details.',
-    order: 1,
-    sensitive: true,
-    type: 'str',
-  }),
-  fetch_last_n_days: field({
-    display: 'numeric',
-    label: 'Days of message history to fetch',
-    order: 2,
-    tooltip:
-      'How far back in time to request message history from slack. Messages older than this will not be indexed. 0 reads all history.',
-    type: 'int',
-    required: false,
-    default_value: 180,
-    validations: [{ type: 'greater_than', constraint: -1 }],
-  }),
-  auto_join_channels: field({
-    display: 'toggle',
-    label: 'Automatically join channels',
-    order: 3,
-    tooltip:
-      'The Slack application bot will only be able to read conversation history from channels it has joined. Enabling this lets it join every public channel itself (needs channels:join).',
-    type: 'bool',
-    required: false,
-    value: false,
-  }),
-  sync_users: field({
-    display: 'toggle',
-    label: 'Sync users',
-    order: 4,
-    tooltip: 'Whether or not Slack Users should be indexed as documents in Elasticsearch.',
-    type: 'bool',
-    required: false,
-    value: true,
-  }),
-  channel_types: field({
-    display: 'textarea',
-    label: 'Conversation types',
-    order: 5,
-    tooltip: 'Comma-separated: public, private (needs groups:history), im and mpim (need im:history, mpim:history).',
-    type: 'list',
-    required: false,
-    default_value: 'public',
-    value: 'public',
+  token: declaredField(slack.token),
+  fetch_last_n_days: declaredField(slack.fetchLastNDays),
+  auto_join_channels: declaredField(slack.autoJoinChannels),
+  sync_users: declaredField(slack.syncUsers),
+  channel_types: declaredField(slack.channelTypes, {
+    value: slack.channelTypes.default.join(','),
     validations: [{ type: 'included_in', constraint: [...channelTypes] }],
   }),
-  threads: field({
-    display: 'toggle',
-    label: 'Sync thread replies',
-    order: 6,
-    tooltip: 'Read the replies of every thread whose parent is inside the window, including late replies.',
-    type: 'bool',
-    required: false,
-    value: true,
-  }),
+  threads: declaredField(slack.threads),
   sync_all_channels: field({
     display: 'toggle',
     label: 'Sync every channel',
@@ -107,22 +82,8 @@ export const slackConfigurationSchema: Record<string, ConfigurationField> = {
     required: false,
     value: true,
   }),
-  channels: field({
-    display: 'textarea',
-    label: 'Channels to sync',
-    order: 8,
-    tooltip: 'Comma-separated channel names or ids.',
-    type: 'list',
-    depends_on: [{ field: 'sync_all_channels', value: false }],
-  }),
-  exclude_channels: field({
-    display: 'textarea',
-    label: 'Channels never to sync',
-    order: 9,
-    tooltip: 'Comma-separated channel names or ids; wins over the channels to sync.',
-    type: 'list',
-    required: false,
-  }),
+  channels: declaredField(slack.channels, { required: true, depends_on: [{ field: 'sync_all_channels', value: false }] }),
+  exclude_channels: declaredField(slack.excludeChannels),
 };
 
 /** What a job reads from the configuration values. */
@@ -183,19 +144,19 @@ export function readSettings(configuration: Configuration): SettingsResult {
   const token = typeof tokenValue === 'string' ? tokenValue.trim() : '';
   if (token === '') missing.push(name('token'));
 
-  let fetchLastNDays = 180;
+  let fetchLastNDays: number = slack.fetchLastNDays.default;
   const days = raw('fetch_last_n_days');
   if (!isEmpty(days)) {
     const text = String(days).trim();
     if (/^\d+$/.test(text)) fetchLastNDays = Number(text);
     else problems.push(`${name('fetch_last_n_days')} must be a whole number of days (0 = all history), got ${JSON.stringify(days)}`);
   }
-  const requestedTypes = list('channel_types') ?? ['public'];
+  const requestedTypes = list('channel_types') ?? slack.channelTypes.default;
   const unknownTypes = requestedTypes.filter((type) => !channelTypes.includes(type as ChannelType));
-  if (unknownTypes.length > 0)
-    problems.push(
-      `${name('channel_types')} has unknown type${unknownTypes.length > 1 ? 's' : ''} ${unknownTypes.join(', ')} (use ${channelTypes.join(', ')})`,
-    );
+  if (unknownTypes.length > 0) {
+    const plural = unknownTypes.length > 1 ? 's' : '';
+    problems.push(`${name('channel_types')} has unknown type${plural} ${unknownTypes.join(', ')} (use ${channelTypes.join(', ')})`);
+  }
 
   const syncAllChannels = boolean('sync_all_channels', true);
   const channels = syncAllChannels ? undefined : list('channels');
@@ -204,9 +165,9 @@ export function readSettings(configuration: Configuration): SettingsResult {
   const settings: SlackJobSettings = {
     token,
     fetchLastNDays,
-    autoJoinChannels: boolean('auto_join_channels', false),
-    syncUsers: boolean('sync_users', true),
-    threads: boolean('threads', true),
+    autoJoinChannels: boolean('auto_join_channels', slack.autoJoinChannels.default),
+    syncUsers: boolean('sync_users', slack.syncUsers.default),
+    threads: boolean('threads', slack.threads.default),
     channelTypes: [...new Set(requestedTypes)] as ChannelType[],
     channels,
     excludeChannels: list('exclude_channels'),

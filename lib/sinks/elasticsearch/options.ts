@@ -1,6 +1,7 @@
-// The Elasticsearch sink's options, statistics and defaults.
+// The Elasticsearch sink's options, statistics and defaults, and its settings as the CLI declares them.
 
 import type { Client } from '@elastic/elasticsearch';
+import { declareOptions } from '../../options.js';
 import type { ComponentStats } from '../../stage.js';
 import type { SyncRule } from '../../transforms/sync-rules.js';
 import type { ElasticsearchConnectionOptions } from './connection.js';
@@ -80,4 +81,69 @@ export const emptyStats = (): ElasticsearchSinkStats => ({
   deletedExcludedByRules: 0,
   deletedGoneFromSlack: 0,
   staleDeletionSkippedChannels: 0,
+});
+
+/** The sink's settings as the CLI, --help and the README show them (lib/options.ts). */
+export const elasticsearchSinkOptions = declareOptions({
+  index: {
+    flag: 'index',
+    type: 'string',
+    placeholder: 'NAME',
+    description: 'sync: Elasticsearch index (created with mappings if missing); export --format es-bulk: the _index of every action line',
+    defaultText: 'sync: required',
+  },
+  esUrl: {
+    flag: 'es-url',
+    type: 'string',
+    env: 'ELASTICSEARCH_URL',
+    placeholder: 'URL',
+    description: 'Elasticsearch URL',
+    details:
+      '(8.x from 8.13, or 9.x; the version is read with `GET /` before any Slack call; 8.x clusters get ' +
+      '`compatible-with=8` headers, which the 9.x client would otherwise send as 9 and 8.x would refuse)',
+  },
+  esApiKey: {
+    flag: 'es-api-key',
+    type: 'string',
+    env: 'ELASTICSEARCH_API_KEY',
+    placeholder: 'KEY',
+    secret: true,
+    description: 'Elasticsearch API key (encoded form)',
+  },
+  esUsername: {
+    flag: 'es-username',
+    type: 'string',
+    env: 'ELASTICSEARCH_USERNAME',
+    placeholder: 'USER',
+    description: 'Elasticsearch basic-auth user',
+  },
+  esPassword: {
+    flag: 'es-password',
+    type: 'string',
+    env: 'ELASTICSEARCH_PASSWORD',
+    placeholder: 'PASSWORD',
+    secret: true,
+    description: 'Elasticsearch basic-auth password; prefer the environment variable',
+  },
+  esCaCert: {
+    flag: 'es-ca-cert',
+    type: 'string',
+    placeholder: 'FILE',
+    description: 'CA certificate (PEM) to trust for Elasticsearch',
+    defaultText: 'the system CAs',
+  },
+  deleteStale: {
+    flag: 'delete-stale',
+    type: 'boolean',
+    default: false,
+    description: 'delete indexed messages no longer in Slack (complete channels only, inside the window)',
+    details: '(safeguards below)',
+  },
+  deadLetter: {
+    flag: 'dead-letter',
+    type: 'string',
+    placeholder: 'FILE',
+    description: 'NDJSON file for documents Elasticsearch rejected after retries',
+    default: 'slack-etl-dead-letter.ndjson',
+  },
 });

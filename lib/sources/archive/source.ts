@@ -8,6 +8,7 @@ import { conversationName, MalformedMessageError, toChannelDocument, toMessageDo
 import type { ChannelType } from '../slack/source.js';
 import { conversationFiles, folderOf, usersFiles, type ConversationKind } from './layout.js';
 import { openArchive, type ArchiveReader } from './reader.js';
+import { archiveSourceOptions } from './options.js';
 
 type Raw = Record<string, any>;
 
@@ -64,7 +65,7 @@ const kinds = Object.keys(conversationFiles) as ConversationKind[];
 export function slackArchiveSource(options: SlackArchiveSourceOptions): SlackArchiveSource {
   const logger = options.logger ?? silentLogger;
   const teamUrl = options.workspaceUrl ?? null;
-  const fetchLastNDays = options.fetchLastNDays ?? 0;
+  const fetchLastNDays = options.fetchLastNDays ?? archiveSourceOptions.fetchLastNDays.default;
   const nowSeconds = Math.floor((options.now ?? Date.now()) / 1000);
   const oldest = fetchLastNDays > 0 ? toSlackBoundary(nowSeconds - fetchLastNDays * 86_400) : null;
   const wantedKinds = new Set<ConversationKind>(options.channelTypes ?? kinds);

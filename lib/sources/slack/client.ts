@@ -8,6 +8,7 @@ import { actionFor, configErrorFor, type SlackErrorAction } from './error-policy
 import { defaultTierRates, Pacers, type TierRates } from './pacer.js';
 import { nestingGuardedFetch } from './nesting-guard.js';
 import { longRetryAfterSeconds, RestrictedRegime } from './restricted-regime.js';
+import { slackSourceOptions } from './options.js';
 
 export interface SlackClientOptions {
   token: string;
@@ -138,7 +139,7 @@ export class SlackApiClient {
   private readonly restrictedRegime: RestrictedRegime;
 
   constructor(options: SlackClientOptions) {
-    this.slackApiUrl = options.slackApiUrl ?? (process.env.SLACK_API_URL || 'https://slack.com/api/');
+    this.slackApiUrl = options.slackApiUrl ?? (process.env.SLACK_API_URL || slackSourceOptions.slackApiUrl.default);
     refuseCredentialsInUrl(this.slackApiUrl);
     this.logger = options.logger ?? silentLogger;
     this.maxAttempts = options.maxAttempts ?? 8;

@@ -3,9 +3,9 @@
 import { ConfigError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { conversationName } from './to-documents.js';
+import { slackSourceOptions, type ChannelType } from './options.js';
 
-export type ChannelType = 'public' | 'private' | 'im' | 'mpim';
-export const channelTypes: readonly ChannelType[] = ['public', 'private', 'im', 'mpim'];
+export { channelTypes, type ChannelType } from './options.js';
 /** conversations.list `types` names. */
 export const slackTypeNames: Record<ChannelType, string> = { public: 'public_channel', private: 'private_channel', im: 'im', mpim: 'mpim' };
 
@@ -26,7 +26,7 @@ export const isMember = (channel: Raw): boolean => channel.is_member === true ||
 const matches = (channel: Raw, entry: string): boolean => channel.id === entry || conversationName(channel) === entry;
 
 export function channelSelection(options: SelectionOptions) {
-  const types = options.channelTypes ?? ['public'];
+  const types = options.channelTypes ?? slackSourceOptions.channelTypes.default;
   const include = options.channels ?? [];
   const exclude = new Set(options.excludeChannels ?? []);
   const isSelected = (channel: Raw): boolean => {

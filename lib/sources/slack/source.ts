@@ -19,6 +19,7 @@ import { interleave } from './interleave.js';
 import type { TierRates } from './pacer.js';
 import { toChannelDocument } from './to-documents.js';
 import { listUsers } from './users.js';
+import { slackSourceOptions } from './options.js';
 import { attachSlackObject } from '../../slack-raw.js';
 
 export { channelTypes, type ChannelType } from './selection.js';
@@ -198,7 +199,7 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
         for (const channel of channels) if (skipChannels.has(String(channel.id))) completeChannels.push(String(channel.id));
       }
       options.progress?.channelsSelected?.(toRead.length);
-      const streams = interleave(toRead, options.concurrency ?? 4, (channel) => {
+      const streams = interleave(toRead, options.concurrency ?? slackSourceOptions.concurrency.default, (channel) => {
         options.progress?.channelStarted?.(String(channel.id), conversationName(channel));
         const stream = channelDocuments(context, channel, decisions, (outcome) => {
           (outcome === 'read' ? completeChannels : skippedChannels).push(String(channel.id));

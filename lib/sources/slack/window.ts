@@ -2,6 +2,7 @@
 
 import { DateTime, Duration } from 'luxon';
 import { ConfigError } from '../../errors.js';
+import { slackSourceOptions } from './options.js';
 
 /** When a window boundary is: an ISO date or date-time, a duration back from now (`P30D`, `30d`, `12h`), or a Date / epoch ms. */
 export type WindowBoundary = string | Date | number;
@@ -76,7 +77,7 @@ export function resolveWindow(options: WindowOptions): MessageWindow {
       hint: 'use an IANA zone name such as Europe/Berlin or UTC',
     });
   if (options.since === undefined && options.until === undefined) {
-    const days = options.fetchLastNDays ?? 180;
+    const days = options.fetchLastNDays ?? slackSourceOptions.fetchLastNDays.default;
     if (days === 0) return { oldest: null, latest: null, sinceMs: null, untilMs: null };
     const sinceSeconds = Math.floor(now.toSeconds()) - days * 86_400;
     // A window reaching before 1970 (a huge --fetch-last-n-days) is all history, never a negative `oldest`.
