@@ -34,6 +34,7 @@ export {
   type RulesValidation,
   type RuleProblem,
 } from './transforms/sync-rules.js';
+export { teeSink, TeeBranchFailed, type TeeSinkStats } from './sinks/tee.js';
 export { dedupe, type DedupeOptions, type SeenStore } from './transforms/dedupe.js';
 export { contentHash } from './content-hash.js';
 export { StateStore, createStateStore, type ThreadState } from './state/store.js';

@@ -51,6 +51,13 @@ export const runOptions = declareOptions({
     description: 'incremental state: the next run emits only new, changed and deleted documents',
     details: '(see Incremental runs)',
   },
+  alsoExport: {
+    flag: 'also-export',
+    type: 'string',
+    placeholder: 'FILE',
+    description: 'also write the synced documents as NDJSON (`.gz` = gzip, - = stdout) in the same run; Slack is read once',
+    details: '(`teeSink`: the slower of index and file paces the run; if either fails, the file is not kept)',
+  },
   dryRun: {
     flag: 'dry-run',
     type: 'boolean',
@@ -133,6 +140,7 @@ export const optionSpecs: readonly CliOption[] = [
   on(elasticsearchCommands, elasticsearch.esCaCert),
   on(['sync'], elasticsearch.deleteStale),
   on(['sync'], elasticsearch.deadLetter),
+  on(['sync'], run.alsoExport),
   on(['connector'], connectorServiceOptions.connectorIds),
   on(['connector'], connectorServiceOptions.pollIntervalSeconds),
   on(allCommands, run.quiet),
@@ -172,6 +180,8 @@ export interface CliConfig {
   esCaCert: string | undefined;
   deleteStale: boolean;
   deadLetter: string;
+  /** `sync`: an NDJSON file written from the same documents (teeSink). */
+  alsoExport: string | undefined;
   quiet: boolean;
   logFormat: 'text' | 'json';
   dryRun: boolean;

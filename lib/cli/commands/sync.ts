@@ -2,6 +2,8 @@
 
 import { ConfigError } from '../../errors.js';
 import { checkElasticsearch, createElasticsearchClient, elasticsearchSink } from '../../sinks/elasticsearch.js';
+import { checkNdjsonTarget, ndjsonSink } from '../../sinks/ndjson.js';
+import { teeSink } from '../../sinks/tee.js';
 import { loadRules } from '../../transforms/sync-rules.js';
 import { runSlackJob, type CliIo } from '../job.js';
 import type { CliConfig } from '../options.js';
@@ -34,15 +36,22 @@ export async function runSync(config: CliConfig, io: CliIo): Promise<number> {
     password: config.esPassword,
     caCertPath: config.esCaCert,
   });
+  const index = config.index;
+  const sink = elasticsearchSink({ client, index, deleteStale: config.deleteStale, deadLetterPath: config.deadLetter, rules });
+  const alsoExport = config.alsoExport;
   try {
     return await runSlackJob({
       config,
       io,
       rules,
-      preflight: () => checkElasticsearch(client, node, config.index),
-      sink: elasticsearchSink({ client, index: config.index, deleteStale: config.deleteStale, deadLetterPath: config.deadLetter, rules }),
+      preflight: async () => {
+        if (alsoExport !== undefined) await checkNdjsonTarget(alsoExport);
+        await checkElasticsearch(client, node, index);
+      },
+      // --also-export: one read of Slack into both; the index's figures stay the summary's, the file's join them.
+      sink: alsoExport === undefined ? sink : teeSink(sink, ndjsonSink({ path: alsoExport, stdout: io.stdout })),
       verb: 'synced',
-      destination: `index ${config.index}`,
+      destination: alsoExport === undefined ? `index ${index}` : `index ${index} and ${alsoExport === '-' ? 'stdout' : alsoExport}`,
     });
   } finally {
     await client.close();
