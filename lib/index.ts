@@ -1,7 +1,17 @@
 // Public API of slack-etl: re-exports only.
 
 export * from './documents.js';
-export type { Stage, Sink, SinkContext, Source, SourceReport, ComponentStats } from './stage.js';
+export {
+  defineStage,
+  defineSink,
+  type Stage,
+  type NamedStage,
+  type Sink,
+  type SinkContext,
+  type Source,
+  type SourceReport,
+  type ComponentStats,
+} from './stage.js';
 export { pipeline, type PipelineOptions, type RunStats } from './pipeline.js';
 export { SlackEtlError, ConfigError, RunError, describeError, type ErrorCode, type ExitCode } from './errors.js';
 export { createLogger, silentLogger, redact, type Logger, type LogFormat, type LogLevel } from './log.js';

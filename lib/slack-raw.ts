@@ -1,6 +1,6 @@
 // The Slack object a document was made from, carried beside it (under a symbol) for formats that write Slack's own objects.
 
-import type { Stage } from './stage.js';
+import { defineStage, type Stage } from './stage.js';
 
 type Raw = Record<string, any>;
 
@@ -26,23 +26,24 @@ export const slackObjectOf = (document: object): Raw | undefined => (document as
  * output with the same `_id`. The stage must keep order and may drop documents (none is ever added).
  */
 export function keepingSlackObjects<In extends { _id: string }, Out extends { _id: string }>(stage: Stage<In, Out>): Stage<In, Out> {
-  const wrapped: Stage<In, Out> = async function* (documents) {
-    const pending: Array<{ id: string; raw: Raw | undefined }> = [];
-    async function* remember() {
-      for await (const document of documents) {
-        pending.push({ id: document._id, raw: slackObjectOf(document) });
-        yield document;
+  return defineStage(
+    stage.stageName ?? 'stage',
+    async function* (documents: AsyncIterable<In>) {
+      const pending: Array<{ id: string; raw: Raw | undefined }> = [];
+      async function* remember() {
+        for await (const document of documents) {
+          pending.push({ id: document._id, raw: slackObjectOf(document) });
+          yield document;
+        }
       }
-    }
-    for await (const output of stage(remember())) {
-      // Dropped inputs sit before the match: discard them.
-      let entry = pending.shift();
-      while (entry !== undefined && entry.id !== output._id) entry = pending.shift();
-      if (entry?.raw !== undefined) attachSlackObject(output, entry.raw);
-      yield output;
-    }
-  };
-  wrapped.stageName = stage.stageName;
-  if (stage.stats) wrapped.stats = stage.stats;
-  return wrapped;
+      for await (const output of stage(remember())) {
+        // Dropped inputs sit before the match: discard them.
+        let entry = pending.shift();
+        while (entry !== undefined && entry.id !== output._id) entry = pending.shift();
+        if (entry?.raw !== undefined) attachSlackObject(output, entry.raw);
+        yield output;
+      }
+    },
+    stage.stats,
+  );
 }

@@ -7,12 +7,25 @@ export type ComponentStats = Record<string, unknown>;
 
 /**
  * A stage is a plain function `AsyncIterable<In> → AsyncIterable<Out>`, so it works in `for await`,
- * in ix's `.pipe(...)` and in `pipeline(...)`. A stage may expose `stats()`; `pipeline` collects it.
+ * in ix's `.pipe(...)` and in `pipeline(...)`. A stage may expose `stats()`; `pipeline` collects it under `stageName`.
  */
 export interface Stage<In, Out> {
   (source: AsyncIterable<In>): AsyncIterable<Out>;
   stageName?: string;
   stats?: () => ComponentStats;
+}
+
+/** A stage with its name (the key of its counters in the run's statistics). */
+export type NamedStage<In, Out> = Stage<In, Out> & { stageName: string };
+
+/** The one way to build a stage: `transform` runs per run; `stats` reports its counters (pipeline collects them). */
+export function defineStage<In, Out>(
+  name: string,
+  transform: (source: AsyncIterable<In>) => AsyncIterable<Out>,
+  stats?: () => ComponentStats,
+): NamedStage<In, Out> {
+  const stage = (source: AsyncIterable<In>) => transform(source);
+  return Object.assign(stage, { stageName: name }, stats ? { stats } : {});
 }
 
 /** What a source knows at the end of a run that a sink needs to decide about deletions. */
@@ -52,4 +65,13 @@ export interface SinkContext {
 export interface Sink<In> {
   (documents: AsyncIterable<In>, context: SinkContext): Promise<ComponentStats>;
   sinkName?: string;
+}
+
+/** The one way to build a sink: `write` consumes the documents and resolves with the sink's statistics. */
+export function defineSink<In, Stats extends ComponentStats = ComponentStats>(
+  name: string,
+  write: (documents: AsyncIterable<In>, context: SinkContext) => Promise<Stats>,
+): Sink<In> & { sinkName: string } {
+  const sink = (documents: AsyncIterable<In>, context: SinkContext) => write(documents, context);
+  return Object.assign(sink, { sinkName: name });
 }

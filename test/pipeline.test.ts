@@ -2,7 +2,7 @@
 
 import t from 'tap';
 import { from } from 'ix/asynciterable';
-import { filter, map } from 'ix/asynciterable/operators';
+import { filter } from 'ix/asynciterable/operators';
 import { pipeline } from '../lib/pipeline.js';
 import { dedupe } from '../lib/transforms/dedupe.js';
 import { enrich } from '../lib/transforms/enrich.js';
@@ -46,15 +46,13 @@ t.test('pipeline(source, ...stages, sink) runs the stages in order and returns p
 });
 
 t.test('stages compose with ix operators and in a plain for-await loop', async (t) => {
-  const viaIx = await collect(
-    from(fromArray(documents())).pipe(
-      // ix's typings want an AsyncIterableX back; `from` adapts a stage's plain async iterable.
-      (input) => from(enrich({})(input)),
-      filter((document: AnyDocument) => document.type === 'message' && document.channel_id === 'C1'),
-      (input) => from(dedupe()(input)),
-      map((document: AnyDocument) => document._id),
-    ),
+  // Library stages go into ix's .pipe(...) as they are, between ix operators.
+  const piped = from(fromArray(documents())).pipe(
+    enrich({}),
+    filter((document: AnyDocument) => document.type === 'message' && document.channel_id === 'C1'),
+    dedupe(),
   );
+  const viaIx = (await collect(piped)).map((document) => document._id);
   t.strictSame(viaIx, ['C1-1700000000.000001'], 'ix pipe with library stages between ix operators');
   const plain = await collect(dedupe()(enrich({})(fromArray(documents()))));
   t.equal(plain.length, 2, 'function application without any library');

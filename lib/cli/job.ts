@@ -244,18 +244,15 @@ async function runLocked(
     if (user && plan.keepSlackObjects) lookedUpUsers.push(user);
     return user;
   };
-  const enrichStage = Object.assign(
-    enrich({
-      syncUsers: config.syncUsers,
-      lookupUser,
-      ...(api ? { lookupBot: api.lookups.lookupBot, lookupChannel: api.lookups.lookupChannel } : {}),
-    }),
-    { stageName: 'enrich' },
-  );
+  const enrichStage = enrich({
+    syncUsers: config.syncUsers,
+    lookupUser,
+    ...(api ? { lookupBot: api.lookups.lookupBot, lookupChannel: api.lookups.lookupChannel } : {}),
+  });
   // enrich writes new documents: the Slack objects a format needs are put back on them.
   const stages: Stage<any, any>[] = [plan.keepSlackObjects ? keepingSlackObjects(enrichStage) : enrichStage];
-  if (rules.length > 0) stages.push(Object.assign(syncRules(rules), { stageName: 'syncRules' }));
-  stages.push(Object.assign(dedupe({ seen: state }), { stageName: 'dedupe' }));
+  if (rules.length > 0) stages.push(syncRules(rules));
+  stages.push(dedupe({ seen: state }));
   if (plan.stages) stages.push(...plan.stages);
   const progress = config.quiet
     ? null

@@ -2,7 +2,7 @@
 
 import type { Writable } from 'node:stream';
 import type { RunStats } from '../pipeline.js';
-import type { Stage } from '../stage.js';
+import { defineStage, type Stage } from '../stage.js';
 import type { RunProgress } from '../progress.js';
 import { describeWindow } from '../sources/slack/window.js';
 
@@ -105,15 +105,12 @@ export function progressDisplay(options: ProgressDisplayOptions): ProgressDispla
   };
   const timer = setInterval(options.tty ? draw : logLine, options.tty ? 250 : options.intervalMs);
   timer.unref();
-  const stage = Object.assign(
-    async function* countDocuments(input: AsyncIterable<unknown>) {
-      for await (const document of input) {
-        documents++;
-        yield document;
-      }
-    },
-    { stageName: 'progress' },
-  );
+  const stage = defineStage('progress', async function* countDocuments(input: AsyncIterable<unknown>) {
+    for await (const document of input) {
+      documents++;
+      yield document;
+    }
+  });
   return {
     stage,
     writeAbove(text: string) {

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError } from '../errors.js';
 import { redact, type Logger } from '../log.js';
 import { checkElasticsearch, elasticsearchSink } from '../sinks/elasticsearch.js';
-import type { Stage } from '../stage.js';
+import { defineStage, type Stage } from '../stage.js';
 import { formatRuleProblem, validateRules } from '../transforms/sync-rules.js';
 import { runSlackJob, type CliIo } from '../cli/job.js';
 import type { CliConfig } from '../cli/options.js';
@@ -52,13 +52,13 @@ class JobSetupError extends Error {}
 /** Counts documents on their way to the sink: the running job's counts before the sink's final ones exist. */
 function progressCounter(): Stage<any, any> & { count: () => number } {
   let count = 0;
-  const stage = async function* countForConnector(documents: AsyncIterable<any>) {
+  const stage = defineStage('connector-progress', async function* countForConnector(documents: AsyncIterable<any>) {
     for await (const document of documents) {
       count++;
       yield document;
     }
-  };
-  return Object.assign(stage, { stageName: 'connector-progress', count: () => count });
+  });
+  return Object.assign(stage, { count: () => count });
 }
 
 /**

@@ -1,7 +1,7 @@
 // Elasticsearch/OpenSearch `_bulk` body: an action line per document (`index`, or `delete` for a tombstone), then its source.
 
 import type { AnyDocument } from '../documents.js';
-import type { Sink } from '../stage.js';
+import { defineSink, type Sink, type SinkContext } from '../stage.js';
 import { ndjsonSink, type NdjsonSinkOptions } from './ndjson.js';
 
 export interface EsBulkSinkOptions extends Omit<NdjsonSinkOptions, 'resume'> {
@@ -27,7 +27,7 @@ export async function* toBulkLines(documents: AsyncIterable<AnyDocument>, index?
 /** NDJSON output (file with temporary name + rename, `.gz`, or stdout) of the `_bulk` lines. */
 export function esBulkSink(options: EsBulkSinkOptions = {}): Sink<AnyDocument> {
   const lines = ndjsonSink(options);
-  const sink: Sink<AnyDocument> = async (documents, context) => {
+  return defineSink('es-bulk', async (documents: AsyncIterable<AnyDocument>, context: SinkContext) => {
     let tombstones = 0;
     let indexed = 0;
     async function* counted() {
@@ -39,7 +39,5 @@ export function esBulkSink(options: EsBulkSinkOptions = {}): Sink<AnyDocument> {
     }
     const stats = await lines(toBulkLines(counted(), options.index), context);
     return { ...stats, lines: stats.documents, documents: indexed + tombstones, indexActions: indexed, deleteActions: tombstones };
-  };
-  sink.sinkName = 'es-bulk';
-  return sink;
+  });
 }

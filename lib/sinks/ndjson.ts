@@ -9,7 +9,7 @@ import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { ConfigError, RunError } from '../errors.js';
-import type { ComponentStats, Sink } from '../stage.js';
+import { defineSink, type ComponentStats, type Sink } from '../stage.js';
 import { createPrivateFile, createTemporaryBeside, modeToKeep, openOwnedFile, replaceFile } from '../files.js';
 
 export interface NdjsonSinkOptions {
@@ -383,5 +383,5 @@ export function ndjsonSink(options: NdjsonSinkOptions = {}): Sink<object> {
       throw error;
     }
   };
-  return Object.assign(sink, { sinkName: 'ndjson' });
+  return defineSink('ndjson', sink);
 }

@@ -1,7 +1,7 @@
 // Singer tap output: a SCHEMA per stream (users, channels, messages), a RECORD per document, and a closing STATE.
 
 import type { AnyDocument } from '../documents.js';
-import type { Sink } from '../stage.js';
+import { defineSink, type Sink, type SinkContext } from '../stage.js';
 import { singerStateKey, type StateData } from '../state/state-file.js';
 import { ndjsonSink, type NdjsonSinkOptions } from './ndjson.js';
 
@@ -162,7 +162,7 @@ export async function* toSingerMessages(
 /** NDJSON output (file with temporary name + rename, `.gz`, or stdout) of the Singer messages. */
 export function singerSink(options: SingerSinkOptions = {}): Sink<AnyDocument> {
   const lines = ndjsonSink(options);
-  const sink: Sink<AnyDocument> = async (documents, context) => {
+  return defineSink('singer', async (documents: AsyncIterable<AnyDocument>, context: SinkContext) => {
     let records = 0;
     async function* counted() {
       for await (const document of documents) {
@@ -172,9 +172,7 @@ export function singerSink(options: SingerSinkOptions = {}): Sink<AnyDocument> {
     }
     const stats = await lines(toSingerMessages(counted(), options.finalState), context);
     return { ...stats, lines: stats.documents, documents: records };
-  };
-  sink.sinkName = 'singer';
-  return sink;
+  });
 }
 
 /**

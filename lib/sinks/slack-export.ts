@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path';
 import type { AnyDocument } from '../documents.js';
 import { ConfigError } from '../errors.js';
 import { slackObjectOf } from '../slack-raw.js';
-import type { ComponentStats, Sink } from '../stage.js';
+import { defineSink, type ComponentStats, type Sink } from '../stage.js';
 import { conversationFiles, dayFileDate, folderOf, isSafeFolderName, kindOf, type ConversationKind } from '../sources/archive/layout.js';
 import { folderWriter, isZipPath, zipWriter, type ExportWriter } from './export-writer.js';
 
@@ -217,5 +217,5 @@ export function slackExportSink(options: SlackExportSinkOptions): Sink<AnyDocume
       throw error;
     }
   };
-  return Object.assign(sink, { sinkName: 'slack-export' });
+  return defineSink('slack-export', sink);
 }

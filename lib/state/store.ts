@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { contentHash } from '../content-hash.js';
 import { ConfigError } from '../errors.js';
 import type { AnyDocument } from '../documents.js';
-import type { Stage } from '../stage.js';
+import { defineStage, type Stage } from '../stage.js';
 import type { SeenStore } from '../transforms/dedupe.js';
 import { parseState, stateFormat, stateVersion, type OutputRecord, type RunState, type StateData, type ThreadState } from './state-file.js';
 
@@ -382,7 +382,7 @@ export class StateStore implements SeenStore {
    */
   track(): Stage<AnyDocument, AnyDocument> {
     const store = this;
-    const stage: Stage<AnyDocument, AnyDocument> = async function* trackForState(documents) {
+    return defineStage('state', async function* trackForState(documents: AsyncIterable<AnyDocument>) {
       for await (const document of documents) {
         store.tracked++;
         if (document.type === 'tombstone')
@@ -404,9 +404,7 @@ export class StateStore implements SeenStore {
         if (store.buffer.length >= pendingBatch) store.flushPending();
         yield document;
       }
-    };
-    stage.stageName = 'state';
-    return stage;
+    });
   }
 
   /** The first `count` more tracked documents (default: all) are durably in the sink: the next `save()` records them. */

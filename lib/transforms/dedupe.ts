@@ -2,7 +2,7 @@
 
 import { contentHash } from '../content-hash.js';
 import type { AnyDocument } from '../documents.js';
-import type { Stage } from '../stage.js';
+import { defineStage, type Stage } from '../stage.js';
 
 /** "Seen before": `_id` → `content_hash` from an earlier run (a state file, the index). */
 export interface SeenStore {
@@ -108,8 +108,5 @@ export function dedupe(options: DedupeOptions = {}): Stage<AnyDocument, AnyDocum
     }
   }
 
-  const stage: Stage<AnyDocument, AnyDocument> = dedupeStage;
-  stage.stageName = 'dedupe';
-  stage.stats = () => ({ ...stats });
-  return stage;
+  return defineStage('dedupe', dedupeStage, () => ({ ...stats }));
 }

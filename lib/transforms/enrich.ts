@@ -1,7 +1,7 @@
 // Enrich stage: user and channel names for authors, mentions, channel references and links in message text.
 
 import type { AnyDocument, ChannelDocument, MessageDocument, UserDocument } from '../documents.js';
-import type { Stage } from '../stage.js';
+import { defineStage, type Stage } from '../stage.js';
 import { NameResolver } from './name-resolver.js';
 
 /** A user as Slack's `users.info` returns it (only the fields naming them are read). */
@@ -323,9 +323,7 @@ export function enrich(options: EnrichOptions = {}): Stage<AnyDocument, AnyDocum
     }
   }
 
-  const stage: Stage<AnyDocument, AnyDocument> = enrichStage;
-  stage.stageName = 'enrich';
-  stage.stats = (): EnrichStats => ({
+  return defineStage('enrich', enrichStage, (): EnrichStats => ({
     usersLearned,
     lookups: users.lookups,
     lookupFailures: users.failures + bots.failures + channels.failures,
@@ -336,6 +334,5 @@ export function enrich(options: EnrichOptions = {}): Stage<AnyDocument, AnyDocum
     unknownBots: bots.unknownCount,
     unknownChannels: channels.unknownCount,
     usersFromProfiles,
-  });
-  return stage;
+  }));
 }

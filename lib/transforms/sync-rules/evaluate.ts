@@ -2,7 +2,7 @@
 
 import type { AnyDocument } from '../../documents.js';
 import { ConfigError } from '../../errors.js';
-import type { Stage } from '../../stage.js';
+import { defineStage, type Stage } from '../../stage.js';
 import { operators, type Verdict } from './operators.js';
 import { formatRuleProblem } from './parse.js';
 import { defaultRuleId, type SyncRule, type SyncRulesStats } from './types.js';
@@ -104,14 +104,11 @@ export function syncRules(rules: SyncRule[]): Stage<AnyDocument, AnyDocument> {
     }
   }
 
-  const stage: Stage<AnyDocument, AnyDocument> = syncRulesStage;
-  stage.stageName = 'syncRules';
-  stage.stats = (): SyncRulesStats => {
+  return defineStage('syncRules', syncRulesStage, (): SyncRulesStats => {
     const matches: SyncRulesStats['matches'] = {};
     compiled.forEach((rule, index) => {
       matches[rule.rule.id] = { policy: rule.rule.policy, matches: matchCounts[index]! };
     });
     return { included, excluded, incomparable: counters.incomparable, matches };
-  };
-  return stage;
+  });
 }
