@@ -1,7 +1,7 @@
 // The bad-input matrix through the real CLI: each wrong option, credential, file or output gives one line naming the problem and the fix, the right exit code, no stack trace, no partial output and no secret.
 
 import t, { type Test } from 'tap';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmod, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -536,6 +536,25 @@ t.test('streams and devices', async (t) => {
     });
     t.equal(result.code, 0, result.stderr);
     t.ok((await stat('/dev/null')).isCharacterDevice(), '/dev/null is still the device');
+  });
+  t.test('a FIFO as --out is written in place: the reader gets every document, the FIFO stays a FIFO', async (t) => {
+    const slack = await fakeSlack(t);
+    const directory = await temporaryDirectory(t);
+    const fifo = join(directory, 'documents.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const run = runCli(['export', '--out', fifo, '--fetch-last-n-days', '0', '--tier-rates', scaledTierRatesFlag, '--quiet'], {
+      cwd: directory,
+      env: userEnvironment(slack),
+    });
+    // Opening a FIFO for reading waits for its writer: the run.
+    const received = await readFile(fifo, 'utf8');
+    const result = await run;
+    t.equal(result.code, 0, result.stderr);
+    const documents = parseNdjson(received) as Array<{ _id: string; type: string }>;
+    t.strictSame([...new Set(documents.map((document) => document.type))].sort(), ['channel', 'message', 'user'], 'whole documents');
+    t.equal(new Set(documents.map((document) => document._id)).size, documents.length, 'each once');
+    t.ok((await stat(fifo)).isFIFO(), 'still a FIFO, never replaced by a file');
+    t.strictSame(await readdir(directory), ['documents.fifo'], 'no temporary file beside it');
   });
 });
 

@@ -1,8 +1,10 @@
 // Ctrl-C and SIGTERM stop the real CLI promptly even while every request waits a minute or a day for its rate-limit turn.
 
 import { spawn } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import t from 'tap';
-import { startWorkspace, testToken, type TestContext } from './helpers/slack.js';
+import { startWorkspace, temporaryDirectory, testToken, type TestContext } from './helpers/slack.js';
 import type { FakeSlackServer } from '../fixtures/slack-api/server.js';
 import { binPath } from './helpers/paths.js';
 
@@ -10,11 +12,11 @@ import { binPath } from './helpers/paths.js';
 const exitsWithinMs = 5_000;
 
 /** Starts an export, sends `signal` once history requests are waiting their turn, and reports how the process ended. */
-async function interruptWhileWaiting(t: TestContext, slack: FakeSlackServer, signal: NodeJS.Signals, args: string[] = []) {
+async function interruptWhileWaiting(t: TestContext, slack: FakeSlackServer, signal: NodeJS.Signals, args: string[] = [], out = '-') {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env))
     if (value !== undefined && !key.startsWith('TAP') && !key.startsWith('NODE_OPTIONS')) env[key] = value;
-  const child = spawn(process.execPath, [binPath, 'export', '--slack-api-url', slack.url, '--out', '-', ...args], {
+  const child = spawn(process.execPath, [binPath, 'export', '--slack-api-url', slack.url, '--out', out, ...args], {
     env: { ...env, SLACK_TOKEN: testToken },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -60,4 +62,18 @@ t.test('SIGTERM while history waits out `Retry-After: 86400`: the CLI stops at o
     'the day-long wait was announced',
   );
   t.match(result.stderr, /received SIGTERM: stopping/);
+});
+
+t.test('SIGINT during an export to a file: the previous file stays as it was, no half-written output or temporary file', async (t) => {
+  const { slack } = await startWorkspace(t, {}, { rateScale: 1, retryAfterSeconds: 86_400 });
+  slack.injectFault('conversations.history', 'burst429', 1_000);
+  const directory = await temporaryDirectory(t);
+  const out = join(directory, 'slack.ndjson');
+  await writeFile(out, '{"previous":"export"}\n');
+  // Users and channels are written (to the temporary file) before history waits out its day-long Retry-After.
+  const result = await interruptWhileWaiting(t, slack, 'SIGINT', [], out);
+  t.equal(result.code, 1, result.stderr);
+  t.match(result.stderr, /received SIGINT: stopping; nothing is written under the final name/);
+  t.equal(await readFile(out, 'utf8'), '{"previous":"export"}\n', 'the previous export is untouched');
+  t.strictSame(await readdir(directory), ['slack.ndjson'], 'no temporary or partial file is left beside it');
 });
