@@ -344,3 +344,36 @@ t.test('latencyMs delays every answer: a client with a shorter request timeout g
   t.match(await failure(impatient.info()), { name: 'TimeoutError' });
   t.match(await client.info(), { tagline: 'You Know, for Search' });
 });
+
+t.test(
+  'filter_path keeps only the named fields (`*`, `**`, `-` exclusions, arrays transparent); error responses are not filtered',
+  async (t) => {
+    const { client } = await startWithClient(t);
+    await client.indices.create({ index: 'slack', mappings });
+    const bulk = (filter_path: string) =>
+      client.bulk({
+        index: 'slack',
+        filter_path,
+        operations: [{ index: { _id: 'a' } }, { id: 'a', count: 1 }, { delete: { _id: 'gone' } }],
+      });
+    t.same(await bulk('errors,items.*._id,items.*.status,items.*.result'), {
+      errors: false,
+      items: [{ index: { _id: 'a', status: 201, result: 'created' } }, { delete: { _id: 'gone', status: 404, result: 'not_found' } }],
+    });
+    t.same(await bulk('items.index.status'), { items: [{ index: { status: 200 } }] }, 'an item none of whose fields match is dropped');
+    t.same(await bulk('**.result'), { items: [{ index: { result: 'updated' } }, { delete: { result: 'not_found' } }] });
+    t.same(await bulk('-items,-took'), { errors: false });
+    t.same(await bulk('nothing.here'), {}, 'nothing matched is an empty object');
+    const mget = await client.mget<{ count: number }>({ index: 'slack', ids: ['a', 'b'], filter_path: ['docs._id', 'docs.found'] });
+    t.same(mget, {
+      docs: [
+        { _id: 'a', found: true },
+        { _id: 'b', found: false },
+      ],
+    });
+    t.match(await failure(client.indices.create({ index: 'slack', mappings }, { querystring: { filter_path: 'acknowledged' } })), {
+      status: 400,
+      type: 'resource_already_exists_exception',
+    });
+  },
+);
