@@ -6,9 +6,9 @@ import type { Writable } from 'node:stream';
 import { ConfigError, RunError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { pipeline, type RunStats } from '../pipeline.js';
-import type { Sink, Stage } from '../stage.js';
-import { slackSource, type Team } from '../sources/slack/source.js';
-import { slackArchiveSource } from '../sources/archive/source.js';
+import { defineStage, type Sink, type Stage } from '../stage.js';
+import { runSourceFor } from '../sources/registry.js';
+import type { RunSource, SourceIdentity } from '../sources/run-source.js';
 import { keepingSlackObjects } from '../slack-raw.js';
 import { enrich } from '../transforms/enrich.js';
 import { loadRules, syncRules, type SyncRule } from '../transforms/sync-rules.js';
@@ -71,7 +71,7 @@ export interface JobPlan {
 }
 
 export interface JobRun {
-  team: Team;
+  team: SourceIdentity;
   state: StateStore | undefined;
   /** Marks everything tracked as written and records the channels' checkpoints: call once every document is out. */
   settleState: () => void;
@@ -138,14 +138,17 @@ export async function runSlackJob(plan: JobPlan): Promise<number> {
   }
 }
 
-async function runLocked(
-  plan: JobPlan,
-  logger: Logger,
-  logLines: { write: (line: string) => void },
-  rules: SyncRule[],
-  out: string | undefined,
-): Promise<number> {
-  const { config, io } = plan;
+/** How this run's output relates to its state: whether it checkpoints and resumes, and from where. */
+interface OutputPlan {
+  state: StateStore | undefined;
+  persistState: boolean;
+  fileOutput: boolean;
+  resumable: boolean;
+  resumeFrom: Awaited<ReturnType<typeof resumePoint>> | null;
+}
+
+async function planOutput(plan: JobPlan, out: string | undefined): Promise<OutputPlan> {
+  const { config } = plan;
   const state = config.state ? await StateStore.open(config.state) : plan.needsState ? StateStore.empty() : undefined;
   const persistState = config.state !== undefined;
   const fileOutput = await isFileOutput(out);
@@ -161,7 +164,11 @@ async function runLocked(
   const resumeFrom = state && resumable ? await resumePoint(state, out!) : null;
   // Temporary files of killed runs to this output (a SIGKILL cannot clean up): ours now that we hold its lock.
   if (fileOutput) await removeTemporariesOfDeadProcesses(out!, 'partial');
+  return { state, persistState, fileOutput, resumable, resumeFrom };
+}
 
+/** SIGINT/SIGTERM (or the caller's signal) abort the run; `dispose` stops listening. */
+function interruptions(plan: JobPlan, logger: Logger, resumable: boolean) {
   const abort = new AbortController();
   // Every paced call waiting for its turn listens on this one signal (and removes its listener after).
   setMaxListeners(0, abort.signal);
@@ -178,7 +185,7 @@ async function runLocked(
         : `received ${signal}: stopping; nothing is written under the final name (run again to start over)`,
     );
     const message = resumable
-      ? `interrupted: run the same command again to resume (state kept in ${config.state})`
+      ? `interrupted: run the same command again to resume (state kept in ${plan.config.state})`
       : `interrupted by ${signal}`;
     abort.abort(new RunError('interrupted', message));
   };
@@ -190,70 +197,93 @@ async function runLocked(
   } else {
     for (const signal of stopSignals) process.on(signal, onSignal);
   }
-
-  const runProgress = new RunProgress();
-  const now = plan.now ?? nowFromEnvironment(io.env);
-  const archive =
-    config.fromArchive === undefined
-      ? undefined
-      : slackArchiveSource({
-          path: config.fromArchive,
-          workspaceUrl: config.workspaceUrl,
-          fetchLastNDays: config.fetchLastNDays,
-          now,
-          syncUsers: true, // enrich learns names from user documents and drops them when --no-sync-users
-          threads: config.threads,
-          channelTypes: config.channelTypes,
-          channels: config.channels,
-          excludeChannels: config.excludeChannels,
-          keepSlackObjects: plan.keepSlackObjects,
-          logger,
-        });
-  const api =
-    archive !== undefined
-      ? undefined
-      : slackSource({
-          token: config.token!,
-          slackApiUrl: config.slackApiUrl,
-          fetchLastNDays: config.fetchLastNDays,
-          since: config.since,
-          until: config.until,
-          timeZone: config.timeZone,
-          autoJoinChannels: config.autoJoinChannels,
-          syncUsers: true, // enrich learns names from user documents and drops them when --no-sync-users
-          threads: config.threads,
-          channelTypes: config.channelTypes,
-          channels: config.channels,
-          excludeChannels: config.excludeChannels,
-          concurrency: config.concurrency,
-          tierRates: config.tierRates,
-          now,
-          logger,
-          signal: abort.signal,
-          state,
-          keepSlackObjects: plan.keepSlackObjects,
-          progress: runProgress,
-          channelBlocks: plan.channelBlocks,
-          // A resumed export does not read again the channels the interrupted run finished and committed.
-          skipChannels: state?.run && resumable ? state.finishedChannelsOfRun() : undefined,
-        });
-  const source = (archive ?? api)!;
-  const lookedUpUsers: Array<Record<string, any>> = [];
-  const lookupUser = async (id: string) => {
-    const user = await source.lookupUser(id);
-    if (user && plan.keepSlackObjects) lookedUpUsers.push(user);
-    return user;
+  const dispose = () => {
+    for (const signal of stopSignals) process.off(signal, onSignal);
+    external?.removeEventListener('abort', onExternalAbort);
   };
-  const enrichStage = enrich({
-    syncUsers: config.syncUsers,
-    lookupUser,
-    ...(api ? { lookupBot: api.lookups.lookupBot, lookupChannel: api.lookups.lookupChannel } : {}),
-  });
+  return { signal: abort.signal, dispose };
+}
+
+/** enrich → syncRules → dedupe → the plan's stages → progress → (state tracking), in the order the README draws. */
+function standardStages(
+  plan: JobPlan,
+  source: RunSource,
+  rules: SyncRule[],
+  state: StateStore | undefined,
+  signal: AbortSignal,
+  lookedUpUsers: Array<Record<string, any>>,
+): Stage<any, any>[] {
+  const lookupUser = async (id: string) => {
+    const user = await source.lookups.lookupUser?.(id);
+    if (user && plan.keepSlackObjects) lookedUpUsers.push(user);
+    return user ?? null;
+  };
+  const enrichStage = enrich({ ...source.lookups, syncUsers: plan.config.syncUsers, lookupUser });
   // enrich writes new documents: the Slack objects a format needs are put back on them.
   const stages: Stage<any, any>[] = [plan.keepSlackObjects ? keepingSlackObjects(enrichStage) : enrichStage];
   if (rules.length > 0) stages.push(syncRules(rules));
   stages.push(dedupe({ seen: state }));
   if (plan.stages) stages.push(...plan.stages);
+  if (state) {
+    const stopOnAbort = defineStage('stop-on-abort', async function* (documents: AsyncIterable<unknown>) {
+      for await (const document of documents) {
+        if (signal.aborted) throw signal.reason;
+        yield document;
+      }
+    });
+    stages.push(stopOnAbort, state.track());
+  }
+  return stages;
+}
+
+/** The NDJSON sink of a resumed export: it continues the partial file and checkpoints the state as it goes. */
+function resumingSink(out: string, state: StateStore, resumeFrom: NonNullable<OutputPlan['resumeFrom']>): Sink<any> {
+  const partialPath = partialPathFor(out);
+  let committedInRun = 0;
+  return ndjsonSink({
+    path: out,
+    resume: {
+      partialPath,
+      committedBytes: resumeFrom.committedBytes,
+      repeats: resumeFrom.repeats,
+      // A document the state knows may be in the partial file from before the interruption, in an older version.
+      isRepeat: (document) => typeof document._id === 'string' && state.get(document._id) !== undefined,
+      onCheckpoint: async (checkpoint) => {
+        state.commit(checkpoint.documents - committedInRun);
+        committedInRun = checkpoint.documents;
+        state.run = { path: out, partialPath, committedBytes: checkpoint.bytes, repeats: checkpoint.repeats };
+        await saveStateFile(state);
+      },
+    },
+  });
+}
+
+async function runLocked(
+  plan: JobPlan,
+  logger: Logger,
+  logLines: { write: (line: string) => void },
+  rules: SyncRule[],
+  out: string | undefined,
+): Promise<number> {
+  const { config, io } = plan;
+  const output = await planOutput(plan, out);
+  const { state, resumable } = output;
+  const stop = interruptions(plan, logger, resumable);
+  const runProgress = new RunProgress();
+  const source = runSourceFor(config).create({
+    config,
+    now: plan.now ?? nowFromEnvironment(io.env),
+    logger,
+    signal: stop.signal,
+    state,
+    progress: runProgress,
+    keepSourceObjects: plan.keepSlackObjects,
+    channelBlocks: plan.channelBlocks,
+    // A resumed export does not read again the channels the interrupted run finished and committed.
+    skipChannels: state?.run && resumable ? state.finishedChannelsOfRun() : undefined,
+  });
+  const lookedUpUsers: Array<Record<string, any>> = [];
+  const stages = standardStages(plan, source, rules, state, stop.signal, lookedUpUsers);
   const progress = config.quiet
     ? null
     : progressDisplay({
@@ -262,91 +292,70 @@ async function runLocked(
         format: config.logFormat,
         intervalMs: config.progressIntervalSeconds * 1000,
         progress: runProgress,
-        apiCalls: () => api?.client.stats().calls ?? 0,
-        waits: () => api?.client.waits() ?? [],
+        apiCalls: () => source.apiCalls?.() ?? 0,
+        waits: () => source.waits?.() ?? [],
         indexing: config.command === 'sync',
       });
   if (progress) {
-    stages.push(progress.stage);
+    // Before state tracking: the progress counts what reached the sink's side of the pipeline.
+    stages.splice(state ? stages.length - 2 : stages.length, 0, progress.stage);
     logLines.write = (line) => progress.writeAbove(line);
-  }
-
-  let sink = plan.sink;
-  if (state) {
-    const stopOnAbort: Stage<any, any> = async function* (documents) {
-      for await (const document of documents) {
-        if (abort.signal.aborted) throw abort.signal.reason;
-        yield document;
-      }
-    };
-    stages.push(stopOnAbort, state.track());
   }
   try {
     // auth.test before anything is written: a state file of another team must fail here, untouched.
     const team = await source.team();
     if (state && team.id !== null) state.bindTeam({ id: team.id, url: team.url });
+    let sink = plan.sink;
     if (plan.sinkFor) {
-      sink = plan.sinkFor({
-        team,
-        state,
-        // Channel checkpoints travel with the documents through state.track(): committing them records both.
-        settleState: () => state?.commit(),
-        lookedUpUsers: () => lookedUpUsers,
-      });
+      // Channel checkpoints travel with the documents through state.track(): committing them records both.
+      sink = plan.sinkFor({ team, state, settleState: () => state?.commit(), lookedUpUsers: () => lookedUpUsers });
     }
-    if (state && resumeFrom) {
-      const partialPath = partialPathFor(out!);
-      let committedInRun = 0;
-      sink = ndjsonSink({
-        path: out,
-        resume: {
-          partialPath,
-          committedBytes: resumeFrom.committedBytes,
-          repeats: resumeFrom.repeats,
-          // A document the state knows may be in the partial file from before the interruption, in an older version.
-          isRepeat: (document) => typeof document._id === 'string' && state.get(document._id) !== undefined,
-          onCheckpoint: async (checkpoint) => {
-            state.commit(checkpoint.documents - committedInRun);
-            committedInRun = checkpoint.documents;
-            state.run = { path: out!, partialPath, committedBytes: checkpoint.bytes, repeats: checkpoint.repeats };
-            await saveStateFile(state);
-          },
-        },
-      });
-    }
-    const stats = await pipeline(source, stages, sink, { logger, signal: abort.signal });
+    if (state && output.resumeFrom) sink = resumingSink(out!, state, output.resumeFrom);
+    const stats = await pipeline(source, stages, sink, { logger, signal: stop.signal });
     progress?.stop();
     plan.onStats?.(stats);
     if (stats.sink.closedEarly) return 0;
-    if (state && persistState && exitCodeOf(stats) === 0) {
-      // Everything reached the sink: the documents, then the thread checkpoints they vouch for.
-      state.commit();
-      state.run = null;
-      if (fileOutput) state.lastOutput = { path: resolve(out!), finishedAt: new Date().toISOString() };
-      await saveStateFile(state);
-    }
-    if (!config.quiet) {
-      const summary =
-        config.logFormat === 'json'
-          ? JSON.stringify(summaryObject(plan.verb, plan.destination, stats, api?.window))
-          : formatSummary(plan.verb, plan.destination, stats, api?.window);
-      io.stderr.write(summary + '\n');
-    }
-    const code = exitCodeOf(stats);
-    if (code !== 0) {
-      logger.error(
-        `the run was partial: ${stats.sink.dropped} documents were rejected by the sink; they are in ${String(stats.sink.deadLetterFile ?? 'the dead-letter file')}`,
-      );
-    }
-    return code;
+    return await finishRun(plan, logger, output, out, stats, source.window);
   } catch (error) {
     progress?.stop();
-    if (abort.signal.aborted) throw abort.signal.reason;
+    if (stop.signal.aborted) throw stop.signal.reason;
     throw error;
   } finally {
-    for (const signal of stopSignals) process.off(signal, onSignal);
-    external?.removeEventListener('abort', onExternalAbort);
+    stop.dispose();
     // Releases SQLite's exclusive lock before the lock file goes.
     state?.close();
   }
+}
+
+/** After the pipeline: the state saved when everything reached the sink, the summary, the exit code. */
+async function finishRun(
+  plan: JobPlan,
+  logger: Logger,
+  output: OutputPlan,
+  out: string | undefined,
+  stats: RunStats,
+  window: RunSource['window'],
+): Promise<number> {
+  const { config, io } = plan;
+  const { state } = output;
+  if (state && output.persistState && exitCodeOf(stats) === 0) {
+    // Everything reached the sink: the documents, then the thread checkpoints they vouch for.
+    state.commit();
+    state.run = null;
+    if (output.fileOutput) state.lastOutput = { path: resolve(out!), finishedAt: new Date().toISOString() };
+    await saveStateFile(state);
+  }
+  if (!config.quiet) {
+    const summary =
+      config.logFormat === 'json'
+        ? JSON.stringify(summaryObject(plan.verb, plan.destination, stats, window))
+        : formatSummary(plan.verb, plan.destination, stats, window);
+    io.stderr.write(summary + '\n');
+  }
+  const code = exitCodeOf(stats);
+  if (code !== 0) {
+    const deadLetter = String(stats.sink.deadLetterFile ?? 'the dead-letter file');
+    logger.error(`the run was partial: ${stats.sink.dropped} documents were rejected by the sink; they are in ${deadLetter}`);
+  }
+  return code;
 }
