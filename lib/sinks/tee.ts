@@ -1,6 +1,6 @@
 // teeSink(first, second): one run into two sinks at once, each document read once and held back until both took it.
 
-import type { ComponentStats, Sink, SinkContext } from '../stage.js';
+import { defineSink, type ComponentStats, type Sink, type SinkContext } from '../stage.js';
 
 /** The first sink's stats (what a caller of that sink alone reads), and each sink's under its name in `sinks`. */
 export interface TeeSinkStats extends ComponentStats {
@@ -110,7 +110,7 @@ const nameOf = (sink: Sink<never>, fallback: string): string => sink.sinkName ??
 export function teeSink<T>(first: Sink<T>, second: Sink<T>): Sink<T> {
   const names = [nameOf(first, 'first'), nameOf(second, 'second')];
   if (names[0] === names[1]) names[1] = `${names[1]} (second)`;
-  const sink: Sink<T> = async (documents: AsyncIterable<T>, context: SinkContext): Promise<TeeSinkStats> => {
+  return defineSink(`tee(${names.join(', ')})`, async (documents: AsyncIterable<T>, context: SinkContext): Promise<TeeSinkStats> => {
     const lockstep = new Lockstep(documents, 2);
     let rootCause: unknown;
     const run = (target: Sink<T>, index: number) =>
@@ -132,7 +132,5 @@ export function teeSink<T>(first: Sink<T>, second: Sink<T>): Sink<T> {
       throw rootCause ?? (firstResult.status === 'rejected' ? firstResult.reason : (secondResult as PromiseRejectedResult).reason);
     }
     return { ...firstResult.value, sinks: { [names[0]!]: firstResult.value, [names[1]!]: secondResult.value } };
-  };
-  sink.sinkName = `tee(${names.join(', ')})`;
-  return sink;
+  });
 }
