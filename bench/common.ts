@@ -33,3 +33,21 @@ export async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms:
   const result = await work();
   return { result, ms: performance.now() - started };
 }
+
+export const median = (values: number[]): number => {
+  const sorted = [...values].sort((left, right) => left - right);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+/** Median and [min, max] of per-round values, rounded for the report. */
+export const medianAndSpread = (values: number[], digits = 3): { median: number; spread: [number, number] } => ({
+  median: round(median(values), digits),
+  spread: [round(Math.min(...values), digits), round(Math.max(...values), digits)],
+});
+
+/** CPU seconds (user + system, every thread of the process) since `since`. */
+export const cpuSecondsSince = (since: NodeJS.CpuUsage): number => {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1e6;
+};

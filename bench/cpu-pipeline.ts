@@ -1,10 +1,14 @@
-// Figure 1: generated messages through enrich → syncRules → dedupe → NDJSON file, beside JSON.stringify + write of the same documents.
+// Figure 1: generated messages through enrich → syncRules → dedupe → NDJSON file, beside JSON.stringify + write of the same documents,
+// in alternating rounds (each run its own process) with median, spread, CPU-time ratio and peak RSS.
 
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import os from 'node:os';
 import { finished } from 'node:stream/promises';
 import type { AnyDocument } from '../lib/documents.js';
 import { pipeline } from '../lib/pipeline.js';
@@ -13,13 +17,19 @@ import { dedupe } from '../lib/transforms/dedupe.js';
 import { enrich } from '../lib/transforms/enrich.js';
 import { syncRules, type SyncRule } from '../lib/transforms/sync-rules.js';
 import type { Stage } from '../lib/stage.js';
-import { figureArguments, reportResult, round, rssMb } from './common.js';
+import { cpuSecondsSince, figureArguments, medianAndSpread, reportResult, resultMarker, round, rssMb } from './common.js';
 import { benchmarkDocuments, documentCount, readTemplates } from './documents.js';
 
-const { values } = figureArguments({ templates: { type: 'string' }, count: { type: 'string' }, variant: { type: 'string' } });
+const { values } = figureArguments({
+  templates: { type: 'string' },
+  count: { type: 'string' },
+  variant: { type: 'string' },
+  rounds: { type: 'string' },
+  variants: { type: 'string' },
+});
 const templates = await readTemplates(String(values.templates));
 const messageCount = Number(values.count ?? 100_000);
-const variant = String(values.variant ?? 'pipeline');
+const variant = String(values.variant ?? 'rounds');
 const baselineRssMb = rssMb();
 
 /** A small realistic rule set: keep one person everywhere, drop a noisy channel and bot messages. */
@@ -67,54 +77,136 @@ async function drain(documents: AsyncIterable<AnyDocument>): Promise<number> {
   return count;
 }
 
-const directory = await mkdtemp(join(tmpdir(), 'slack-etl-bench-'));
-const total = documentCount(templates, messageCount);
-try {
-  if (variant === 'stages') {
-    // Cumulative costs: each row adds one stage to the previous row's chain.
-    const chains: Array<[string, Array<() => Stage<AnyDocument, AnyDocument>>]> = [
-      ['generator', []],
-      ['+enrich', [() => enrich()]],
-      ['+syncRules', [() => enrich(), () => syncRules(benchmarkRules())]],
-      ['+dedupe', [() => enrich(), () => syncRules(benchmarkRules()), () => dedupe()]],
-    ];
-    await drain(benchmarkDocuments(templates, Math.min(50_000, messageCount))); // warm-up of the generator and converters
-    const rows: Record<string, number> = {};
-    for (const [name, stages] of chains) {
-      let stream: AsyncIterable<AnyDocument> = benchmarkDocuments(templates, messageCount);
-      for (const stage of stages) stream = stage()(stream);
-      const started = performance.now();
-      await drain(stream);
-      rows[name] = round(((performance.now() - started) * 1000) / total, 3);
-    }
-    reportResult({ figure: 'cpu-stages', messages: messageCount, documents: total, microsecondsPerDocument: rows });
-  } else {
-    const path = join(directory, 'out.ndjson');
-    const started = performance.now();
-    let written: number;
-    let stats: Record<string, unknown> = {};
-    if (variant === 'floor') {
-      written = await stringifyAndWrite(benchmarkDocuments(templates, messageCount), path);
-    } else {
-      const rules = syncRules(benchmarkRules());
-      const run = await pipeline(benchmarkDocuments(templates, messageCount), enrich(), rules, dedupe(), ndjsonSink({ path }));
-      written = Number(run.sink.documents);
-      stats = { rules: run.stages.syncRules, dedupe: run.stages.dedupe };
-    }
-    const seconds = (performance.now() - started) / 1000;
-    const bytes = (await stat(path)).size;
-    reportResult({
-      figure: `cpu-${variant}`,
-      messages: messageCount,
-      documents: total,
-      written,
-      bytes,
-      seconds: round(seconds, 3),
-      documentsPerSecond: Math.round(total / seconds),
-      baselineRssMb,
-      ...stats,
+type Measurement = Record<string, any>;
+
+/** One run of one variant in a fresh process with this process's node flags (so JIT, heap and peak RSS are its own). */
+function runVariant(name: string): Promise<Measurement> {
+  const args = [
+    fileURLToPath(import.meta.url),
+    '--templates',
+    String(values.templates),
+    '--count',
+    String(messageCount),
+    '--variant',
+    name,
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+    child.on('close', (code) => {
+      const line = stdout.split('\n').find((text) => text.startsWith(resultMarker));
+      if (code === 0 && line) resolve(JSON.parse(line.slice(resultMarker.length)) as Measurement);
+      else reject(new Error(`cpu-pipeline --variant ${name} exited ${code}`));
     });
+  });
+}
+
+/**
+ * Floor and subjects alternate, the order rotating each round, so load that comes and goes falls on all of them.
+ * Ratios are per round (subject docs/s ÷ the same round's floor docs/s; CPU: floor CPU seconds ÷ subject CPU seconds).
+ */
+async function alternatingRounds(): Promise<void> {
+  const rounds = Math.max(3, Number(values.rounds ?? 3));
+  const names = ['floor', ...String(values.variants ?? 'pipeline').split(',')];
+  const runs: Record<string, Measurement[]> = Object.fromEntries(names.map((name) => [name, []]));
+  const loadAtStart = os.loadavg().map((load) => round(load, 2));
+  for (let index = 0; index < rounds; index++) {
+    const order = [...names.slice(index % names.length), ...names.slice(0, index % names.length)];
+    for (const name of order) runs[name]!.push(await runVariant(name));
   }
-} finally {
-  await rm(directory, { recursive: true, force: true });
+  const floors = runs.floor!;
+  const summary = (name: string) => {
+    const list = runs[name]!;
+    return {
+      seconds: list.map((run) => run.seconds),
+      cpuSeconds: list.map((run) => run.cpuSeconds),
+      documentsPerSecond: medianAndSpread(
+        list.map((run) => run.documentsPerSecond),
+        0,
+      ),
+      peakRssMb: medianAndSpread(
+        list.map((run) => run.peakRssMb),
+        1,
+      ),
+      written: list[0]!.written,
+      bytes: list[0]!.bytes,
+      ...(name === 'floor'
+        ? {}
+        : {
+            ratio: medianAndSpread(list.map((run, round) => floors[round]!.seconds / run.seconds)),
+            cpuRatio: medianAndSpread(list.map((run, round) => floors[round]!.cpuSeconds / run.cpuSeconds)),
+          }),
+      ...(list[0]!.stats ?? {}),
+    };
+  };
+  reportResult({
+    figure: 'cpu-pipeline',
+    messages: messageCount,
+    documents: total,
+    rounds,
+    loadAverage: { start: loadAtStart, end: os.loadavg().map((load) => round(load, 2)) },
+    ...Object.fromEntries(names.map((name) => [name, summary(name)])),
+  });
+}
+
+/** Cumulative costs: each row adds one stage to the previous row's chain. */
+async function stageCosts(): Promise<void> {
+  const chains: Array<[string, Array<() => Stage<AnyDocument, AnyDocument>>]> = [
+    ['generator', []],
+    ['+enrich', [() => enrich()]],
+    ['+syncRules', [() => enrich(), () => syncRules(benchmarkRules())]],
+    ['+dedupe', [() => enrich(), () => syncRules(benchmarkRules()), () => dedupe()]],
+  ];
+  await drain(benchmarkDocuments(templates, Math.min(50_000, messageCount))); // warm-up of the generator and converters
+  const rows: Record<string, number> = {};
+  for (const [name, stages] of chains) {
+    let stream: AsyncIterable<AnyDocument> = benchmarkDocuments(templates, messageCount);
+    for (const stage of stages) stream = stage()(stream);
+    const started = performance.now();
+    await drain(stream);
+    rows[name] = round(((performance.now() - started) * 1000) / total, 3);
+  }
+  reportResult({ figure: 'cpu-stages', messages: messageCount, documents: total, microsecondsPerDocument: rows });
+}
+
+/** One measured run of `variant`: the floor, or the pipeline (`pipeline` on one thread). */
+async function measureOnce(directory: string): Promise<void> {
+  const path = join(directory, 'out.ndjson');
+  const started = performance.now();
+  const cpuStart = process.cpuUsage();
+  let written: number;
+  let stats: Record<string, unknown> | undefined;
+  if (variant === 'floor') {
+    written = await stringifyAndWrite(benchmarkDocuments(templates, messageCount), path);
+  } else {
+    const rules = syncRules(benchmarkRules());
+    const run = await pipeline(benchmarkDocuments(templates, messageCount), enrich(), rules, dedupe(), ndjsonSink({ path }));
+    written = Number(run.sink.documents);
+    stats = { rules: run.stages.syncRules, dedupe: run.stages.dedupe };
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const cpuSeconds = cpuSecondsSince(cpuStart);
+  reportResult({
+    figure: `cpu-${variant}`,
+    written,
+    bytes: (await stat(path)).size,
+    seconds: round(seconds, 3),
+    cpuSeconds: round(cpuSeconds, 3),
+    documentsPerSecond: Math.round(total / seconds),
+    baselineRssMb,
+    stats,
+  });
+}
+
+const total = documentCount(templates, messageCount);
+if (variant === 'rounds') await alternatingRounds();
+else if (variant === 'stages') await stageCosts();
+else {
+  const directory = await mkdtemp(join(tmpdir(), 'slack-etl-bench-'));
+  try {
+    await measureOnce(directory);
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
 }

@@ -51,8 +51,11 @@ const templateMessages = await writeTemplates(templatesPath, 'medium');
  * to 1M, the floor 131 → 194 MB). The cap shows the memory is bounded: 1M documents run in the same space as 100k.
  */
 const cpuNodeFlags = ['--max-old-space-size=128'];
-const cpu = (variant: string, count: number) =>
-  runFigure('cpu-pipeline', ['--templates', templatesPath, '--variant', variant, '--count', String(count)], cpuNodeFlags);
+const cpu = (variant: string, count: number, extra: string[] = []) =>
+  runFigure('cpu-pipeline', ['--templates', templatesPath, '--variant', variant, '--count', String(count), ...extra], cpuNodeFlags);
+/** Floor and pipeline in alternating rounds, each run its own process (bench/cpu-pipeline.ts). */
+const cpuRounds = (count: number) => cpu('rounds', count, ['--rounds', '3', '--variants', cpuVariants.join(',')]);
+const cpuVariants = ['pipeline'];
 const quickFlag = quick ? ['--quick'] : [];
 
 /** A Slack export ZIP of each size, generated in its own process, then read alone by the measured one. */
@@ -71,10 +74,8 @@ async function archiveFigures(): Promise<Record<string, Result>> {
 let results: Record<string, Result>;
 try {
   results = {
-    floorSmall: await cpu('floor', sizes.small),
-    pipelineSmall: await cpu('pipeline', sizes.small),
-    floorLarge: await cpu('floor', sizes.large),
-    pipelineLarge: await cpu('pipeline', sizes.large),
+    cpuSmall: await cpuRounds(sizes.small),
+    cpuLarge: await cpuRounds(sizes.large),
     stages: await cpu('stages', sizes.stages),
     slack: await runFigure('slack-bound', quickFlag),
     slackThreads: await runFigure('slack-bound', ['--variant', 'threads-latency', ...quickFlag]),
@@ -96,44 +97,41 @@ const rows: string[][] = [];
 const failures: string[] = [];
 for (const [name, result] of Object.entries(results)) if (result.error) failures.push(`${name}: ${result.error}`);
 
-const {
-  floorSmall,
-  pipelineSmall,
-  floorLarge,
-  pipelineLarge,
-  stages,
-  slack,
-  slackThreads,
-  elasticsearch,
-  incremental,
-  archiveSmall,
-  archiveLarge,
-} = results as Record<string, Result>;
-const cpuRatio = (pipeline: Result, floor: Result) =>
-  pipeline.documentsPerSecond && floor.documentsPerSecond ? pipeline.documentsPerSecond / floor.documentsPerSecond : undefined;
-for (const [label, pipeline, floor] of [
-  [`1. CPU pipeline, ${number(sizes.small)} msgs`, pipelineSmall, floorSmall],
-  [`1. CPU pipeline, ${number(sizes.large)} msgs`, pipelineLarge, floorLarge],
-] as Array<[string, Result, Result]>) {
-  const value = cpuRatio(pipeline!, floor!);
-  rows.push([
-    label,
-    `${number(pipeline!.documentsPerSecond)} docs/s`,
-    `${number(floor!.documentsPerSecond)} docs/s (JSON.stringify + write)`,
-    ratio(value),
-    '≥ 0.5',
-    verdict(value === undefined ? undefined : value >= 0.5),
-    `${number(pipeline!.peakRssMb)} MB (floor ${number(floor!.peakRssMb)})`,
-  ]);
+const { cpuSmall, cpuLarge, stages, slack, slackThreads, elasticsearch, incremental, archiveSmall, archiveLarge } = results as Record<
+  string,
+  Result
+>;
+const cpuLabels: Record<string, [string, number]> = { pipeline: ['one thread', 0.7] };
+const spread = (value: { median: number; spread: number[] } | undefined): string =>
+  value ? `${ratio(value.median)} (${value.spread.map(ratio).join('–')})` : '–';
+for (const [size, figure] of [
+  [sizes.small, cpuSmall],
+  [sizes.large, cpuLarge],
+] as Array<[number, Result]>) {
+  for (const name of cpuVariants) {
+    const subject = figure?.[name];
+    const [label, target] = cpuLabels[name]!;
+    rows.push([
+      `1. CPU pipeline, ${label}, ${number(size)} msgs`,
+      `${number(subject?.documentsPerSecond?.median)} docs/s`,
+      `${number(figure?.floor?.documentsPerSecond?.median)} docs/s (JSON.stringify + write)`,
+      `${spread(subject?.ratio)}, CPU ${spread(subject?.cpuRatio)}`,
+      `≥ ${target}`,
+      verdict(subject?.ratio ? subject.ratio.median >= target : undefined),
+      `${number(subject?.peakRssMb?.median)} MB (floor ${number(figure?.floor?.peakRssMb?.median)})`,
+    ]);
+  }
 }
-const rssGrowth = pipelineLarge!.peakRssMb && pipelineSmall!.peakRssMb ? pipelineLarge!.peakRssMb / pipelineSmall!.peakRssMb : undefined;
+const peakSmall = cpuSmall?.pipeline?.peakRssMb?.median;
+const peakLarge = cpuLarge?.pipeline?.peakRssMb?.median;
+const rssGrowth = peakSmall && peakLarge ? peakLarge / peakSmall : undefined;
 rows.push([
   '1. CPU pipeline, peak RSS',
-  `${number(pipelineLarge!.peakRssMb)} MB at ${number(sizes.large)}`,
-  `${number(pipelineSmall!.peakRssMb)} MB at ${number(sizes.small)}`,
+  `${number(peakLarge)} MB at ${number(sizes.large)}`,
+  `${number(peakSmall)} MB at ${number(sizes.small)}`,
   ratio(rssGrowth),
   '≤ 256 MB, ≤ 1.2',
-  verdict(rssGrowth === undefined ? undefined : rssGrowth <= 1.2 && pipelineLarge!.peakRssMb <= 256),
+  verdict(rssGrowth === undefined ? undefined : rssGrowth <= 1.2 && peakLarge <= 256),
   '',
 ]);
 if (slack && !slack.error) {
@@ -224,11 +222,12 @@ if (incremental && !incremental.error) {
 
 if (archiveSmall && !archiveSmall.error && archiveLarge && !archiveLarge.error) {
   // An archive read is CPU work like the pipeline figure (unzip and JSON.parse added): compared with it, not with Slack.
-  const versusPipeline = pipelineSmall?.documentsPerSecond ? archiveLarge.documentsPerSecond / pipelineSmall.documentsPerSecond : undefined;
+  const pipelineRate = cpuSmall?.pipeline?.documentsPerSecond?.median;
+  const versusPipeline = pipelineRate ? archiveLarge.documentsPerSecond / pipelineRate : undefined;
   rows.push([
     `5. Archive read, ${number(archiveLarge.documents)} docs (ZIP ${number(round(archiveLarge.archiveBytes / 1024 ** 2, 1))} MB)`,
     `${number(archiveLarge.documentsPerSecond)} docs/s (CPU ${archiveLarge.cpuSeconds} s of ${archiveLarge.seconds} s)`,
-    `${number(pipelineSmall?.documentsPerSecond)} docs/s (1. CPU pipeline)`,
+    `${number(pipelineRate)} docs/s (1. CPU pipeline)`,
     ratio(versusPipeline),
     'printed',
     '–',
@@ -264,15 +263,6 @@ const slackRow = (label: string, run: Record<string, any> | undefined): string =
 const incrementalRow = (label: string, run: Record<string, any>): string =>
   markdownRow(label, `${run.seconds} s`, `\`${json(run.callsByMethod)}\``, number(run.documents), run.inactiveRepliesCalls);
 const markdownRow = (...cells: unknown[]): string => `| ${cells.map(String).join(' | ')} |`;
-const cpuRow = (label: string, size: number, run: Record<string, any> | undefined): string =>
-  markdownRow(
-    `${label} ${number(size)}`,
-    number(run?.documentsPerSecond),
-    number(run?.seconds),
-    number(run?.written),
-    `${number(run?.peakRssMb)} MB`,
-    `${number(run?.baselineRssMb)} MB`,
-  );
 const stageRows =
   stages && !stages.error
     ? Object.entries(stages.microsecondsPerDocument as Record<string, number>)
@@ -282,6 +272,22 @@ const stageRows =
         )
         .join('\n')
     : '(failed)';
+/** One row per run kind and size: docs/s median (min–max), then the per-round seconds and CPU seconds. */
+const cpuRunRows = (
+  [
+    [sizes.small, cpuSmall],
+    [sizes.large, cpuLarge],
+  ] as Array<[number, Result | undefined]>
+)
+  .flatMap(([size, figure]) =>
+    ['floor', ...cpuVariants].map((name) => {
+      const run = figure?.[name];
+      const rate = `${number(run?.documentsPerSecond?.median)} (${run?.documentsPerSecond?.spread?.map(number).join('–') ?? '–'})`;
+      const rss = `${number(run?.peakRssMb?.median)} MB`;
+      return markdownRow(number(size), name, rate, json(run?.seconds), json(run?.cpuSeconds), number(run?.written), rss);
+    }),
+  )
+  .join('\n');
 const markdown = `# Benchmarks
 
 Written by \`npm run bench${quick ? ' -- --quick' : ''}\` (bench/run.ts). Every figure runs in its own process
@@ -318,16 +324,18 @@ dedupe(), ndjsonSink({ path }))\` with four rules (include one author, exclude a
 regex). Floor: the same generator, \`JSON.stringify\` of every document, written in the same 64 KB chunks with the same
 drain/fsync pattern. docs/s counts input documents for both.
 
-| run | docs/s | seconds | written | peak RSS | RSS before the run |
-|---|---|---|---|---|---|
-${cpuRow('floor', sizes.small, floorSmall)}
-${cpuRow('pipeline', sizes.small, pipelineSmall)}
-${cpuRow('floor', sizes.large, floorLarge)}
-${cpuRow('pipeline', sizes.large, pipelineLarge)}
+Each size runs floor and ${cpuVariants.join(', ')} in ${cpuSmall?.rounds ?? 3} alternating rounds, each run its own process (the order rotates
+every round). Ratio = the round's docs/s over the same round's floor docs/s; CPU = floor CPU seconds over the subject's
+(process.cpuUsage, all threads): median and (min–max) over the rounds.
 
-"RSS before the run" is the process after loading the templates (≈ 10 MB of JSON, only the raw fields the converter
-reads), before the first document. Both variants run with \`node --max-old-space-size=128\`: without a cap V8 defers
-major collections, and RSS drifts with the volume allocated (measured uncapped: pipeline 138 → 247 MB, floor 131 → 194 MB
+| size | run | docs/s median (min–max) | seconds per round | CPU seconds per round | written | peak RSS median |
+|---|---|---|---|---|---|---|
+${cpuRunRows}
+
+Load average during the ${number(sizes.large)} rounds: ${json(cpuLarge?.loadAverage)}.
+
+Every run loads the templates first (≈ 10 MB of JSON, only the raw fields the converter reads). All variants run with
+\`node --max-old-space-size=128\`: without a cap V8 defers major collections, and RSS drifts with the volume allocated (measured uncapped: pipeline 138 → 247 MB, floor 131 → 194 MB
 from 100k to 1M), although nothing is retained.
 
 Where the time goes: \`dedupe\` dominates — its canonical serialisation of the content fields costs about as much as
@@ -343,7 +351,7 @@ the live heap stays at ≈ 21 MB from 100k to 500k documents (the dedupe digest 
 What grows is V8's heap sizing under a high allocation rate (JSON lines held in 64 KB chunks survive scavenges and are
 collected late in old space): the floor, which holds nothing at all, grows the same way between its two runs.
 A larger young generation (\`--max-semi-space-size=32\`) made it worse (276 MB at 1M), so no runtime flag is set here.
-Rules of the ${number(sizes.large)} run: \`${json(pipelineLarge?.rules)}\`; dedupe: \`${json(pipelineLarge?.dedupe)}\`.
+Rules of the ${number(sizes.large)} run: \`${json(cpuLarge?.pipeline?.rules)}\`; dedupe: \`${json(cpuLarge?.pipeline?.dedupe)}\`.
 
 Per-stage cost (${number(sizes.stages)} messages, drained by a \`for await\` loop, cumulative chain, µs per document):
 

@@ -1,6 +1,7 @@
 // pipeline(source, ...stages, sink): runs a source through stages into a sink and returns run statistics.
 
 import type { ComponentStats, Sink, SinkContext, Source, SourceReport, Stage } from './stage.js';
+import { composeStages } from './document-step.js';
 import { silentLogger, type Logger } from './log.js';
 
 export interface PipelineOptions {
@@ -116,30 +117,22 @@ export async function pipeline<T>(
   if (typeof sink !== 'function') throw new TypeError('pipeline(source, ...stages, sink): the last argument must be a sink');
   const stages = rest as AnyStage[];
 
-  let stream: AsyncIterable<unknown> = source;
-  for (const stage of stages) stream = stage(stream);
-
   const documents: Record<string, number> = {};
-  async function* countByType(input: AsyncIterable<unknown>) {
-    for await (const document of input) {
-      const type = (document as { type?: string }).type ?? 'other';
-      documents[type] = (documents[type] ?? 0) + 1;
-      yield document;
-    }
-  }
-
+  const countByType = (document: unknown) => {
+    const type = (document as { type?: string }).type ?? 'other';
+    documents[type] = (documents[type] ?? 0) + 1;
+    return document;
+  };
   const typedSource = source as Source<T>;
   let sourceDone = false;
-  async function* markSourceDone(input: AsyncIterable<unknown>) {
-    yield* input;
-    sourceDone = true;
-  }
   const context: SinkContext = {
     logger: options.logger ?? silentLogger,
     signal: options.signal,
     sourceReport: () => (sourceDone ? typedSource.report?.() : undefined),
   };
-  const sinkStats = await sink(markSourceDone(countByType(stream)), context);
+  // Stages with a per-document step run fused in one loop with the counting (see document-step.ts).
+  const stream = composeStages(source, stages, [countByType], () => (sourceDone = true));
+  const sinkStats = await sink(stream, context);
 
   const stageStats: Record<string, ComponentStats> = {};
   stages.forEach((stage, index) => {

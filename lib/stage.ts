@@ -1,5 +1,6 @@
 // The shapes that compose: a stage maps one async iterable to another; a sink consumes one and reports.
 
+import type { DocumentStep } from './document-step.js';
 import type { Logger } from './log.js';
 
 /** Counters a component reports; nested objects allowed (e.g. per-rule matches). */
@@ -13,6 +14,8 @@ export interface Stage<In, Out> {
   (source: AsyncIterable<In>): AsyncIterable<Out>;
   stageName?: string;
   stats?: () => ComponentStats;
+  /** The same stage one document at a time (see document-step.ts): pipeline() runs consecutive ones in one loop. */
+  step?: DocumentStep<In, Out>;
 }
 
 /** A stage with its name (the key of its counters in the run's statistics). */

@@ -3,7 +3,6 @@
 import { constants, createReadStream, createWriteStream } from 'node:fs';
 import { access, open, rm, stat, unlink } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { once } from 'node:events';
 import { basename, dirname, join, resolve } from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
@@ -36,7 +35,10 @@ export interface NdjsonCheckpoint {
 }
 
 export interface NdjsonResumeOptions {
-  /** A fixed name for the file being written (recorded by the caller, who keeps other writers away) instead of a per-process temporary one. */
+  /**
+   * A fixed name for the file being written (recorded by the caller, who keeps other writers away) instead of a
+   * per-process temporary one.
+   */
   partialPath: string;
   /** Bytes of `partialPath` an earlier run committed: the file is cut to this length and appended to. 0 starts it afresh. */
   committedBytes: number;
@@ -109,6 +111,9 @@ export async function checkNdjsonTarget(path: string | undefined): Promise<void>
 
 const isBrokenPipe = (error: unknown): boolean =>
   (error as { code?: string } | null)?.code === 'EPIPE' || (error as { code?: string } | null)?.code === 'ERR_STREAM_DESTROYED';
+
+/** Writing on after the output closed without an error event: treated like a reader that went away. */
+const closedStreamError = (): Error => Object.assign(new Error('the output stream was closed'), { code: 'ERR_STREAM_DESTROYED' });
 
 const diskFullError = (path: string): RunError =>
   new RunError('disk_full', `no space left while writing ${path}; nothing was written under that name`, {
@@ -319,27 +324,31 @@ export function ndjsonSink(options: NdjsonSinkOptions = {}): Sink<object> {
     const head: Writable = compressor ?? destination;
 
     let streamError: unknown = null;
+    // One set of listeners for the whole run wakes the writer waiting for room (drain), or for the end (close, error).
+    let wakeWriter: (() => void) | null = null;
+    const wake = () => {
+      const resume = wakeWriter;
+      wakeWriter = null;
+      resume?.();
+    };
     const remember = (error: unknown) => {
       streamError ??= error;
+      wake();
     };
     head.on('error', remember);
+    head.on('drain', wake);
+    head.on('close', wake);
+    destination.on('close', wake);
     if (compressor) destination.on('error', remember);
 
     async function write(chunk: string): Promise<void> {
       if (streamError) throw streamError;
-      stats.bytes += Buffer.byteLength(chunk);
-      if (!head.write(chunk)) {
-        // The listeners of the two events that did not happen are removed, so they do not pile up per chunk.
-        const settled = new AbortController();
-        try {
-          await Promise.race([
-            once(head, 'drain', { signal: settled.signal }),
-            once(head, 'close', { signal: settled.signal }),
-            once(destination, 'close', { signal: settled.signal }),
-          ]);
-        } finally {
-          settled.abort();
-        }
+      // The stream would make this Buffer itself; made here, its length is the byte count without a second pass.
+      const buffer = Buffer.from(chunk);
+      stats.bytes += buffer.length;
+      if (!head.write(buffer)) {
+        if (head.destroyed || destination.destroyed) streamError ??= closedStreamError();
+        else await new Promise<void>((resolve) => (wakeWriter = resolve));
         if (streamError) throw streamError;
       }
     }

@@ -2,7 +2,8 @@
 
 import { contentHash } from '../content-hash.js';
 import type { AnyDocument } from '../documents.js';
-import { defineStage, type Stage } from '../stage.js';
+import { stepStage } from '../document-step.js';
+import type { Stage } from '../stage.js';
 
 /** "Seen before": `_id` → `content_hash` from an earlier run (a state file, the index). */
 export interface SeenStore {
@@ -87,26 +88,21 @@ export function dedupe(options: DedupeOptions = {}): Stage<AnyDocument, AnyDocum
   // One set per stage instance; a stage is built for one run.
   const emitted = new DigestPrefixSet();
 
-  async function* dedupeStage(documents: AsyncIterable<AnyDocument>): AsyncIterable<AnyDocument> {
-    for await (const document of documents) {
-      if (document.type === 'tombstone') {
-        yield document;
-        continue;
-      }
-      const digest = contentHash(document);
-      document.content_hash = digest;
-      stats.hashed++;
-      if (!emitted.add(digest)) {
-        stats.duplicates++;
-        continue;
-      }
-      if (seen !== undefined && seen.get(document._id) === digest) {
-        stats.unchanged++;
-        continue;
-      }
-      yield document;
+  function dedupeStep(document: AnyDocument): AnyDocument | undefined {
+    if (document.type === 'tombstone') return document;
+    const digest = contentHash(document);
+    document.content_hash = digest;
+    stats.hashed++;
+    if (!emitted.add(digest)) {
+      stats.duplicates++;
+      return undefined;
     }
+    if (seen !== undefined && seen.get(document._id) === digest) {
+      stats.unchanged++;
+      return undefined;
+    }
+    return document;
   }
 
-  return defineStage('dedupe', dedupeStage, () => ({ ...stats }));
+  return stepStage('dedupe', dedupeStep, () => ({ ...stats }));
 }

@@ -1,7 +1,8 @@
 // Enrich stage: user and channel names for authors, mentions, channel references and links in message text.
 
 import type { AnyDocument, ChannelDocument, MessageDocument, UserDocument } from '../documents.js';
-import { defineStage, type Stage } from '../stage.js';
+import { stepStage } from '../document-step.js';
+import type { Stage } from '../stage.js';
 import { NameResolver } from './name-resolver.js';
 
 /** A user as Slack's `users.info` returns it (only the fields naming them are read). */
@@ -301,29 +302,25 @@ export function enrich(options: EnrichOptions = {}): Stage<AnyDocument, AnyDocum
     usersLearned++;
   }
 
-  async function* enrichStage(documents: AsyncIterable<AnyDocument>): AsyncIterable<AnyDocument> {
-    for await (const document of documents) {
-      switch (document.type) {
-        case 'message':
-          if (!channels.names.has(document.channel_id) && document.channel) channels.names.set(document.channel_id, document.channel);
-          yield withLookups(rewriteMessage, document);
-          break;
-        case 'channel':
-          if (document.name) channels.names.set(document._id, document.name);
-          yield withLookups(rewriteChannel, document);
-          break;
-        case 'user':
-          learnUser(document);
-          if (syncUsers) yield document;
-          else usersDropped++;
-          break;
-        default:
-          yield document;
-      }
+  function enrichStep(document: AnyDocument): AnyDocument | Promise<AnyDocument> | undefined {
+    switch (document.type) {
+      case 'message':
+        if (!channels.names.has(document.channel_id) && document.channel) channels.names.set(document.channel_id, document.channel);
+        return withLookups(rewriteMessage, document);
+      case 'channel':
+        if (document.name) channels.names.set(document._id, document.name);
+        return withLookups(rewriteChannel, document);
+      case 'user':
+        learnUser(document);
+        if (syncUsers) return document;
+        usersDropped++;
+        return undefined;
+      default:
+        return document;
     }
   }
 
-  return defineStage('enrich', enrichStage, (): EnrichStats => ({
+  return stepStage('enrich', enrichStep, (): EnrichStats => ({
     usersLearned,
     lookups: users.lookups,
     lookupFailures: users.failures + bots.failures + channels.failures,

@@ -2,7 +2,8 @@
 
 import type { AnyDocument } from '../../documents.js';
 import { ConfigError } from '../../errors.js';
-import { defineStage, type Stage } from '../../stage.js';
+import { stepStage } from '../../document-step.js';
+import type { Stage } from '../../stage.js';
 import { operators, type Verdict } from './operators.js';
 import { formatRuleProblem } from './parse.js';
 import { defaultRuleId, type SyncRule, type SyncRulesStats } from './types.js';
@@ -89,22 +90,19 @@ export function syncRules(rules: SyncRule[]): Stage<AnyDocument, AnyDocument> {
   let included = 0;
   let excluded = 0;
 
-  async function* syncRulesStage(documents: AsyncIterable<AnyDocument>): AsyncIterable<AnyDocument> {
-    for await (const document of documents) {
-      if (document.type === 'tombstone') {
-        yield document;
-        continue;
-      }
-      const index = firstMatch(compiled, document as unknown as Record<string, unknown>, counters);
-      if (index !== -1) matchCounts[index]!++;
-      if (index === -1 || compiled[index]!.include) {
-        included++;
-        yield document;
-      } else excluded++;
+  function syncRulesStep(document: AnyDocument): AnyDocument | undefined {
+    if (document.type === 'tombstone') return document;
+    const index = firstMatch(compiled, document as unknown as Record<string, unknown>, counters);
+    if (index !== -1) matchCounts[index]!++;
+    if (index === -1 || compiled[index]!.include) {
+      included++;
+      return document;
     }
+    excluded++;
+    return undefined;
   }
 
-  return defineStage('syncRules', syncRulesStage, (): SyncRulesStats => {
+  return stepStage('syncRules', syncRulesStep, (): SyncRulesStats => {
     const matches: SyncRulesStats['matches'] = {};
     compiled.forEach((rule, index) => {
       matches[rule.rule.id] = { policy: rule.rule.policy, matches: matchCounts[index]! };

@@ -1,0 +1,65 @@
+// Stages that work one document at a time: a synchronous step, its async-iterable stage, and the loop that runs several in one pass.
+
+import { defineStage, type ComponentStats, type NamedStage, type Stage } from './stage.js';
+
+/**
+ * One document in; the document out (the same object, a changed one or a replacement), or `undefined` to drop it.
+ * A promise only when the step must wait for something (enrich's rare name lookups): the common path returns at once.
+ */
+export type DocumentStep<In, Out> = (document: In) => Out | undefined | Promise<Out | undefined>;
+
+type AnyStep = DocumentStep<any, any>;
+
+/**
+ * Runs documents through steps in one loop: one async layer for any number of stages, instead of one async generator
+ * (and one promise per document) per stage. Order and backpressure are those of the stages chained one by one.
+ */
+export async function* runSteps(documents: AsyncIterable<unknown>, steps: readonly AnyStep[], onEnd?: () => void): AsyncGenerator<any> {
+  const count = steps.length;
+  next: for await (const document of documents) {
+    let value: unknown = document;
+    for (let index = 0; index < count; index++) {
+      let output = steps[index]!(value);
+      if (output instanceof Promise) output = await output;
+      if (output === undefined) continue next;
+      value = output;
+    }
+    yield value;
+  }
+  onEnd?.();
+}
+
+/**
+ * A stage from its step: an ordinary `AsyncIterable → AsyncIterable` function (for-await, ix's pipe, any composition),
+ * which also carries the step so that pipeline() can fuse it with its neighbours.
+ */
+export function stepStage<In, Out>(name: string, step: DocumentStep<In, Out>, stats?: () => ComponentStats): NamedStage<In, Out> {
+  return Object.assign(
+    defineStage(name, (documents: AsyncIterable<In>) => runSteps(documents, [step]) as AsyncIterable<Out>, stats),
+    { step },
+  );
+}
+
+/**
+ * Applies stages to a stream, fusing each run of consecutive stages that carry a step into one loop; `finalSteps` join
+ * the last run (pipeline()'s counting). Stages without a step (user generators, ix operators) are applied as they are.
+ */
+export function composeStages(
+  source: AsyncIterable<unknown>,
+  stages: ReadonlyArray<Stage<any, any>>,
+  finalSteps: readonly AnyStep[] = [],
+  onEnd?: () => void,
+): AsyncIterable<unknown> {
+  let stream = source;
+  let fused: AnyStep[] = [];
+  for (const stage of stages) {
+    if (stage.step) {
+      fused.push(stage.step);
+      continue;
+    }
+    if (fused.length > 0) stream = runSteps(stream, fused);
+    fused = [];
+    stream = stage(stream);
+  }
+  return runSteps(stream, [...fused, ...finalSteps], onEnd);
+}
