@@ -31,7 +31,7 @@ t.test('a version-1 JSON state is migrated on first use: every document, reply, 
   const store = await StateStore.open(path);
   t.strictSame(store.team, v1.team, 'the team is read before anything is written');
   t.equal(await readFile(path, 'utf8'), await readFile(v1Fixture, 'utf8'), 'opening alone leaves the file as it was');
-  store.bindTeam(v1.team);
+  await store.bindTeam(v1.team);
   for (const [id, hash] of Object.entries(v1.documents as Record<string, string>))
     if (store.get(id) !== hash) t.fail(`document ${id} lost its hash`);
   for (const [channel, threads] of Object.entries(
@@ -54,7 +54,7 @@ t.test('a version-1 state of another team is refused and left byte for byte', as
   const path = join(directory, 'state.json');
   await copyFile(v1Fixture, path);
   const store = await StateStore.open(path);
-  t.throws(() => store.bindTeam({ id: 'T0OTHER', url: null }), { code: 'state_foreign' });
+  await t.rejects(store.bindTeam({ id: 'T0OTHER', url: null }), { code: 'state_foreign' });
   store.close();
   t.equal(await readFile(path, 'utf8'), await readFile(v1Fixture, 'utf8'));
 });
@@ -63,7 +63,7 @@ t.test('one writer at a time: a second store on the same file is refused, naming
   const directory = await temporaryDirectory(t);
   const path = join(directory, 'state.json');
   const first = await StateStore.open(path);
-  first.bindTeam({ id: 'T1', url: null });
+  await first.bindTeam({ id: 'T1', url: null });
   t.equal((await stat(path)).mode & 0o777, 0o600, 'created private');
   await t.rejects(StateStore.open(path), { code: 'locked', message: /the state file .*state\.json is in use by another process/ });
   await writeFile(`${path}.lock`, JSON.stringify({ pid: 4242, host: 'build-7', since: '2026-11-27T10:00:00.000Z', token: 'x' }));
@@ -80,7 +80,7 @@ t.test('committed documents and channel checkpoints are saved in one transaction
   const directory = await temporaryDirectory(t);
   const path = join(directory, 'state.json');
   const store = await StateStore.open(path);
-  store.bindTeam({ id: 'T1', url: null });
+  await store.bindTeam({ id: 'T1', url: null });
   const messages = Array.from({ length: 5 }, (_, index) => hashedMessage('C1', `170000000${index}.000100`));
   const parent = { ts: messages[0]!.ts, state: { latestReply: '1700000009.000100', replyCount: 2 }, read: true };
   store.noteRead(
@@ -105,7 +105,7 @@ t.test('a save costs what changed: the same number of new documents takes the sa
   const pagesWritten = async (existing: number): Promise<number> => {
     const path = join(directory, `state-${existing}.json`);
     const store = await StateStore.open(path);
-    store.bindTeam({ id: 'T1', url: null });
+    await store.bindTeam({ id: 'T1', url: null });
     const batch = 2000;
     for (let offset = 0; offset < existing; offset += batch) {
       await drain(

@@ -304,7 +304,7 @@ async function runLocked(
   try {
     // auth.test before anything is written: a state file of another team must fail here, untouched.
     const team = await source.team();
-    if (state && team.id !== null) state.bindTeam({ id: team.id, url: team.url });
+    if (state) await state.bindTeam({ id: team.id, url: team.url });
     let sink = plan.sink;
     if (plan.sinkFor) {
       // Channel checkpoints travel with the documents through state.track(): committing them records both.

@@ -134,7 +134,10 @@ export async function readStateFile(path: string): Promise<StateData | null> {
   return parseState(text, path);
 }
 
-/** Temp file in the same directory (created exclusively, 0600 or the state's own mode), fsync, rename, fsync the directory: a reader sees the old or the new state, never a mix. */
+/**
+ * Temp file in the same directory (created exclusively, 0600 or the state's own mode), fsync, rename, fsync the
+ * directory: a reader sees the old or the new state, never a mix.
+ */
 export async function writeStateFile(path: string, state: StateData): Promise<void> {
   const { path: temporary, handle } = await createTemporaryBeside(path, 'tmp');
   try {

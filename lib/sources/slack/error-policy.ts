@@ -69,6 +69,8 @@ export function configErrorFor(method: string, code: string, needed?: string): C
 
 export function missingScopeError(scopes: string[]): ConfigError {
   return new ConfigError('slack_missing_scope', `the Slack token lacks the scope${scopes.length > 1 ? 's' : ''} ${scopes.join(', ')}`, {
-    hint: 'add them under OAuth & Permissions of the Slack app, reinstall it, and use the new token (or drop the channel types that need them)',
+    hint:
+      'add them under OAuth & Permissions of the Slack app, reinstall it, and use the new token ' +
+      '(or drop the channel types that need them)',
   });
 }

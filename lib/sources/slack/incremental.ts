@@ -30,7 +30,10 @@ export class IncrementalDecisions {
     this.runTimestamp = new Date(options.nowSeconds * 1000).toISOString();
   }
 
-  /** A thread's replies are read when it is new to the state, moved, or recently active (Slack does not move `latest_reply` on a reply edit). */
+  /**
+   * A thread's replies are read when it is new to the state, moved, or recently active (Slack does not move
+   * `latest_reply` on a reply edit).
+   */
   threadNeedsReading(channelId: string, parent: Record<string, any>): boolean {
     const stored = this.state.storedThread(channelId, String(parent.ts));
     if (!stored) return true;

@@ -88,7 +88,9 @@ export async function checkChannelSelection(
     } else {
       problems.push({
         problem: `channel '${entry}' given in --channels was not found`,
-        fix: "check the name or id with 'slack-etl list channels --channel-types public,private' (a private channel is visible only once the bot is invited)",
+        fix:
+          "check the name or id with 'slack-etl list channels --channel-types public,private' " +
+          '(a private channel is visible only once the bot is invited)',
       });
     }
   }

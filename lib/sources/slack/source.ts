@@ -7,7 +7,7 @@ import type { ComponentStats, Source, SourceReport } from '../../stage.js';
 import type { StateStore } from '../../state/store.js';
 import { authenticate, type Team } from './auth.js';
 import { channelDocuments } from './channel.js';
-import { SlackApiClient, SlackApiError, type SlackClientOptions } from './client.js';
+import { SlackApiClient, type SlackClientOptions } from './client.js';
 import { type SourceContext, type SourceCounters } from './context.js';
 import { listConversations } from './conversations.js';
 import { channelSelection, channelTypes as allChannelTypes, checkChannelSelection, type ChannelType } from './selection.js';
@@ -20,6 +20,7 @@ import type { TierRates } from './pacer.js';
 import { toChannelDocument } from './to-documents.js';
 import { listUsers } from './users.js';
 import { slackSourceOptions } from './options.js';
+import { slackLookups, type ChannelName, type SlackLookups } from './lookups.js';
 import { attachSlackObject } from '../../slack-raw.js';
 
 export { channelTypes, type ChannelType } from './selection.js';
@@ -83,22 +84,12 @@ export interface SlackSourceStats extends SourceCounters, ComponentStats {
   api: ReturnType<SlackApiClient['stats']>;
 }
 
-export interface SlackSource extends Source<AnyDocument> {
+export interface SlackSource extends Source<AnyDocument>, SlackLookups {
   readonly client: SlackApiClient;
   /** The effective message window (from `since`/`until` or `fetchLastNDays`). */
   readonly window: MessageWindow;
-  /** users.info for an id missing from users.list (external or new users); null when Slack does not know it. */
-  lookupUser(userId: string): Promise<({ id: string } & Record<string, any>) | null>;
-  /** bots.info for a bot message that carries no name, once per bot id; null when Slack does not know it. */
-  lookupBot(botId: string): Promise<{ id: string; name?: string; user_id?: string } | null>;
-  /** The name of a conversation in a `#channel` mention: from every conversation listed, else conversations.info (once per id). */
-  lookupChannel(channelId: string): Promise<{ id: string; name: string } | null>;
   /** The three lookups, bound, as the enrich stage takes them: `enrich({ ...source.lookups })`. */
-  readonly lookups: {
-    lookupUser: SlackSource['lookupUser'];
-    lookupBot: SlackSource['lookupBot'];
-    lookupChannel: SlackSource['lookupChannel'];
-  };
+  readonly lookups: SlackLookups;
   stats(): SlackSourceStats;
   report(): SourceReport;
   /** auth.test, once per source (the run uses the same answer): fails fast on a bad token. */
@@ -134,8 +125,8 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
     tombstones: 0,
     messagesSkipped: 0,
   };
-  const conversationNames = new Map<string, Promise<{ id: string; name: string } | null>>();
-  const botAnswers = new Map<string, Promise<{ id: string; name?: string; user_id?: string } | null>>();
+  const conversationNames = new Map<string, Promise<ChannelName>>();
+  const lookups = slackLookups(client, conversationNames);
   const completeChannels: string[] = [];
   const skippedChannels: string[] = [];
   let selectedCount = 0;
@@ -151,7 +142,7 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
     started = true;
     try {
       const team = await authenticateOnce();
-      if (options.state && team.id !== null) options.state.bindTeam({ id: team.id, url: team.url });
+      if (options.state) await options.state.bindTeam({ id: team.id, url: team.url });
       emitsEverything = !options.state || options.state.isEmpty();
       const context: SourceContext = {
         client,
@@ -171,21 +162,7 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
       const decisions = options.state
         ? new IncrementalDecisions({ ...context, state: options.state }, { nowSeconds, activeThreadDays: options.activeThreadDays ?? 30 })
         : undefined;
-      const selection = channelSelection(options);
-      const listed: Record<string, any>[] = [];
-      for await (const page of listConversations(context, types)) listed.push(...page);
-      for (const conversation of listed)
-        conversationNames.set(
-          String(conversation.id),
-          Promise.resolve({ id: String(conversation.id), name: conversationTitle(conversation) }),
-        );
-      const channels = listed.filter(selection.isReadable);
-      const listEveryType = async () => {
-        const every: Record<string, any>[] = [];
-        for await (const page of listConversations(context, allChannelTypes)) every.push(...page);
-        return every;
-      };
-      await checkChannelSelection(options, listed, channels.length, listEveryType, logger);
+      const channels = await selectChannels(context, options, types, conversationNames);
       for await (const users of listUsers(context)) if (options.syncUsers !== false) yield* users;
 
       selectedCount = channels.length;
@@ -219,48 +196,7 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
     client,
     window,
     [Symbol.asyncIterator]: () => run(),
-    async lookupUser(userId: string) {
-      try {
-        const answer = await client.call('users.info', { user: userId });
-        return (answer.user as ({ id: string } & Record<string, any>) | undefined) ?? null;
-      } catch (error) {
-        if (error instanceof SlackApiError && (error.slackError === 'user_not_found' || error.slackError === 'users_not_found'))
-          return null;
-        throw error;
-      }
-    },
-    lookupBot(botId: string) {
-      let answer = botAnswers.get(botId);
-      if (answer === undefined) {
-        answer = client.call('bots.info', { bot: botId }).then(
-          (body) => (body.bot && typeof body.bot === 'object' ? (body.bot as { id: string; name?: string; user_id?: string }) : null),
-          (error: unknown) => {
-            if (error instanceof SlackApiError && error.slackError === 'bot_not_found') return null;
-            botAnswers.delete(botId);
-            throw error;
-          },
-        );
-        botAnswers.set(botId, answer);
-      }
-      return answer;
-    },
-    lookupChannel(channelId: string) {
-      let answer = conversationNames.get(channelId);
-      if (answer === undefined) {
-        answer = client.call('conversations.info', { channel: channelId }).then(
-          (body) => (body.channel && typeof body.channel === 'object' ? { id: channelId, name: conversationTitle(body.channel) } : null),
-          (error: unknown) => {
-            // Not visible to the token (private, another workspace's, or a scope not granted): the mention stays an id.
-            if (error instanceof SlackApiError && ['channel_not_found', 'missing_scope', 'access_denied'].includes(error.slackError))
-              return null;
-            conversationNames.delete(channelId);
-            throw error;
-          },
-        );
-        conversationNames.set(channelId, answer);
-      }
-      return answer;
-    },
+    ...lookups,
     get lookups() {
       return {
         lookupUser: (id: string) => source.lookupUser(id),
@@ -281,6 +217,30 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
     }),
   };
   return source;
+}
+
+/** Lists the conversations of `types` (naming each for mentions) and keeps the selected, readable ones; checks the selection. */
+async function selectChannels(
+  context: SourceContext,
+  options: SlackSourceOptions,
+  types: ChannelType[],
+  conversationNames: Map<string, Promise<ChannelName>>,
+): Promise<Record<string, any>[]> {
+  const selection = channelSelection(options);
+  const listed: Record<string, any>[] = [];
+  for await (const page of listConversations(context, types)) listed.push(...page);
+  for (const conversation of listed) {
+    const id = String(conversation.id);
+    conversationNames.set(id, Promise.resolve({ id, name: conversationTitle(conversation) }));
+  }
+  const channels = listed.filter(selection.isReadable);
+  const listEveryType = async () => {
+    const every: Record<string, any>[] = [];
+    for await (const page of listConversations(context, allChannelTypes)) every.push(...page);
+    return every;
+  };
+  await checkChannelSelection(options, listed, channels.length, listEveryType, context.logger);
+  return channels;
 }
 
 /** A channel's batches gathered into one block: messages and replies by ts, tombstones last. */
