@@ -6,7 +6,7 @@ import { describeError } from '../errors.js';
 import { redact, type Logger } from '../log.js';
 import { checkElasticsearch, elasticsearchSink } from '../sinks/elasticsearch.js';
 import { defineStage, type Stage } from '../stage.js';
-import { formatRuleProblem, validateRules } from '../transforms/sync-rules.js';
+import { formatRuleProblem, validateRules, type SyncRule } from '../transforms/sync-rules.js';
 import { runSlackJob, type CliIo } from '../cli/job.js';
 import type { CliConfig } from '../cli/options.js';
 import type { RunStats } from '../pipeline.js';
@@ -61,20 +61,9 @@ function progressCounter(): Stage<any, any> & { count: () => number } {
   return Object.assign(stage, { count: () => count });
 }
 
-/**
- * Claims `job` and runs it until it completes, fails, is canceled from Kibana, or `shutdown` aborts (the job is then
- * left `suspended` for the next start). Never throws for a job's own failure: that is written to the job.
- */
-export async function runConnectorJob(
-  context: JobRunnerContext,
-  connector: ConnectorDocument,
-  job: SyncJobDocument,
-  shutdown: AbortSignal,
-): Promise<JobOutcome | null> {
+/** Claims the job (with its sync cursor for an incremental one) and marks the connector's sync as running; null when not ours. */
+async function claimJob(context: JobRunnerContext, connector: ConnectorDocument, job: SyncJobDocument, label: string) {
   const { client, logger } = context;
-  const label = `connector ${connector.id}, ${job.job_type} job ${job.id}`;
-  const sayError = (error: unknown) => redact(describeError(error), context.secrets);
-
   try {
     await client.connector.syncJobClaim({
       connector_sync_job_id: job.id,
@@ -85,7 +74,7 @@ export async function runConnectorJob(
     });
   } catch (error) {
     // Another service claimed it first, or Kibana canceled it meanwhile: not ours to run.
-    logger.warn(`${label}: could not claim it (${sayError(error)})`);
+    logger.warn(`${label}: could not claim it (${redact(describeError(error), context.secrets)})`);
     return null;
   }
   await client.connector.lastSync({
@@ -94,7 +83,112 @@ export async function runConnectorJob(
     last_sync_error: null as unknown as string,
   });
   logger.info(`${label}: started (${job.trigger_method ?? 'on_demand'})`);
-  const claimed = (await client.connector.syncJobGet({ connector_sync_job_id: job.id })) as unknown as SyncJobDocument;
+  return (await client.connector.syncJobGet({ connector_sync_job_id: job.id })) as unknown as SyncJobDocument;
+}
+
+/** Checks in every `checkIntervalMs` with the running count, and stops the run when Kibana cancels or the job goes. */
+function watchJob(
+  context: JobRunnerContext,
+  job: SyncJobDocument,
+  count: () => number,
+  stopWith: (reason: StopReason) => void,
+  label: string,
+) {
+  const { client, logger } = context;
+  let watching = true;
+  const watcher = (async () => {
+    while (watching) {
+      await sleep(context.checkIntervalMs);
+      if (!watching) break;
+      try {
+        await client.connector.syncJobCheckIn({ connector_sync_job_id: job.id });
+        await client.connector.syncJobUpdateStats({
+          connector_sync_job_id: job.id,
+          indexed_document_count: count(),
+          deleted_document_count: 0,
+          indexed_document_volume: 0,
+        });
+        const current = (await client.connector.syncJobGet({ connector_sync_job_id: job.id })) as unknown as SyncJobDocument;
+        if (current.status === 'canceling') stopWith({ kind: 'cancel' });
+        else if (current.status !== 'in_progress') stopWith({ kind: 'lost', status: current.status });
+      } catch (error) {
+        if ((error as { meta?: { statusCode?: number } }).meta?.statusCode === 404) stopWith({ kind: 'lost', status: 'deleted' });
+        else logger.warn(`${label}: could not check in (${redact(describeError(error), context.secrets)}); will retry`);
+      }
+    }
+  })();
+  return async () => {
+    watching = false;
+    await watcher;
+  };
+}
+
+/** The run's configuration from the connector's: settings, index, job type and sync rules; JobSetupError when unusable. */
+async function jobConfiguration(
+  context: JobRunnerContext,
+  connector: ConnectorDocument,
+  job: SyncJobDocument,
+  claimed: SyncJobDocument,
+  statePath: string,
+  label: string,
+): Promise<{ config: CliConfig; index: string; rules: SyncRule[] }> {
+  const settingsResult = readSettings(claimed.connector.configuration ?? {});
+  if (!settingsResult.ok) throw new JobSetupError(describeSettingsProblem(settingsResult));
+  const settings = settingsResult.settings;
+  if (!context.secrets.includes(settings.token)) context.secrets.push(settings.token);
+  const index = claimed.connector.index_name;
+  if (!index) throw new JobSetupError('the connector has no index_name: attach an index to it in Kibana');
+  if (job.job_type === 'access_control')
+    throw new JobSetupError('access control syncs are not supported: the Slack connector has no document-level security');
+  if (job.job_type === 'incremental' && !incrementalSyncEnabled(connector.features)) {
+    throw new JobSetupError(`connector ${connector.id} does not support incremental sync (features.incremental_sync is off)`);
+  }
+  let rules: SyncRule[] = [];
+  if (basicSyncRulesEnabled(connector.features)) {
+    const validation = validateRules(jobRules(claimed.connector.filtering));
+    if (!validation.valid)
+      throw new JobSetupError(`the active sync rules are invalid: ${validation.problems.map(formatRuleProblem).join('; ')}`);
+    rules = validation.rules;
+  }
+  if (job.job_type === 'incremental') {
+    const restored = await restoreState(claimed.connector.sync_cursor, statePath);
+    if (restored !== 'restored') {
+      const why =
+        restored === 'omitted'
+          ? 'the last state was too large for sync_cursor'
+          : restored === 'foreign'
+            ? 'the sync_cursor is not slack-etl’s'
+            : 'no sync_cursor yet';
+      context.logger.info(`${label}: ${why}; reading the whole window (unchanged documents are still skipped)`);
+    }
+  }
+  const config: CliConfig = {
+    ...context.config,
+    command: 'connector',
+    ...settings,
+    rules: undefined,
+    state: statePath,
+    index,
+    // A full job starts from an empty state, so the source vouches for whole channels and stale messages can go.
+    deleteStale: job.job_type === 'full',
+  };
+  return { config, index, rules };
+}
+
+/**
+ * Claims `job` and runs it until it completes, fails, is canceled from Kibana, or `shutdown` aborts (the job is then
+ * left `suspended` for the next start). Never throws for a job's own failure: that is written to the job.
+ */
+export async function runConnectorJob(
+  context: JobRunnerContext,
+  connector: ConnectorDocument,
+  job: SyncJobDocument,
+  shutdown: AbortSignal,
+): Promise<JobOutcome | null> {
+  const { client } = context;
+  const label = `connector ${connector.id}, ${job.job_type} job ${job.id}`;
+  const claimed = await claimJob(context, connector, job, label);
+  if (claimed === null) return null;
 
   const abort = new AbortController();
   const stopWith = (reason: StopReason) => {
@@ -107,74 +201,17 @@ export async function runConnectorJob(
   const counter = progressCounter();
   let runStats: RunStats | undefined;
   const stateDirectory = await jobStateDirectory();
-  let watching = true;
-  const watcher = (async () => {
-    while (watching) {
-      await sleep(context.checkIntervalMs);
-      if (!watching) break;
-      try {
-        await client.connector.syncJobCheckIn({ connector_sync_job_id: job.id });
-        await client.connector.syncJobUpdateStats({
-          connector_sync_job_id: job.id,
-          indexed_document_count: counter.count(),
-          deleted_document_count: 0,
-          indexed_document_volume: 0,
-        });
-        const current = (await client.connector.syncJobGet({ connector_sync_job_id: job.id })) as unknown as SyncJobDocument;
-        if (current.status === 'canceling') stopWith({ kind: 'cancel' });
-        else if (current.status !== 'in_progress') stopWith({ kind: 'lost', status: current.status });
-      } catch (error) {
-        if ((error as { meta?: { statusCode?: number } }).meta?.statusCode === 404) stopWith({ kind: 'lost', status: 'deleted' });
-        else logger.warn(`${label}: could not check in (${sayError(error)}); will retry`);
-      }
-    }
-  })();
+  const stopWatching = watchJob(context, job, counter.count, stopWith, label);
 
   let status: JobStatus;
   let errorText: string | null = null;
   let cursor: unknown = undefined;
   try {
-    const settingsResult = readSettings(claimed.connector.configuration ?? {});
-    if (!settingsResult.ok) throw new JobSetupError(describeSettingsProblem(settingsResult));
-    const settings = settingsResult.settings;
-    if (!context.secrets.includes(settings.token)) context.secrets.push(settings.token);
-    const index = claimed.connector.index_name;
-    if (!index) throw new JobSetupError('the connector has no index_name: attach an index to it in Kibana');
-    if (job.job_type === 'access_control')
-      throw new JobSetupError('access control syncs are not supported: the Slack connector has no document-level security');
-    if (job.job_type === 'incremental' && !incrementalSyncEnabled(connector.features)) {
-      throw new JobSetupError(`connector ${connector.id} does not support incremental sync (features.incremental_sync is off)`);
-    }
-    let rules: ReturnType<typeof validateRules>['rules'] = [];
-    if (basicSyncRulesEnabled(connector.features)) {
-      const validation = validateRules(jobRules(claimed.connector.filtering));
-      if (!validation.valid)
-        throw new JobSetupError(`the active sync rules are invalid: ${validation.problems.map(formatRuleProblem).join('; ')}`);
-      rules = validation.rules;
-    }
-    if (job.job_type === 'incremental') {
-      const restored = await restoreState(claimed.connector.sync_cursor, stateDirectory.statePath);
-      if (restored !== 'restored') {
-        logger.info(
-          `${label}: ${restored === 'omitted' ? 'the last state was too large for sync_cursor' : restored === 'foreign' ? 'the sync_cursor is not slack-etl’s' : 'no sync_cursor yet'}; reading the whole window (unchanged documents are still skipped)`,
-        );
-      }
-    }
-    const config: CliConfig = {
-      ...context.config,
-      command: 'connector',
-      ...settings,
-      rules: undefined,
-      state: stateDirectory.statePath,
-      index,
-      // A full job starts from an empty state, so the source vouches for whole channels and stale messages can go.
-      deleteStale: job.job_type === 'full',
-    };
-    const node = context.config.esUrl!;
+    const { config, index, rules } = await jobConfiguration(context, connector, job, claimed, stateDirectory.statePath, label);
     const code = await runSlackJob({
       config,
       io: context.io,
-      preflight: () => checkElasticsearch(client, node, index),
+      preflight: () => checkElasticsearch(client, context.config.esUrl!, index),
       sink: elasticsearchSink({ client, index, deleteStale: config.deleteStale, rules }),
       verb: `${job.job_type} job ${job.id} synced`,
       destination: `index ${index}`,
@@ -197,25 +234,35 @@ export async function runConnectorJob(
     if (reason?.kind === 'cancel') status = 'canceled';
     else if (reason?.kind === 'suspend') status = 'suspended';
     else if (reason?.kind === 'lost') {
-      logger.warn(`${label}: stopped: the job is ${reason.status} now`);
-      watching = false;
-      await watcher;
+      context.logger.warn(`${label}: stopped: the job is ${reason.status} now`);
+      await stopWatching();
       await stateDirectory.remove();
       shutdown.removeEventListener('abort', onShutdown);
       return null;
     } else {
       status = 'error';
-      errorText = error instanceof JobSetupError ? error.message : sayError(error);
+      errorText = error instanceof JobSetupError ? error.message : redact(describeError(error), context.secrets);
     }
-  } finally {
-    watching = false;
   }
-  await watcher;
+  await stopWatching();
   shutdown.removeEventListener('abort', onShutdown);
   await stateDirectory.remove();
+  return reportOutcome(context, connector, job, claimed, { status, errorText, cursor, runStats, counted: counter.count() }, label);
+}
 
-  const sink = runStats?.sink as { indexed?: number; updated?: number; deleted?: number; bytes?: number } | undefined;
-  const indexedDocumentCount = sink ? (sink.indexed ?? 0) + (sink.updated ?? 0) : counter.count();
+/** Writes the job's end (status, counts) and the connector's last sync, and logs it. */
+async function reportOutcome(
+  context: JobRunnerContext,
+  connector: ConnectorDocument,
+  job: SyncJobDocument,
+  claimed: SyncJobDocument,
+  outcome: { status: JobStatus; errorText: string | null; cursor: unknown; runStats: RunStats | undefined; counted: number },
+  label: string,
+): Promise<JobOutcome> {
+  const { client } = context;
+  const { status, errorText, cursor } = outcome;
+  const sink = outcome.runStats?.sink as { indexed?: number; updated?: number; deleted?: number; bytes?: number } | undefined;
+  const indexedDocumentCount = sink ? (sink.indexed ?? 0) + (sink.updated ?? 0) : outcome.counted;
   const deletedDocumentCount = sink?.deleted ?? 0;
   const indexedDocumentVolume = Math.round((sink?.bytes ?? 0) / mebibyte);
   const totalDocumentCount = await documentCount(client, claimed.connector.index_name);
@@ -241,8 +288,8 @@ export async function runConnectorJob(
     await client.connector.updateError({ connector_id: connector.id, error: null });
 
   const summary = `indexed ${indexedDocumentCount}, deleted ${deletedDocumentCount}, ${totalDocumentCount ?? '?'} in the index`;
-  if (status === 'error') logger.error(`${label}: failed: ${errorText} (${summary})`);
-  else logger.info(`${label}: ${status} (${summary})`);
+  if (status === 'error') context.logger.error(`${label}: failed: ${errorText} (${summary})`);
+  else context.logger.info(`${label}: ${status} (${summary})`);
   return { status, error: errorText, indexedDocumentCount, deletedDocumentCount };
 }
 

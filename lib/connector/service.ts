@@ -1,4 +1,4 @@
-// The connector service loop: per connector and poll, check in, register, report health, validate draft rules, schedule, and run pending jobs.
+// The connector service loop: per connector and poll, check in, register, report health, validate draft rules, schedule, run jobs.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DateTime } from 'luxon';
@@ -46,6 +46,153 @@ interface HealthRecord {
   checkedAt: number;
 }
 
+const loadConnector = async (context: JobRunnerContext, id: string) =>
+  (await context.client.connector.get({ connector_id: id })) as unknown as ConnectorDocument;
+
+async function setStatus(context: JobRunnerContext, connector: ConnectorDocument, status: ConnectorStatus): Promise<void> {
+  const { client, logger } = context;
+  if (connector.status === status) return;
+  await client.connector.updateStatus({ connector_id: connector.id, status });
+  logger.info(`connector ${connector.id}: ${connector.status} → ${status}`);
+  connector.status = status;
+}
+
+async function setError(context: JobRunnerContext, connector: ConnectorDocument, error: string | null): Promise<void> {
+  const { client, logger } = context;
+  if (connector.error === error && connector.status === (error === null ? 'connected' : 'error')) return;
+  // `_error` sets the status with it: `error`, or `connected` when cleared.
+  await client.connector.updateError({ connector_id: connector.id, error });
+  if (error === null) logger.info(`connector ${connector.id}: connected`);
+  else logger.error(`connector ${connector.id}: ${error}`);
+  connector.error = error;
+  connector.status = error === null ? 'connected' : 'error';
+}
+
+/** Schema, service type and features, written where missing, as Elastic's service does for its connectors. */
+async function register(context: JobRunnerContext, connector: ConnectorDocument): Promise<ConnectorDocument> {
+  const { client, logger } = context;
+  let changed = false;
+  if (!connector.service_type) {
+    await client.connector.updateServiceType({ connector_id: connector.id, service_type: serviceType });
+    changed = true;
+  }
+  // Kibana may have written features of its own: ours fill the gaps, a feature a user switched off stays off.
+  const features = connector.features ?? {};
+  if (features.incremental_sync === undefined || features.sync_rules?.basic === undefined) {
+    await client.connector.updateFeatures({
+      connector_id: connector.id,
+      features: {
+        ...slackFeatures,
+        // Only the keys the Connector API accepts (older documents also hold `filtering_rules` and the like).
+        ...Object.fromEntries(
+          Object.entries(features).filter(([key]) =>
+            ['document_level_security', 'incremental_sync', 'native_connector_api_keys'].includes(key),
+          ),
+        ),
+        sync_rules: { ...slackFeatures.sync_rules, ...(features.sync_rules ?? {}) },
+      },
+    });
+    changed = true;
+  }
+  const configuration: Configuration = connector.configuration ?? {};
+  const missing = missingFields(configuration);
+  if (missing.length > 0) {
+    const merged: Configuration = { ...configuration };
+    for (const key of missing) merged[key] = slackConfigurationSchema[key]!;
+    await client.connector.updateConfiguration({ connector_id: connector.id, configuration: merged as never });
+    logger.info(`connector ${connector.id}: registered the configuration schema (${missing.join(', ')})`);
+    changed = true;
+  }
+  return changed ? loadConnector(context, connector.id) : connector;
+}
+
+/** auth.test with the configured token, plus the scopes the configured conversation types need. */
+async function checkSlack(context: JobRunnerContext, settings: SlackJobSettings, signal: AbortSignal): Promise<void> {
+  const source = slackSource({
+    token: settings.token,
+    slackApiUrl: context.config.slackApiUrl,
+    tierRates: context.config.tierRates,
+    channelTypes: settings.channelTypes,
+    autoJoinChannels: settings.autoJoinChannels,
+    logger: silentLogger,
+    signal,
+  });
+  await source.team();
+}
+
+/** A draft Kibana marked `edited` is checked with the `rules check` validator; a valid one is activated. */
+async function validateDraft(context: JobRunnerContext, connector: ConnectorDocument): Promise<void> {
+  const { client, logger } = context;
+  if (!basicSyncRulesEnabled(connector.features)) return;
+  const draft = defaultDomainOf(connector)?.draft;
+  if (draft?.validation?.state !== 'edited') return;
+  const result = validateRules(draft.rules ?? []);
+  const errors = result.problems.map((problem) => ({ ids: problem.ids, messages: [problem.message] }));
+  await client.connector.updateFilteringValidation({
+    connector_id: connector.id,
+    validation: { state: result.valid ? 'valid' : 'invalid', errors },
+  });
+  if (result.valid) {
+    await client.connector.updateActiveFiltering({ connector_id: connector.id });
+    logger.info(`connector ${connector.id}: draft sync rules are valid and now active (${result.rules.length} rules)`);
+  } else {
+    logger.warn(`connector ${connector.id}: draft sync rules are invalid: ${result.problems.map(formatRuleProblem).join('; ')}`);
+  }
+}
+
+async function schedule(
+  context: JobRunnerContext,
+  connector: ConnectorDocument,
+  previousWakeUp: DateTime,
+  wakeUp: DateTime,
+): Promise<void> {
+  const { client, logger } = context;
+  const types: Array<{ type: JobType; field: 'last_sync_scheduled_at' | 'last_incremental_sync_scheduled_at' }> = [];
+  if (incrementalSyncEnabled(connector.features)) types.push({ type: 'incremental', field: 'last_incremental_sync_scheduled_at' });
+  types.push({ type: 'full', field: 'last_sync_scheduled_at' });
+  for (const { type, field } of types) {
+    let due: DateTime | null;
+    try {
+      due = dueRun(connector.scheduling?.[type], connector[field], previousWakeUp, wakeUp);
+    } catch (error) {
+      if (!(error instanceof ScheduleError)) throw error;
+      await setError(context, connector, `scheduling.${type}.interval: ${error.message}; fix the schedule in Kibana`);
+      continue;
+    }
+    if (due === null) continue;
+    // Recorded first, as Elastic's service does: a restart or a second instance will not schedule this time again.
+    await client.connector.lastSync({ connector_id: connector.id, [field]: due.toISO() });
+    const created = await client.connector.syncJobPost({ id: connector.id, job_type: type, trigger_method: 'scheduled' });
+    logger.info(`connector ${connector.id}: scheduled a ${type} job ${created.id} for ${due.toISO()}`);
+  }
+}
+
+/** Jobs of ours a dead service left running never end otherwise: fail them (or finish their cancelation). */
+async function endIdleJobs(context: JobRunnerContext, connector: ConnectorDocument): Promise<void> {
+  const { client, logger } = context;
+  for (const status of ['in_progress', 'canceling'] as const) {
+    const { results } = await client.connector.syncJobList({ connector_id: connector.id, status });
+    for (const job of results as unknown as Array<SyncJobDocument & { last_seen?: string }>) {
+      const lastSeen = job.last_seen ? Date.parse(job.last_seen) : 0;
+      if (Date.now() - lastSeen < idleJobMs) continue;
+      if (status === 'canceling') {
+        const at = new Date().toISOString();
+        await client.update({
+          index: '.elastic-connectors-sync-jobs',
+          id: job.id,
+          doc: { status: 'canceled', canceled_at: at, completed_at: at },
+        });
+      } else {
+        await client.connector.syncJobError({
+          connector_sync_job_id: job.id,
+          error: 'the job stopped checking in: the service running it was stopped abruptly; start a new sync',
+        });
+      }
+      logger.warn(`connector ${connector.id}: ${job.job_type} job ${job.id} had not checked in since ${job.last_seen ?? 'ever'}: ended it`);
+    }
+  }
+}
+
 export async function runConnectorService(options: ConnectorServiceOptions): Promise<void> {
   const { context, signal } = options;
   const { client, logger } = context;
@@ -61,154 +208,19 @@ export async function runConnectorService(options: ConnectorServiceOptions): Pro
 
   const load = async (id: string) => (await client.connector.get({ connector_id: id })) as unknown as ConnectorDocument;
 
-  async function setStatus(connector: ConnectorDocument, status: ConnectorStatus): Promise<void> {
-    if (connector.status === status) return;
-    await client.connector.updateStatus({ connector_id: connector.id, status });
-    logger.info(`connector ${connector.id}: ${connector.status} → ${status}`);
-    connector.status = status;
-  }
-
-  async function setError(connector: ConnectorDocument, error: string | null): Promise<void> {
-    if (connector.error === error && connector.status === (error === null ? 'connected' : 'error')) return;
-    // `_error` sets the status with it: `error`, or `connected` when cleared.
-    await client.connector.updateError({ connector_id: connector.id, error });
-    if (error === null) logger.info(`connector ${connector.id}: connected`);
-    else logger.error(`connector ${connector.id}: ${error}`);
-    connector.error = error;
-    connector.status = error === null ? 'connected' : 'error';
-  }
-
-  /** Schema, service type and features, written where missing, as Elastic's service does for its connectors. */
-  async function register(connector: ConnectorDocument): Promise<ConnectorDocument> {
-    let changed = false;
-    if (!connector.service_type) {
-      await client.connector.updateServiceType({ connector_id: connector.id, service_type: serviceType });
-      changed = true;
-    }
-    // Kibana may have written features of its own: ours fill the gaps, a feature a user switched off stays off.
-    const features = connector.features ?? {};
-    if (features.incremental_sync === undefined || features.sync_rules?.basic === undefined) {
-      await client.connector.updateFeatures({
-        connector_id: connector.id,
-        features: {
-          ...slackFeatures,
-          // Only the keys the Connector API accepts (older documents also hold `filtering_rules` and the like).
-          ...Object.fromEntries(
-            Object.entries(features).filter(([key]) =>
-              ['document_level_security', 'incremental_sync', 'native_connector_api_keys'].includes(key),
-            ),
-          ),
-          sync_rules: { ...slackFeatures.sync_rules, ...(features.sync_rules ?? {}) },
-        },
-      });
-      changed = true;
-    }
-    const configuration: Configuration = connector.configuration ?? {};
-    const missing = missingFields(configuration);
-    if (missing.length > 0) {
-      const merged: Configuration = { ...configuration };
-      for (const key of missing) merged[key] = slackConfigurationSchema[key]!;
-      await client.connector.updateConfiguration({ connector_id: connector.id, configuration: merged as never });
-      logger.info(`connector ${connector.id}: registered the configuration schema (${missing.join(', ')})`);
-      changed = true;
-    }
-    return changed ? load(connector.id) : connector;
-  }
-
-  /** auth.test with the configured token, plus the scopes the configured conversation types need. */
-  async function checkSlack(settings: SlackJobSettings): Promise<void> {
-    const source = slackSource({
-      token: settings.token,
-      slackApiUrl: context.config.slackApiUrl,
-      tierRates: context.config.tierRates,
-      channelTypes: settings.channelTypes,
-      autoJoinChannels: settings.autoJoinChannels,
-      logger: silentLogger,
-      signal,
-    });
-    await source.team();
-  }
-
   async function reportHealth(connector: ConnectorDocument, settings: SlackJobSettings): Promise<void> {
     const settingsKey = JSON.stringify(settings);
     const last = health.get(connector.id);
     const healthy = connector.status === 'connected' && !connector.error;
     if (healthy && last && last.settingsKey === settingsKey && Date.now() - last.checkedAt < healthRecheckMs) return;
     try {
-      await checkSlack(settings);
-      await setError(connector, null);
+      await checkSlack(context, settings, signal);
+      await setError(context, connector, null);
     } catch (error) {
       if (signal.aborted) return;
-      await setError(connector, `${redact((error as Error).message, context.secrets)}; fix the configuration in Kibana`);
+      await setError(context, connector, `${redact((error as Error).message, context.secrets)}; fix the configuration in Kibana`);
     }
     health.set(connector.id, { settingsKey, checkedAt: Date.now() });
-  }
-
-  /** A draft Kibana marked `edited` is checked with the `rules check` validator; a valid one is activated. */
-  async function validateDraft(connector: ConnectorDocument): Promise<void> {
-    if (!basicSyncRulesEnabled(connector.features)) return;
-    const draft = defaultDomainOf(connector)?.draft;
-    if (draft?.validation?.state !== 'edited') return;
-    const result = validateRules(draft.rules ?? []);
-    const errors = result.problems.map((problem) => ({ ids: problem.ids, messages: [problem.message] }));
-    await client.connector.updateFilteringValidation({
-      connector_id: connector.id,
-      validation: { state: result.valid ? 'valid' : 'invalid', errors },
-    });
-    if (result.valid) {
-      await client.connector.updateActiveFiltering({ connector_id: connector.id });
-      logger.info(`connector ${connector.id}: draft sync rules are valid and now active (${result.rules.length} rules)`);
-    } else {
-      logger.warn(`connector ${connector.id}: draft sync rules are invalid: ${result.problems.map(formatRuleProblem).join('; ')}`);
-    }
-  }
-
-  async function schedule(connector: ConnectorDocument, previousWakeUp: DateTime, wakeUp: DateTime): Promise<void> {
-    const types: Array<{ type: JobType; field: 'last_sync_scheduled_at' | 'last_incremental_sync_scheduled_at' }> = [];
-    if (incrementalSyncEnabled(connector.features)) types.push({ type: 'incremental', field: 'last_incremental_sync_scheduled_at' });
-    types.push({ type: 'full', field: 'last_sync_scheduled_at' });
-    for (const { type, field } of types) {
-      let due: DateTime | null;
-      try {
-        due = dueRun(connector.scheduling?.[type], connector[field], previousWakeUp, wakeUp);
-      } catch (error) {
-        if (!(error instanceof ScheduleError)) throw error;
-        await setError(connector, `scheduling.${type}.interval: ${error.message}; fix the schedule in Kibana`);
-        continue;
-      }
-      if (due === null) continue;
-      // Recorded first, as Elastic's service does: a restart or a second instance will not schedule this time again.
-      await client.connector.lastSync({ connector_id: connector.id, [field]: due.toISO() });
-      const created = await client.connector.syncJobPost({ id: connector.id, job_type: type, trigger_method: 'scheduled' });
-      logger.info(`connector ${connector.id}: scheduled a ${type} job ${created.id} for ${due.toISO()}`);
-    }
-  }
-
-  /** Jobs of ours a dead service left running never end otherwise: fail them (or finish their cancelation). */
-  async function endIdleJobs(connector: ConnectorDocument): Promise<void> {
-    for (const status of ['in_progress', 'canceling'] as const) {
-      const { results } = await client.connector.syncJobList({ connector_id: connector.id, status });
-      for (const job of results as unknown as Array<SyncJobDocument & { last_seen?: string }>) {
-        const lastSeen = job.last_seen ? Date.parse(job.last_seen) : 0;
-        if (Date.now() - lastSeen < idleJobMs) continue;
-        if (status === 'canceling') {
-          const at = new Date().toISOString();
-          await client.update({
-            index: '.elastic-connectors-sync-jobs',
-            id: job.id,
-            doc: { status: 'canceled', canceled_at: at, completed_at: at },
-          });
-        } else {
-          await client.connector.syncJobError({
-            connector_sync_job_id: job.id,
-            error: 'the job stopped checking in: the service running it was stopped abruptly; start a new sync',
-          });
-        }
-        logger.warn(
-          `connector ${connector.id}: ${job.job_type} job ${job.id} had not checked in since ${job.last_seen ?? 'ever'}: ended it`,
-        );
-      }
-    }
   }
 
   async function startPendingJob(connector: ConnectorDocument): Promise<void> {
@@ -251,23 +263,23 @@ export async function runConnectorService(options: ConnectorServiceOptions): Pro
       return;
     }
     await client.connector.checkIn({ connector_id: id });
-    connector = await register(connector);
-    if (connector.status === 'created') await setStatus(connector, 'needs_configuration');
+    connector = await register(context, connector);
+    if (connector.status === 'created') await setStatus(context, connector, 'needs_configuration');
 
     const settings = readSettings(connector.configuration ?? {});
     if (!settings.ok) {
-      if (settings.problems.length === 0 && connector.status === 'configured') await setStatus(connector, 'needs_configuration');
+      if (settings.problems.length === 0 && connector.status === 'configured') await setStatus(context, connector, 'needs_configuration');
       else if (settings.problems.length > 0 || connector.status === 'connected' || connector.status === 'error')
-        await setError(connector, describeSettingsProblem(settings));
+        await setError(context, connector, describeSettingsProblem(settings));
     } else {
       if (settings.settings.token && !context.secrets.includes(settings.settings.token)) context.secrets.push(settings.settings.token);
-      if (connector.status === 'needs_configuration') await setStatus(connector, 'configured');
+      if (connector.status === 'needs_configuration') await setStatus(context, connector, 'configured');
       // A running job proves (or disproves) the token itself; asking Slack meanwhile only spends its rate limit.
       if (!running.has(id)) await reportHealth(connector, settings.settings);
     }
-    await validateDraft(connector);
-    if (connector.status === 'connected') await schedule(await load(id), previousWakeUp, wakeUp);
-    if (!running.has(id)) await endIdleJobs(connector);
+    await validateDraft(context, connector);
+    if (connector.status === 'connected') await schedule(context, await load(id), previousWakeUp, wakeUp);
+    if (!running.has(id)) await endIdleJobs(context, connector);
     await startPendingJob(await load(id));
   }
 
