@@ -6,6 +6,8 @@ export {
   defineSink,
   type Stage,
   type NamedStage,
+  type CoreDocument,
+  type PassThroughStage,
   type Sink,
   type SinkContext,
   type Source,

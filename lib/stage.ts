@@ -3,6 +3,12 @@
 import type { DocumentStep } from './document-step.js';
 import type { Logger } from './log.js';
 
+/**
+ * What the generic core (pipeline, dedupe, generic sinks) needs of a document, whatever its source: an `_id`, a `type`
+ * (`tombstone` marks a deletion) and room for the content hash. Each source's own types live in its folder.
+ */
+export type CoreDocument = { _id: string; type: string; content_hash?: string };
+
 /** Counters a component reports; nested objects allowed (e.g. per-rule matches). */
 export type ComponentStats = Record<string, unknown>;
 
@@ -16,6 +22,14 @@ export interface Stage<In, Out> {
   stats?: () => ComponentStats;
   /** The same stage one document at a time (see document-step.ts): pipeline() runs consecutive ones in one loop. */
   step?: DocumentStep<In, Out>;
+}
+
+/** A stage that passes any document type through unchanged in type (dedupe): typed by whatever comes before it. */
+export interface PassThroughStage<Constraint> {
+  <Document extends Constraint>(source: AsyncIterable<Document>): AsyncIterable<Document>;
+  stageName: string;
+  stats?: () => ComponentStats;
+  step?: DocumentStep<any, any>;
 }
 
 /** A stage with its name (the key of its counters in the run's statistics). */
@@ -37,9 +51,9 @@ export interface SourceReport {
   completeChannels: string[];
   /** Channels that were selected but could not be read (not joined, errors). */
   skippedChannels: string[];
-  /** Oldest `ts` boundary of the window (whole seconds), or null for all history. */
+  /** Oldest boundary of the window in the source's own position format (whole seconds), or null for all history. */
   windowOldest: string | null;
-  /** Newest `ts` boundary of the window (inclusive, Slack's `latest`), or null for up to now. */
+  /** Newest boundary of the window (inclusive), same format, or null for up to now. */
   windowLatest?: string | null;
   /** True when every selected channel was read completely. */
   complete: boolean;

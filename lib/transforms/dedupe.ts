@@ -1,9 +1,8 @@
 // Dedupe stage: sets `content_hash`, drops in-run repeats and documents unchanged since an earlier run.
 
 import { contentHash } from '../content-hash.js';
-import type { AnyDocument } from '../documents.js';
 import { stepStage } from '../document-step.js';
-import type { Stage } from '../stage.js';
+import type { CoreDocument, PassThroughStage } from '../stage.js';
 
 /** "Seen before": `_id` → `content_hash` from an earlier run (a state file, the index). */
 export interface SeenStore {
@@ -82,13 +81,13 @@ class DigestPrefixSet {
   }
 }
 
-export function dedupe(options: DedupeOptions = {}): Stage<AnyDocument, AnyDocument> {
+export function dedupe(options: DedupeOptions = {}): PassThroughStage<CoreDocument> {
   const seen = options.seen;
   const stats: DedupeStats = { hashed: 0, duplicates: 0, unchanged: 0 };
   // One set per stage instance; a stage is built for one run.
   const emitted = new DigestPrefixSet();
 
-  function dedupeStep(document: AnyDocument): AnyDocument | undefined {
+  function dedupeStep(document: CoreDocument): CoreDocument | undefined {
     if (document.type === 'tombstone') return document;
     const digest = contentHash(document);
     document.content_hash = digest;
@@ -104,5 +103,5 @@ export function dedupe(options: DedupeOptions = {}): Stage<AnyDocument, AnyDocum
     return document;
   }
 
-  return stepStage('dedupe', dedupeStep, () => ({ ...stats }));
+  return stepStage('dedupe', dedupeStep, () => ({ ...stats })) as PassThroughStage<CoreDocument>;
 }
