@@ -177,6 +177,27 @@ t.test('a second run with unchanged content hashes writes zero documents; change
   t.match(withoutSkip.sink, { updated: documents.length, unchanged: 0 }, 'skipUnchanged: false re-sends everything');
 });
 
+t.test('the next batch is compared with the index while a bulk write is in flight (lookups do not hold a write slot)', async (t) => {
+  // Latency makes every answer slower than handing on a batch, so the order of arrival shows what overlaps.
+  const { server, run, stored } = await setup(t, { latencyMs: 100 });
+  const documents = workspace();
+  await run(documents);
+  const edited = documents.map((document) =>
+    document.type === 'message' ? message(document.channel_id, document.ts, `edited ${document.ts}`) : document,
+  );
+  const from = server.requests.length;
+  const result = await run(edited, { flushBytes: 4000, concurrency: 1 });
+  const edits = edited.filter((document) => document.type === 'message').length;
+  t.match(result.sink, { updated: edits, unchanged: documents.length - edits, dropped: 0 });
+  for (const document of edited) t.same(stored().get(document._id), bodyOf(document), document._id);
+  const order = server.requests
+    .slice(from)
+    .map((request) => request.path.split('/').pop())
+    .filter((action) => action === '_mget' || action === '_bulk');
+  t.ok(order.filter((action) => action === '_bulk').length >= 3, 'several batches');
+  t.same(order.slice(0, 3), ['_mget', '_mget', '_bulk'], 'the second lookup went out before the first write');
+});
+
 t.test('tombstones delete their message; a tombstone for an id that is already gone is not an error', async (t) => {
   const { run, stored } = await setup(t);
   await run(workspace());
