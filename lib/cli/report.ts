@@ -60,9 +60,8 @@ function progressText(figures: ReturnType<typeof progressFigures>, indexing: boo
     `${formatCount(figures.documents)} documents${indexing ? ' to index' : ''} (${formatCount(figures.documentsPerSecond)}/s)`,
   ];
   if (figures.channelsSelected !== null) {
-    parts.push(
-      `channels ${formatCount(figures.channelsDone)}/${formatCount(figures.channelsSelected)}${figures.channelsAlreadyDone > 0 ? ` (+${formatCount(figures.channelsAlreadyDone)} done before)` : ''}`,
-    );
+    const doneBefore = figures.channelsAlreadyDone > 0 ? ` (+${formatCount(figures.channelsAlreadyDone)} done before)` : '';
+    parts.push(`channels ${formatCount(figures.channelsDone)}/${formatCount(figures.channelsSelected)}${doneBefore}`);
   }
   if (figures.repliesExpected > 0) parts.push(`replies ${formatCount(figures.repliesRead)}/${formatCount(figures.repliesExpected)}`);
   parts.push(`API calls ${formatCount(figures.apiCalls)}`);
@@ -159,18 +158,25 @@ export function formatSummary(verb: string, destination: string, stats: RunStats
   const api = (stats.source.api ?? {}) as Record<string, unknown>;
   const lines = [
     `${verb} ${formatCount(total)} documents${types ? ` (${types})` : ''} to ${destination} in ${(stats.elapsedMs / 1000).toFixed(1)} s`,
-    `  filtered by rules: ${formatCount(number(rules?.excluded))} · deduplicated: ${formatCount(number(dedupe?.duplicates))} · unchanged: ${formatCount(number(dedupe?.unchanged))}`,
+    `  filtered by rules: ${formatCount(number(rules?.excluded))} · deduplicated: ${formatCount(number(dedupe?.duplicates))} ` +
+      `· unchanged: ${formatCount(number(dedupe?.unchanged))}`,
     ...(window ? [`  window: ${describeWindow(window)}`] : []),
-    `  Slack API calls: ${formatCount(number(api.calls))} · 429s: ${formatCount(number(api.rateLimited))} · retries: ${formatCount(number(api.retries))} · channels read: ${formatCount(number(stats.source.channelsRead))}, skipped: ${formatCount(number(stats.source.channelsSkipped))}`,
+    `  Slack API calls: ${formatCount(number(api.calls))} · 429s: ${formatCount(number(api.rateLimited))} · retries: ` +
+      `${formatCount(number(api.retries))} · channels read: ${formatCount(number(stats.source.channelsRead))}, skipped: ` +
+      `${formatCount(number(stats.source.channelsSkipped))}`,
   ];
   const sink = stats.sink;
   if ('indexed' in sink) {
     lines.push(
-      `  Elasticsearch: indexed ${formatCount(number(sink.indexed))} · updated ${formatCount(number(sink.updated))} · unchanged ${formatCount(number(sink.unchanged))} · deleted ${formatCount(number(sink.deleted))} · dropped ${formatCount(number(sink.dropped))}`,
+      `  Elasticsearch: indexed ${formatCount(number(sink.indexed))} · updated ${formatCount(number(sink.updated))} · ` +
+        `unchanged ${formatCount(number(sink.unchanged))} · deleted ${formatCount(number(sink.deleted))} · dropped ` +
+        `${formatCount(number(sink.dropped))}`,
     );
     if (number(sink.deletedGoneFromSlack) + number(sink.deletedExcludedByRules) + number(sink.staleDeletionSkippedChannels) > 0) {
       lines.push(
-        `  --delete-stale: gone from Slack ${formatCount(number(sink.deletedGoneFromSlack))} · excluded by rules ${formatCount(number(sink.deletedExcludedByRules))} · channels kept (returned no messages) ${formatCount(number(sink.staleDeletionSkippedChannels))}`,
+        `  --delete-stale: gone from Slack ${formatCount(number(sink.deletedGoneFromSlack))} · excluded by rules ` +
+          `${formatCount(number(sink.deletedExcludedByRules))} · channels kept (returned no messages) ` +
+          `${formatCount(number(sink.staleDeletionSkippedChannels))}`,
       );
     }
   }

@@ -8,7 +8,10 @@ export interface RulesCheckOutput {
   stderr: (line: string) => void;
 }
 
-/** 0 with `valid: N rules` and the rules in evaluation order; 2 with one line per problem (or an unreadable file). Warnings go to stderr either way. */
+/**
+ * 0 with `valid: N rules` and the rules in evaluation order; 2 with one line per problem (or an unreadable file).
+ * Warnings go to stderr either way.
+ */
 export async function runRulesCheck(path: string, out: RulesCheckOutput): Promise<0 | 2> {
   let text: string;
   try {

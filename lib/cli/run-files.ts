@@ -33,7 +33,8 @@ export async function checkStateTarget(path: string): Promise<void> {
   if (!directoryInfo?.isDirectory()) {
     throw new ConfigError(
       'state_directory_missing',
-      `cannot use the state file ${path}: ${directoryInfo ? `${directory} is not a directory` : `the directory ${directory} does not exist`}`,
+      `cannot use the state file ${path}: ` +
+        `${directoryInfo ? `${directory} is not a directory` : `the directory ${directory} does not exist`}`,
       {
         hint: 'create it or choose another --state path',
       },
@@ -50,7 +51,8 @@ export async function checkStateTarget(path: string): Promise<void> {
   } catch (error) {
     throw new ConfigError(
       'state_not_writable',
-      `cannot write the state file ${path}: the directory ${directory} is not writable (${(error as NodeJS.ErrnoException).code ?? 'cannot create a file'})`,
+      `cannot write the state file ${path}: the directory ${directory} is not writable ` +
+        `(${(error as NodeJS.ErrnoException).code ?? 'cannot create a file'})`,
       {
         hint: 'make it writable or choose another --state path; nothing was read from Slack',
       },
@@ -64,7 +66,8 @@ export async function checkStateTarget(path: string): Promise<void> {
     if (free < needed) {
       throw new ConfigError(
         'state_no_space',
-        `not enough free space for the state file ${path}: ${free.toLocaleString('en-US')} bytes free in ${directory}, ${needed.toLocaleString('en-US')} needed to save it`,
+        `not enough free space for the state file ${path}: ${free.toLocaleString('en-US')} bytes free in ${directory}, ` +
+          `${needed.toLocaleString('en-US')} needed to save it`,
         {
           hint: 'free disk space or choose another --state path; nothing was read from Slack',
         },
@@ -125,7 +128,8 @@ export async function refuseToReplacePreviousExport(state: StateStore, out: stri
   if (!existing || (existing.isFile() && existing.size === 0)) return;
   throw new ConfigError(
     'output_holds_previous_export',
-    `${out} holds the export finished at ${previous.finishedAt} that the state file ${state.path} records as written; this incremental run would replace it with only what changed since`,
+    `${out} holds the export finished at ${previous.finishedAt} that the state file ${state.path} records as written; this ` +
+      `incremental run would replace it with only what changed since`,
     { hint: `move ${out} away first, or give each run its own --out (e.g. a dated name); nothing was changed` },
   );
 }
@@ -156,7 +160,8 @@ export async function resumePoint(state: StateStore, out: string): Promise<Resum
     }
     throw new ConfigError(
       'state_partial_missing',
-      `the state file ${state.path} records an unfinished export to ${run.path}, but its partial file ${partialPath} is gone (its ${run.committedBytes.toLocaleString('en-US')} bytes of documents are marked as written)`,
+      `the state file ${state.path} records an unfinished export to ${run.path}, but its partial file ${partialPath} is gone ` +
+        `(its ${run.committedBytes.toLocaleString('en-US')} bytes of documents are marked as written)`,
       {
         hint: `restore ${partialPath} and run the same command again, or delete ${state.path} to start over with a full export`,
       },

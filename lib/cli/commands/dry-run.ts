@@ -43,9 +43,14 @@ export async function runDryRun(config: CliConfig, io: CliIo): Promise<number> {
   const listCalls = Math.max(1, Math.ceil(users / 999)) + Math.max(1, Math.ceil(listed.length / 999));
   const minutes = listCalls / config.tierRates.tier2 + Math.max(historyCalls / config.tierRates.tier3, joins / config.tierRates.tier3);
   io.stderr.write(
-    `dry run: would read ${readable.length} channels (${joins} to join) and ${users} users, window ${source.window.sinceMs === null ? 'all history' : new Date(source.window.sinceMs).toISOString()} → ${source.window.untilMs === null ? 'now' : new Date(source.window.untilMs).toISOString()}\n` +
-      `  at least ${listCalls + historyCalls + joins + 1} API calls (auth.test 1, lists ${listCalls}, conversations.history ≥ ${historyCalls}, conversations.join ${joins}), at least ${formatDuration(minutes * 60_000)} at --tier-rates ${config.tierRates.tier2},${config.tierRates.tier3},${config.tierRates.tier4};\n` +
-      `  each thread adds one conversations.replies call and each further 999 messages one conversations.history call (Tier 3, ${config.tierRates.tier3}/min); no history was read\n`,
+    `dry run: would read ${readable.length} channels (${joins} to join) and ${users} users, window ` +
+      `${source.window.sinceMs === null ? 'all history' : new Date(source.window.sinceMs).toISOString()} → ` +
+      `${source.window.untilMs === null ? 'now' : new Date(source.window.untilMs).toISOString()}\n` +
+      `  at least ${listCalls + historyCalls + joins + 1} API calls (auth.test 1, lists ${listCalls}, conversations.history ≥ ` +
+      `${historyCalls}, conversations.join ${joins}), at least ${formatDuration(minutes * 60_000)} at --tier-rates ` +
+      `${config.tierRates.tier2},${config.tierRates.tier3},${config.tierRates.tier4};\n` +
+      `  each thread adds one conversations.replies call and each further 999 messages one conversations.history call (Tier ` +
+      `3, ${config.tierRates.tier3}/min); no history was read\n`,
   );
   return 0;
 }

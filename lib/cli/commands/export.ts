@@ -1,4 +1,4 @@
-// `slack-etl export`: Slack (API or export archive) → NDJSON, an Elasticsearch _bulk body, Singer messages or a Slack export, to a file or stdout.
+// `slack-etl export`: Slack (API or archive) → NDJSON, an Elasticsearch _bulk body, Singer messages or a Slack export (file or stdout).
 
 import { checkNdjsonTarget, ndjsonSink } from '../../sinks/ndjson.js';
 import { esBulkSink } from '../../sinks/es-bulk.js';

@@ -83,7 +83,9 @@ export async function runList(config: CliConfig, io: CliIo, subject: string | un
   } catch (error) {
     if (error instanceof SlackApiError && error.slackError === 'missing_scope') {
       throw new ConfigError('slack_missing_scope', `the Slack token lacks the scope ${error.needed ?? `${method} needs`}`, {
-        hint: `add it under OAuth & Permissions of the Slack app and reinstall it${subject === 'channels' ? `, or list fewer --channel-types (${channelTypes.join(',')})` : ''}`,
+        hint:
+          'add it under OAuth & Permissions of the Slack app and reinstall it' +
+          (subject === 'channels' ? `, or list fewer --channel-types (${channelTypes.join(',')})` : ''),
       });
     }
     throw error;
