@@ -1,9 +1,12 @@
 // Floor of the scale figure: the same Slack pages the source reads (one channel's history, then each thread's replies),
 // fetched through the same client and thrown away. Whatever an export costs above this is the pipeline's own.
 
+import { setFlagsFromString } from 'node:v8';
 import { SlackApiClient } from '../lib/sources/slack/client.js';
 import { figureArguments, reportResult, round } from './common.js';
 
+// The same heap growth as bin/slack-etl.js, so the floor and the CLI are measured under one V8 setting.
+setFlagsFromString('--heap-growing-percent=50');
 const { values } = figureArguments({ url: { type: 'string' }, channel: { type: 'string' }, token: { type: 'string' } });
 const fast = { tier1: 1e6, tier2: 1e6, tier3: 1e6, tier4: 1e6 };
 const client = new SlackApiClient({ token: String(values.token), slackApiUrl: String(values.url), tierRates: fast });

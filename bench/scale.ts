@@ -62,7 +62,8 @@ async function cli(name: string, args: string[]): Promise<Result> {
   const seconds = round((performance.now() - started) / 1000, 2);
   if (code !== 0) return { error: `${name} exited ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}` };
   const measured = JSON.parse((await readFile(probeFile, 'utf8')).trim()) as Result;
-  return { peakRssMb: measured.peakRssMb, cpuSeconds: measured.cpuSeconds, seconds };
+  const { peakRssMb, cpuSeconds, heapTotalMb, externalMb } = measured;
+  return { peakRssMb, cpuSeconds, seconds, heapTotalMb, externalMb };
 }
 
 async function figure(script: string, args: string[]): Promise<Result> {
