@@ -82,6 +82,8 @@ try {
     elasticsearch: await runFigure('elasticsearch-sink', ['--templates', templatesPath, ...quickFlag]),
     incremental: await runFigure('incremental', quickFlag),
     ...(await archiveFigures()),
+    // At 1M messages only the runs that write (export, first --state, first sync): the unchanged ones double the wall.
+    scale: await runFigure('scale', quick ? quickFlag : ['--largest-kinds', 'export,stateFirst,syncFirst']),
   };
 } finally {
   await rm(directory, { recursive: true, force: true });
@@ -241,6 +243,46 @@ if (archiveSmall && !archiveSmall.error && archiveLarge && !archiveLarge.error) 
     ratio(growth),
     '≤ 256 MB, ≤ 1.2',
     verdict(growth <= 1.2 && archiveLarge.peakRssMb <= 256),
+    '',
+  ]);
+}
+
+const scale = results.scale;
+const scaleKinds = ['export', 'stateFirst', 'stateUnchanged', 'syncFirst', 'syncUnchanged'];
+if (scale && !scale.error) {
+  const [small, large] = scale.sizes as number[];
+  rows.push([
+    `6. Scale, peak RSS ${number(small)} → ${number(large)} msgs in one channel`,
+    scaleKinds.map((kind) => `${kind} ${ratio(scale.growth[kind])}×`).join(', '),
+    `floor ${ratio(scale.growth.floor)}×`,
+    ratio(Math.max(...scaleKinds.map((kind) => Number(scale.growth[kind] ?? Number.NaN)))),
+    '≤ 1.25',
+    verdict(scale.flat),
+    '',
+  ]);
+  const largest = (scale.sizes as number[]).at(-1)!;
+  const atLargest = scale.runs[largest];
+  rows.push([
+    `6. Scale, peak RSS at ${number(largest)} msgs`,
+    scaleKinds
+      .filter((kind) => atLargest[kind])
+      .map((kind) => `${kind} ${number(atLargest[kind].peakRssMb)} MB`)
+      .join(', '),
+    `floor ${number(atLargest.floor?.peakRssMb)} MB`,
+    '–',
+    '≤ 256 MB',
+    verdict(scale.boundedAtLargest),
+    `${number(scale.peakAtLargestMb)} MB`,
+  ]);
+  const [fewest, most] = Object.keys(scale.checkpoint).map(Number);
+  const [few, many] = [scale.checkpoint[fewest!], scale.checkpoint[most!]];
+  rows.push([
+    `6. Checkpoint of ${number(few?.changedPerCheckpoint)} changed docs, state of ${number(most)} docs`,
+    `${few && many ? many.checkpointMedianMs : '–'} ms (peak RSS ${number(many?.peakRssMb)} MB)`,
+    `${few?.checkpointMedianMs ?? '–'} ms at ${number(fewest)} docs (peak RSS ${number(few?.peakRssMb)} MB)`,
+    ratio(few && many ? many.checkpointMedianMs / few.checkpointMedianMs : undefined),
+    'cost of what changed (≈ 1)',
+    verdict(few && many ? many.checkpointMedianMs <= 2 * few.checkpointMedianMs : undefined),
     '',
   ]);
 }
@@ -408,9 +450,37 @@ ${incrementalRow('unchanged re-sync', incremental.again)}`
     : `Pending: ${incremental?.error ?? 'not run'}`
 }
 `;
+const scaleRow = (count: number, kind: string, run: Record<string, any> | undefined, floor: Record<string, any> | undefined): string =>
+  markdownRow(
+    number(count),
+    kind,
+    run?.error ?? `${number(run?.peakRssMb)} MB`,
+    `${number(floor?.peakRssMb)} MB`,
+    `${run?.seconds ?? '–'} s (CPU ${run?.cpuSeconds ?? '–'} s)`,
+    `${floor?.seconds ?? '–'} s (CPU ${floor?.cpuSeconds ?? '–'} s)`,
+  );
+const scaleSection =
+  scale && !scale.error
+    ? `
+## 6. Scale: one channel of ${(scale.sizes as number[]).map(number).join(', ')} messages
+
+The CLI (each run its own process, peak RSS from \`process.resourceUsage().maxRSS\` at exit) against the fake Slack serving one
+channel computed page by page (\`fixtures/slack-api/lazy-channel.ts\`, rate limits off, \`--tier-rates 1000000,…\`); \`sync\` into
+the fake Elasticsearch in its own process, \`--delete-stale\`. Floor: the same history and replies pages read through the same
+client and thrown away (\`bench/scale-floor.ts\`).
+
+| messages | run | peak RSS | floor peak RSS | wall | floor wall |
+|---|---|---|---|---|---|
+${Object.entries(scale.runs as Record<string, Record<string, any>>)
+  .flatMap(([count, runs]) => scaleKinds.filter((kind) => runs[kind]).map((kind) => scaleRow(Number(count), kind, runs[kind], runs.floor)))
+  .join('\n')}
+
+Checkpoint cost and tombstone bookkeeping vs state size (\`bench/scale-checkpoint.ts\`): \`${json(scale.checkpoint)}\`.
+`
+    : `\n## 6. Scale\n\nPending: ${scale?.error ?? 'not run'}\n`;
 const benchmarksPath = fileURLToPath(new URL('../../BENCHMARKS.md', import.meta.url));
 // The chaos figures come from test/chaos/run-chaos.ts, not from this run: keep that section as it is.
 const previous = await readFile(benchmarksPath, 'utf8').catch(() => '');
 const chaosSection = previous.includes('\n## Chaos') ? previous.slice(previous.indexOf('\n## Chaos')) : '';
-await writeFile(benchmarksPath, markdown + chaosSection);
+await writeFile(benchmarksPath, markdown + scaleSection + chaosSection);
 process.stderr.write(`bench: wrote BENCHMARKS.md in ${totalSeconds} s\n`);
