@@ -1,5 +1,6 @@
 // Shared pieces of the benchmark figures: result hand-off to bench/run.ts, timing, and memory readings.
 
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 /** Each figure process prints exactly one line starting with this marker, followed by its JSON result. */
@@ -51,3 +52,18 @@ export const cpuSecondsSince = (since: NodeJS.CpuUsage): number => {
   const used = process.cpuUsage(since);
   return (used.user + used.system) / 1e6;
 };
+
+/**
+ * CPU seconds of this process's main thread alone (Linux: /proc/self/task/<pid>/stat, in clock ticks of 10 ms), or
+ * undefined elsewhere: with a worker thread, what the main thread still does is what bounds the speed on two cores.
+ */
+export function mainThreadCpuSeconds(): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 of stat(5) (utime, stime) are the 12th and 13th after the command name.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}

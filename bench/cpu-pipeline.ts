@@ -17,7 +17,16 @@ import { dedupe } from '../lib/transforms/dedupe.js';
 import { enrich } from '../lib/transforms/enrich.js';
 import { syncRules, type SyncRule } from '../lib/transforms/sync-rules.js';
 import type { Stage } from '../lib/stage.js';
-import { cpuSecondsSince, figureArguments, medianAndSpread, reportResult, resultMarker, round, rssMb } from './common.js';
+import {
+  cpuSecondsSince,
+  figureArguments,
+  mainThreadCpuSeconds,
+  medianAndSpread,
+  reportResult,
+  resultMarker,
+  round,
+  rssMb,
+} from './common.js';
 import { benchmarkDocuments, documentCount, readTemplates } from './documents.js';
 
 const { values } = figureArguments({
@@ -121,6 +130,7 @@ async function alternatingRounds(): Promise<void> {
     return {
       seconds: list.map((run) => run.seconds),
       cpuSeconds: list.map((run) => run.cpuSeconds),
+      mainThreadCpuSeconds: list.map((run) => run.mainThreadCpuSeconds),
       documentsPerSecond: medianAndSpread(
         list.map((run) => run.documentsPerSecond),
         0,
@@ -136,6 +146,10 @@ async function alternatingRounds(): Promise<void> {
         : {
             ratio: medianAndSpread(list.map((run, round) => floors[round]!.seconds / run.seconds)),
             cpuRatio: medianAndSpread(list.map((run, round) => floors[round]!.cpuSeconds / run.cpuSeconds)),
+            // Floor CPU over this run's main-thread CPU: what the ratio would be with the other threads on free cores.
+            mainThreadCpuRatio: list[0]!.mainThreadCpuSeconds
+              ? medianAndSpread(list.map((run, round) => floors[round]!.mainThreadCpuSeconds / run.mainThreadCpuSeconds))
+              : undefined,
           }),
       ...(list[0]!.stats ?? {}),
     };
@@ -170,29 +184,34 @@ async function stageCosts(): Promise<void> {
   reportResult({ figure: 'cpu-stages', messages: messageCount, documents: total, microsecondsPerDocument: rows });
 }
 
-/** One measured run of `variant`: the floor, or the pipeline (`pipeline` on one thread). */
+/** One measured run of `variant`: the floor, the pipeline on one thread (`pipeline`) or hashing on a worker thread (`worker`). */
 async function measureOnce(directory: string): Promise<void> {
   const path = join(directory, 'out.ndjson');
   const started = performance.now();
   const cpuStart = process.cpuUsage();
+  const mainThreadStart = mainThreadCpuSeconds();
   let written: number;
   let stats: Record<string, unknown> | undefined;
   if (variant === 'floor') {
     written = await stringifyAndWrite(benchmarkDocuments(templates, messageCount), path);
   } else {
     const rules = syncRules(benchmarkRules());
-    const run = await pipeline(benchmarkDocuments(templates, messageCount), enrich(), rules, dedupe(), ndjsonSink({ path }));
+    const run = await pipeline(benchmarkDocuments(templates, messageCount), enrich(), rules, dedupe(), ndjsonSink({ path }), {
+      worker: variant === 'worker',
+    });
     written = Number(run.sink.documents);
     stats = { rules: run.stages.syncRules, dedupe: run.stages.dedupe };
   }
   const seconds = (performance.now() - started) / 1000;
   const cpuSeconds = cpuSecondsSince(cpuStart);
+  const mainThreadEnd = mainThreadCpuSeconds();
   reportResult({
     figure: `cpu-${variant}`,
     written,
     bytes: (await stat(path)).size,
     seconds: round(seconds, 3),
     cpuSeconds: round(cpuSeconds, 3),
+    mainThreadCpuSeconds: mainThreadEnd === undefined ? undefined : round(mainThreadEnd - mainThreadStart!, 2),
     documentsPerSecond: Math.round(total / seconds),
     baselineRssMb,
     stats,

@@ -55,7 +55,7 @@ const cpu = (variant: string, count: number, extra: string[] = []) =>
   runFigure('cpu-pipeline', ['--templates', templatesPath, '--variant', variant, '--count', String(count), ...extra], cpuNodeFlags);
 /** Floor and pipeline in alternating rounds, each run its own process (bench/cpu-pipeline.ts). */
 const cpuRounds = (count: number) => cpu('rounds', count, ['--rounds', '3', '--variants', cpuVariants.join(',')]);
-const cpuVariants = ['pipeline'];
+const cpuVariants = ['pipeline', 'worker'];
 const quickFlag = quick ? ['--quick'] : [];
 
 /** A Slack export ZIP of each size, generated in its own process, then read alone by the measured one. */
@@ -103,7 +103,7 @@ const { cpuSmall, cpuLarge, stages, slack, slackThreads, elasticsearch, incremen
   string,
   Result
 >;
-const cpuLabels: Record<string, [string, number]> = { pipeline: ['one thread', 0.7] };
+const cpuLabels: Record<string, [string, number]> = { pipeline: ['one thread', 0.7], worker: ['worker thread (2 cores)', 1.0] };
 const spread = (value: { median: number; spread: number[] } | undefined): string =>
   value ? `${ratio(value.median)} (${value.spread.map(ratio).join('–')})` : '–';
 for (const [size, figure] of [
@@ -366,8 +366,8 @@ dedupe(), ndjsonSink({ path }))\` with four rules (include one author, exclude a
 regex). Floor: the same generator, \`JSON.stringify\` of every document, written in the same 64 KB chunks with the same
 drain/fsync pattern. docs/s counts input documents for both.
 
-Each size runs floor and ${cpuVariants.join(', ')} in ${cpuSmall?.rounds ?? 3} alternating rounds, each run its own process (the order rotates
-every round). Ratio = the round's docs/s over the same round's floor docs/s; CPU = floor CPU seconds over the subject's
+Each size runs floor and ${cpuVariants.join(', ')} in ${cpuSmall?.rounds ?? 3} alternating rounds, each run its own process
+(the order rotates every round). Ratio = the round's docs/s over the same round's floor docs/s; CPU = floor CPU seconds over the subject's
 (process.cpuUsage, all threads): median and (min–max) over the rounds.
 
 | size | run | docs/s median (min–max) | seconds per round | CPU seconds per round | written | peak RSS median |
@@ -377,19 +377,40 @@ ${cpuRunRows}
 Load average during the ${number(sizes.large)} rounds: ${json(cpuLarge?.loadAverage)}.
 
 Every run loads the templates first (≈ 10 MB of JSON, only the raw fields the converter reads). All variants run with
-\`node --max-old-space-size=128\`: without a cap V8 defers major collections, and RSS drifts with the volume allocated (measured uncapped: pipeline 138 → 247 MB, floor 131 → 194 MB
-from 100k to 1M), although nothing is retained.
+\`node --max-old-space-size=128\`: without a cap V8 defers major collections, and RSS drifts with the volume allocated
+(measured uncapped: pipeline 138 → 247 MB, floor 131 → 194 MB from 100k to 1M), although nothing is retained.
 
-Where the time goes: \`dedupe\` dominates — its canonical serialisation of the content fields costs about as much as
-the floor's whole \`JSON.stringify\` (same order of work, in JavaScript instead of native code), plus a sha256; enrich and
-the rules are a few µs. So the pipeline does roughly twice the floor's serialisation work per document and its ratio
-sits near 0.5 by construction; short runs (100k) also pay more JIT warm-up than the floor and swing with the machine's
-load. \`canonicalContent\` is already a per-shape specialisation (sorted keys and their JSON prefixes cached per
-document shape) of fast-json-stable-stringify; the hash format is a contract (state files and indices store it), so it
-was not changed here.
+Where the time goes (CPU profiles, \`node --cpu-prof\`): the generator (the source's converters) is most of the floor;
+the pipeline adds enrich (~1 µs), the rules, and dedupe's canonical form plus sha256. \`pipeline()\` runs the three
+stages fused in one loop (\`lib/document-step.ts\`: one async layer instead of four), the NDJSON sink counts bytes from
+the Buffer it writes and waits for drain without an AbortController per chunk, and \`canonicalContent\` copies the
+content fields into an object in sorted key order (one generated literal per document shape) that native
+\`JSON.stringify\` writes — the same bytes as fast-json-stable-stringify, about as fast as the floor's own stringify,
+and a flat string for sha256. The hash is today's (state files and indices store it): hashing the written line instead
+would save the canonical form (~one stringify per document) at the price of a state version bump and a migration.
+
+The worker variant (\`pipeline(…, { worker: true })\`) sends batches of 256 documents (\`v8.serialize\`, at most 4
+batches in flight) to a worker thread that hashes and writes the JSON lines; the sink writes those lines. It needs a free
+second core: "main thread" below is the main thread's own CPU (Linux /proc), and floor CPU over it is the ratio this
+variant reaches when the worker thread has a core to itself. The main thread still generates, enriches, filters and
+serialises each document for the transfer (about one \`JSON.stringify\`), which is why it stays near the floor's cost
+rather than well below it.
+
+Main-thread CPU ratio per size (floor main thread ÷ subject main thread, median and min–max):
+${[
+  ['pipeline', cpuSmall?.pipeline?.mainThreadCpuRatio, cpuLarge?.pipeline?.mainThreadCpuRatio],
+  ['worker', cpuSmall?.worker?.mainThreadCpuRatio, cpuLarge?.worker?.mainThreadCpuRatio],
+]
+  .map(
+    ([name, small, large]) =>
+      `- ${name}: ${number(sizes.small)} ${spread(small as never)}, ${number(sizes.large)} ${spread(large as never)}`,
+  )
+  .join('\n')}
 
 Peak RSS: the pipeline retains nothing per document. With \`--expose-gc\` and a forced collection every 100k documents
-the live heap stays at ≈ 21 MB from 100k to 500k documents (the dedupe digest set adds 16 MB of typed arrays at 1M).
+the live heap stays at ≈ 21 MB from 100k to 500k documents (the dedupe digest set adds 16 MB of typed arrays at 1M;
+\`--trace-gc\` at 1M: about 30 MB live after each of the 19 mark-compacts, as for the floor's 13). The worker variant adds
+a second V8 isolate and its batches: about 40 MB more.
 What grows is V8's heap sizing under a high allocation rate (JSON lines held in 64 KB chunks survive scavenges and are
 collected late in old space): the floor, which holds nothing at all, grows the same way between its two runs.
 A larger young generation (\`--max-semi-space-size=32\`) made it worse (276 MB at 1M), so no runtime flag is set here.

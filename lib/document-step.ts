@@ -41,25 +41,23 @@ export function stepStage<In, Out>(name: string, step: DocumentStep<In, Out>, st
 }
 
 /**
- * Applies stages to a stream, fusing each run of consecutive stages that carry a step into one loop; `finalSteps` join
- * the last run (pipeline()'s counting). Stages without a step (user generators, ix operators) are applied as they are.
+ * Applies stages to a stream, fusing each run of consecutive stages that carry a step into one loop. The steps of the
+ * last run are returned unapplied, for the caller to run with its own (pipeline()'s counting, the worker thread).
  */
-export function composeStages(
+export function fuseStages(
   source: AsyncIterable<unknown>,
   stages: ReadonlyArray<Stage<any, any>>,
-  finalSteps: readonly AnyStep[] = [],
-  onEnd?: () => void,
-): AsyncIterable<unknown> {
+): { stream: AsyncIterable<unknown>; steps: AnyStep[] } {
   let stream = source;
-  let fused: AnyStep[] = [];
+  let steps: AnyStep[] = [];
   for (const stage of stages) {
     if (stage.step) {
-      fused.push(stage.step);
+      steps.push(stage.step);
       continue;
     }
-    if (fused.length > 0) stream = runSteps(stream, fused);
-    fused = [];
+    if (steps.length > 0) stream = runSteps(stream, steps);
+    steps = [];
     stream = stage(stream);
   }
-  return runSteps(stream, [...fused, ...finalSteps], onEnd);
+  return { stream, steps };
 }

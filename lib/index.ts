@@ -15,6 +15,7 @@ export {
   type ComponentStats,
 } from './stage.js';
 export { pipeline, type PipelineOptions, type RunStats } from './pipeline.js';
+export { stepStage, type DocumentStep } from './document-step.js';
 export { SlackEtlError, ConfigError, RunError, describeError, type ErrorCode, type ExitCode } from './errors.js';
 export { createLogger, silentLogger, redact, type Logger, type LogFormat, type LogLevel } from './log.js';
 export {

@@ -1,12 +1,19 @@
 // pipeline(source, ...stages, sink): runs a source through stages into a sink and returns run statistics.
 
 import type { ComponentStats, Sink, SinkContext, Source, SourceReport, Stage } from './stage.js';
-import { composeStages } from './document-step.js';
+import { fuseStages, runSteps } from './document-step.js';
+import { hashInWorker } from './transforms/worker-hash.js';
 import { silentLogger, type Logger } from './log.js';
 
 export interface PipelineOptions {
   logger?: Logger;
   signal?: AbortSignal;
+  /**
+   * Hash and serialise on a worker thread (a second core): when the last stage hashes (dedupe) and every stage before
+   * it works per document, documents go to the worker in batches and come back in order with today's content hash and
+   * their JSON line, which a JSON-lines sink writes as it is. Same output bytes; off by default.
+   */
+  worker?: boolean;
 }
 
 export interface RunStats {
@@ -130,8 +137,16 @@ export async function pipeline<T>(
     signal: options.signal,
     sourceReport: () => (sourceDone ? typedSource.report?.() : undefined),
   };
+  const markSourceDone = () => (sourceDone = true);
   // Stages with a per-document step run fused in one loop with the counting (see document-step.ts).
-  const stream = composeStages(source, stages, [countByType], () => (sourceDone = true));
+  let stream: AsyncIterable<unknown>;
+  const hashing = stages.at(-1)?.hashedStep;
+  const { stream: fused, steps } = fuseStages(source, options.worker && hashing ? stages.slice(0, -1) : stages);
+  if (options.worker && hashing) {
+    const offloaded = hashInWorker(fused, steps, [hashing, countByType], markSourceDone);
+    stream = offloaded.stream;
+    context.lineOf = offloaded.lineOf;
+  } else stream = runSteps(fused, [...steps, countByType], markSourceDone);
   const sinkStats = await sink(stream, context);
 
   const stageStats: Record<string, ComponentStats> = {};

@@ -22,6 +22,8 @@ export interface Stage<In, Out> {
   stats?: () => ComponentStats;
   /** The same stage one document at a time (see document-step.ts): pipeline() runs consecutive ones in one loop. */
   step?: DocumentStep<In, Out>;
+  /** A hashing stage's step for documents whose `content_hash` a worker thread already set (pipeline's `worker`). */
+  hashedStep?: DocumentStep<In, Out>;
 }
 
 /** A stage that passes any document type through unchanged in type (dedupe): typed by whatever comes before it. */
@@ -30,6 +32,7 @@ export interface PassThroughStage<Constraint> {
   stageName: string;
   stats?: () => ComponentStats;
   step?: DocumentStep<any, any>;
+  hashedStep?: DocumentStep<any, any>;
 }
 
 /** A stage with its name (the key of its counters in the run's statistics). */
@@ -76,6 +79,11 @@ export interface SinkContext {
   /** Available once the source is exhausted: what it read completely. */
   sourceReport: () => SourceReport | undefined;
   signal?: AbortSignal;
+  /**
+   * The JSON line (`JSON.stringify`) of the document the sink received last, when it was already written on another
+   * thread (pipeline's `worker`); undefined otherwise. A sink writing JSON lines may use it instead of serialising.
+   */
+  lineOf?: (document: object) => string | undefined;
 }
 
 /** A sink consumes documents and resolves with its statistics once everything is durably written. */

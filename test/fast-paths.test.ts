@@ -1,18 +1,19 @@
-// The fast paths (stages fused into one loop) write the same NDJSON bytes and content hashes as the plain per-stage path.
+// The fast paths (stages fused into one loop, hashing on a worker thread) write the same NDJSON bytes and content hashes as the
+// plain per-stage path; failures on the worker path end the run with nothing written.
 
 import t from 'tap';
 import { hash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import stableStringify from 'fast-json-stable-stringify';
 import { generateWorkspace } from '../fixtures/slack-api/generator.js';
 import { contentFields } from '../lib/content-hash.js';
 import type { AnyDocument } from '../lib/documents.js';
-import { pipeline, type PipelineOptions } from '../lib/pipeline.js';
+import { pipeline } from '../lib/pipeline.js';
 import { ndjsonSink } from '../lib/sinks/ndjson.js';
 import { toChannelDocument, toMessageDocument, toUserDocument } from '../lib/sources/slack/to-documents.js';
-import type { Stage } from '../lib/stage.js';
+import type { SinkContext, Stage } from '../lib/stage.js';
 import { dedupe } from '../lib/transforms/dedupe.js';
 import { enrich } from '../lib/transforms/enrich.js';
 import { syncRules } from '../lib/transforms/sync-rules.js';
@@ -56,23 +57,29 @@ const stagesFor = () => {
   };
 };
 
-async function run(documents: AnyDocument[], path: string, shape: 'plain' | 'fused', options: PipelineOptions = {}) {
+type Shape = 'plain' | 'fused' | 'worker';
+
+async function run(documents: AnyDocument[], path: string, shape: Shape) {
   const { stages } = stagesFor();
   const chain = shape === 'plain' ? stages.map(unfused) : stages;
-  const stats = await pipeline(fresh(documents), chain, ndjsonSink({ path }), options);
+  const stats = await pipeline(fresh(documents), chain, ndjsonSink({ path }), { worker: shape === 'worker' });
   return { bytes: await readFile(path), stats };
 }
 
-t.test('fused stages write byte-identical NDJSON, with the same content hashes and stats, as one generator per stage', async (t) => {
+t.test('fused stages and the worker thread write byte-identical NDJSON, same hashes and stats, as one generator per stage', async (t) => {
   const directory = await mkdtemp(join(tmpdir(), 'slack-etl-fast-paths-'));
   t.teardown(() => rm(directory, { recursive: true, force: true }));
   const documents = workspaceDocuments();
   const plain = await run(documents, join(directory, 'plain.ndjson'), 'plain');
   const fused = await run(documents, join(directory, 'fused.ndjson'), 'fused');
+  const worker = await run(documents, join(directory, 'worker.ndjson'), 'worker');
   t.ok(plain.bytes.length > 100_000, `a real workspace's worth of output (${plain.bytes.length} bytes)`);
-  t.ok(plain.bytes.equals(fused.bytes), 'byte-identical output');
-  t.strictSame(fused.stats.documents, plain.stats.documents);
-  t.strictSame(fused.stats.stages, plain.stats.stages);
+  t.ok(plain.bytes.equals(fused.bytes), 'fused: byte-identical output');
+  t.ok(plain.bytes.equals(worker.bytes), 'worker thread: byte-identical output');
+  for (const fast of [fused, worker]) {
+    t.strictSame(fast.stats.documents, plain.stats.documents);
+    t.strictSame(fast.stats.stages, plain.stats.stages);
+  }
   t.ok((plain.stats.stages.dedupe as { duplicates: number }).duplicates >= 60, 'the repeats were dropped');
 
   // The hash of every written line is sha256 of stable-stringify of its content fields: the contract.
@@ -84,19 +91,70 @@ t.test('fused stages write byte-identical NDJSON, with the same content hashes a
   t.equal(wrong.length, 0, `every content_hash is today's hash (${lines.length} lines)`);
 });
 
-t.test('documents unchanged since an earlier run are left out by the fused path as by the plain one', async (t) => {
+t.test('documents unchanged since an earlier run are left out by the fast paths as by the plain one', async (t) => {
   const directory = await mkdtemp(join(tmpdir(), 'slack-etl-fast-paths-'));
   t.teardown(() => rm(directory, { recursive: true, force: true }));
   const documents = workspaceDocuments();
   const outputs: Buffer[] = [];
-  for (const shape of ['plain', 'fused'] as const) {
+  for (const shape of ['plain', 'fused', 'worker'] as const) {
     const first = await run(documents, join(directory, `${shape}-first.ndjson`), shape);
     const again = stagesFor();
     again.remember(first.bytes.toString('utf8').trimEnd().split('\n'));
     const path = join(directory, `${shape}-again.ndjson`);
-    const stats = await pipeline(fresh(documents), shape === 'plain' ? again.stages.map(unfused) : again.stages, ndjsonSink({ path }));
+    const chain = shape === 'plain' ? again.stages.map(unfused) : again.stages;
+    const stats = await pipeline(fresh(documents), chain, ndjsonSink({ path }), { worker: shape === 'worker' });
     t.equal((stats.stages.dedupe as { unchanged: number }).unchanged, 20, `${shape}: 20 documents unchanged`);
     outputs.push(await readFile(path));
   }
-  t.ok(outputs[0]!.equals(outputs[1]!), 'byte-identical output');
+  t.ok(outputs[0]!.equals(outputs[1]!) && outputs[0]!.equals(outputs[2]!), 'byte-identical output');
+});
+
+/** The workspace's documents, then `failure` after `after` of them (a document the worker cannot hash, or a source error). */
+async function* failingAfter(documents: AnyDocument[], after: number, failure: () => AnyDocument): AsyncIterable<AnyDocument> {
+  for (const [index, document] of documents.entries()) {
+    if (index === after) yield failure();
+    yield structuredClone(document);
+  }
+}
+
+t.test('on the worker path a failure (in the worker thread, in the source) fails the run and leaves no output', async (t) => {
+  const directory = await mkdtemp(join(tmpdir(), 'slack-etl-fast-paths-'));
+  t.teardown(() => rm(directory, { recursive: true, force: true }));
+  const documents = workspaceDocuments();
+  const path = join(directory, 'out.ndjson');
+  const failures: Array<[string, () => AnyDocument, RegExp]> = [
+    // JSON cannot represent a BigInt: contentHash throws inside the worker thread, after earlier batches were written.
+    ['worker', () => ({ ...documents[1500]!, reply_count: 10n }) as unknown as AnyDocument, /BigInt/],
+    [
+      'source',
+      () => {
+        throw new Error('Slack went away');
+      },
+      /Slack went away/,
+    ],
+  ];
+  for (const [where, failure, expected] of failures) {
+    const { stages } = stagesFor();
+    await t.rejects(pipeline(failingAfter(documents, 1500, failure), stages, ndjsonSink({ path }), { worker: true }), expected, where);
+    t.strictSame(await readdir(directory), [], `${where}: neither the output nor a partial file is left`);
+  }
+});
+
+t.test('on the worker path a sink that stops reading early ends the run (the worker thread does not hold it open)', async (t) => {
+  const documents = workspaceDocuments();
+  const { stages } = stagesFor();
+  const seen: string[] = [];
+  const firstTen = async (input: AsyncIterable<AnyDocument>, context: SinkContext) => {
+    for await (const document of input) {
+      seen.push(context.lineOf?.(document) ?? 'no line');
+      if (seen.length === 10) break;
+    }
+    return { read: seen.length };
+  };
+  const stats = await pipeline(fresh(documents), stages, firstTen, { worker: true });
+  t.strictSame(stats.sink, { read: 10 });
+  t.ok(
+    seen.every((line) => (JSON.parse(line) as { content_hash?: unknown }).content_hash !== undefined),
+    'the sink got each line',
+  );
 });

@@ -8,7 +8,7 @@ import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { ConfigError, RunError } from '../errors.js';
-import { defineSink, type ComponentStats, type Sink } from '../stage.js';
+import { defineSink, type ComponentStats, type Sink, type SinkContext } from '../stage.js';
 import { createPrivateFile, createTemporaryBeside, modeToKeep, openOwnedFile, replaceFile } from '../files.js';
 
 export interface NdjsonSinkOptions {
@@ -197,6 +197,7 @@ async function writeResumable(
   finalPath: string,
   resume: NdjsonResumeOptions,
   stats: NdjsonSinkStats,
+  lineOf: SinkContext['lineOf'],
 ): Promise<NdjsonSinkStats> {
   const resuming = resume.committedBytes > 0;
   const handle = resuming ? await openOwnedFile(resume.partialPath, 'r+') : await createPartialFile(resume.partialPath, finalPath);
@@ -268,7 +269,7 @@ async function writeResumable(
     }
     for await (const document of documents) {
       if (timerFailure) throw timerFailure;
-      chunk += JSON.stringify(document) + '\n';
+      chunk += (lineOf?.(document) ?? JSON.stringify(document)) + '\n';
       chunkDocuments++;
       stats.documents++;
       if (resuming && resume.isRepeat?.(document as { _id?: unknown })) chunkRepeats.push(String((document as { _id?: unknown })._id));
@@ -300,7 +301,8 @@ async function writeResumable(
 }
 
 export function ndjsonSink(options: NdjsonSinkOptions = {}): Sink<object> {
-  const sink = async (documents: AsyncIterable<object>): Promise<NdjsonSinkStats> => {
+  const sink = async (documents: AsyncIterable<object>, context?: SinkContext): Promise<NdjsonSinkStats> => {
+    const lineOf = context?.lineOf;
     const toStdout = isStdout(options.path);
     const gzip = options.gzip ?? (!toStdout && options.path!.endsWith('.gz'));
     const stats: NdjsonSinkStats = { documents: 0, bytes: 0, path: toStdout ? '-' : options.path!, closedEarly: false };
@@ -308,7 +310,7 @@ export function ndjsonSink(options: NdjsonSinkOptions = {}): Sink<object> {
     const finalPath = toStdout ? null : resolve(options.path!);
     if (options.resume) {
       if (!finalPath || gzip) throw new TypeError('ndjsonSink: `resume` needs a plain (not gzip) file path');
-      return writeResumable(documents, finalPath, options.resume, stats);
+      return writeResumable(documents, finalPath, options.resume, stats, lineOf);
     }
     // A device or a pipe (`/dev/null`, `/dev/full`, a FIFO) is written in place: a file renamed over it would replace it.
     const inPlace = finalPath !== null && (await stat(finalPath).catch(() => null))?.isFile() === false;
@@ -356,7 +358,7 @@ export function ndjsonSink(options: NdjsonSinkOptions = {}): Sink<object> {
     try {
       let chunk = '';
       for await (const document of documents) {
-        chunk += JSON.stringify(document) + '\n';
+        chunk += (lineOf?.(document) ?? JSON.stringify(document)) + '\n';
         stats.documents++;
         if (chunk.length >= chunkBytes) {
           await write(chunk);

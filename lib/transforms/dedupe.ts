@@ -89,8 +89,14 @@ export function dedupe(options: DedupeOptions = {}): PassThroughStage<CoreDocume
 
   function dedupeStep(document: CoreDocument): CoreDocument | undefined {
     if (document.type === 'tombstone') return document;
-    const digest = contentHash(document);
-    document.content_hash = digest;
+    document.content_hash = contentHash(document);
+    return dedupeHashed(document);
+  }
+
+  /** The decision for a document whose `content_hash` is already today's hash (set by a worker thread). */
+  function dedupeHashed(document: CoreDocument): CoreDocument | undefined {
+    if (document.type === 'tombstone') return document;
+    const digest = document.content_hash!;
     stats.hashed++;
     if (!emitted.add(digest)) {
       stats.duplicates++;
@@ -103,5 +109,10 @@ export function dedupe(options: DedupeOptions = {}): PassThroughStage<CoreDocume
     return document;
   }
 
-  return stepStage('dedupe', dedupeStep, () => ({ ...stats })) as PassThroughStage<CoreDocument>;
+  return Object.assign(
+    stepStage('dedupe', dedupeStep, () => ({ ...stats })),
+    {
+      hashedStep: dedupeHashed,
+    },
+  ) as PassThroughStage<CoreDocument>;
 }

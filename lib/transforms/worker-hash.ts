@@ -1,0 +1,125 @@
+// Hashing and serialization on a second core: batches of documents go to a worker thread and come back in order with hash and line.
+
+import { serialize } from 'node:v8';
+import { Worker } from 'node:worker_threads';
+import { runSteps, type DocumentStep } from '../document-step.js';
+import type { HashBatch, HashResult } from './worker-hash-thread.js';
+
+type AnyStep = DocumentStep<any, any>;
+
+export interface WorkerHashOptions {
+  /** Documents per message to the worker; default 256. */
+  batchSize?: number;
+  /** Batches sent and not yet back (the bound on memory and read-ahead); default 4. */
+  batchesInFlight?: number;
+}
+
+/** The JSON line of the document handed to the sink last, as the worker wrote it (see SinkContext.lineOf). */
+export interface LineOf {
+  (document: object): string | undefined;
+}
+
+/**
+ * Runs `before` on each document (on this thread), sends documents in batches to a worker thread that sets
+ * `content_hash` (today's hash, contentHash) and writes each JSON line, then runs `after` on each document as it comes
+ * back, in the input order. `lineOf` answers the line of the document yielded last: byte-identical to JSON.stringify of
+ * it, as long as nothing changes the document in between (pipeline() only uses this with nothing in between).
+ * Documents must be plain JSON data (what every source of this library produces): they cross threads by structured clone.
+ */
+export function hashInWorker(
+  documents: AsyncIterable<unknown>,
+  before: readonly AnyStep[],
+  after: readonly AnyStep[],
+  onEnd?: () => void,
+  options: WorkerHashOptions = {},
+): { stream: AsyncIterable<any>; lineOf: LineOf } {
+  let lastDocument: object | undefined;
+  let lastLine: string | undefined;
+  const lineOf: LineOf = (document) => (document === lastDocument ? lastLine : undefined);
+
+  async function* stream(): AsyncGenerator<any> {
+    const batchSize = options.batchSize ?? 256;
+    const batchesInFlight = options.batchesInFlight ?? 4;
+    const worker = new Worker(new URL('./worker-hash-thread.js', import.meta.url));
+    const waiting = new Map<number, { resolve: (result: HashResult) => void; reject: (error: unknown) => void }>();
+    let failure: unknown = null;
+    const failAll = (error: unknown) => {
+      failure ??= error;
+      for (const { reject } of waiting.values()) reject(error);
+      waiting.clear();
+    };
+    worker.on('message', (result: HashResult) => {
+      const entry = waiting.get(result.id);
+      waiting.delete(result.id);
+      entry?.resolve(result);
+    });
+    worker.on('error', failAll);
+    worker.on('exit', (code) => failAll(new Error(`the hashing worker thread exited (code ${code})`)));
+
+    let nextId = 0;
+    const send = (batch: object[]): Promise<HashResult> =>
+      new Promise<HashResult>((resolve, reject) => {
+        if (failure !== null) return reject(failure);
+        const id = nextId++;
+        waiting.set(id, { resolve, reject });
+        // v8.serialize and a transferred buffer cost this thread less than postMessage's own clone of the objects.
+        const serialized = serialize(batch);
+        worker.postMessage({ id, documents: serialized } satisfies HashBatch, [serialized.buffer]);
+      });
+
+    const input = runSteps(documents, before)[Symbol.asyncIterator]();
+    let inputDone = false;
+    const inFlight: Array<{ batch: object[]; result: Promise<HashResult> }> = [];
+    const fill = async () => {
+      const batch: object[] = [];
+      while (batch.length < batchSize) {
+        const next = await input.next();
+        if (next.done) {
+          inputDone = true;
+          break;
+        }
+        batch.push(next.value as object);
+      }
+      if (batch.length === 0) return;
+      const result = send(batch);
+      // A batch failing while earlier ones are still being yielded is reported when its turn comes.
+      result.catch(() => {});
+      inFlight.push({ batch, result });
+    };
+
+    try {
+      for (;;) {
+        while (!inputDone && inFlight.length < batchesInFlight) await fill();
+        const head = inFlight.shift();
+        if (head === undefined) break;
+        const result = await head.result;
+        if ('error' in result) throw Object.assign(new Error(result.error.message), { name: result.error.name });
+        const { batch } = head;
+        next: for (let index = 0; index < batch.length; index++) {
+          const hash = result.hashes[index];
+          const original: any = batch[index];
+          let document = original;
+          if (hash !== null) document.content_hash = hash;
+          for (const step of after) {
+            let output = step(document);
+            if (output instanceof Promise) output = await output;
+            if (output === undefined) continue next;
+            document = output;
+          }
+          lastDocument = document;
+          // A step that put another document in its place makes the worker's line stale.
+          lastLine = document === original ? result.lines[index] : undefined;
+          yield document;
+        }
+      }
+      onEnd?.();
+    } finally {
+      lastDocument = lastLine = undefined;
+      worker.removeAllListeners('exit');
+      await worker.terminate();
+      if (!inputDone) await input.return?.(undefined);
+    }
+  }
+
+  return { stream: stream(), lineOf };
+}
