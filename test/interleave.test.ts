@@ -1,6 +1,8 @@
 // The channel fan-out on its own: streams open at most `concurrency` at a time, values in arrival order, each stream
 // asked for more only after its last value was taken, and a prompt close of every stream on early exit or failure.
 
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import t from 'tap';
 import { interleave } from '../lib/sources/slack/interleave.js';
 
@@ -118,4 +120,27 @@ t.test('a failing stream fails the whole read promptly and closes the others', a
   for await (const value of interleave([], 4, (item: string) => [item][Symbol.iterator]() as unknown as AsyncIterator<string>))
     none.push(value);
   t.strictSame(none, [], 'no items, no values');
+});
+
+t.test('a value handed on is not kept by the fan-out: memory holds the pages in flight, not every page of the run', async (t) => {
+  setFlagsFromString('--expose-gc');
+  const collect = runInNewContext('gc') as () => void;
+  const handedOn: WeakRef<object>[] = [];
+  async function* pages(): AsyncGenerator<{ documents: string[] }> {
+    for (let page = 0; page < 50; page++) {
+      await tick();
+      yield { documents: Array.from({ length: 100 }, (_, index) => `message ${page}/${index}`) };
+    }
+  }
+  const stream = interleave(['C1', 'C2'], 2, () => pages()[Symbol.asyncIterator]())[Symbol.asyncIterator]();
+  for (let taken = 0; taken < 60; taken++) {
+    const { value } = await stream.next();
+    handedOn.push(new WeakRef(value!));
+  }
+  collect();
+  await tick();
+  collect();
+  const kept = handedOn.slice(0, 50).filter((reference) => reference.deref() !== undefined).length;
+  t.equal(kept, 0, 'none of the first 50 pages is still reachable while the run goes on');
+  await stream.return?.();
 });
