@@ -111,7 +111,7 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
   // Every paced call waiting for its turn listens on it (and removes its listener after).
   setMaxListeners(0, signal);
   const client = options.client ?? new SlackApiClient({ ...options, logger, signal });
-  const types = options.channelTypes ?? ['public'];
+  const types = options.channelTypes ?? slackSourceOptions.channelTypes.default;
   const nowSeconds = Math.floor((options.now ?? Date.now()) / 1000);
   const window = resolveWindow({ ...options, now: nowSeconds * 1000 });
   const { oldest, latest } = window;
