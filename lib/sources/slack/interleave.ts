@@ -1,61 +1,46 @@
-// Reads several streams at once (the channel fan-out) and hands on their values as they come: ix's flatMap with a limit.
-
-import { AbortError } from 'ix/aborterror';
-import { AsyncIterableX } from 'ix/asynciterable/asynciterablex';
-import { flatMap } from 'ix/asynciterable/operators/flatmap';
+// Reads several streams at once and hands on their values as they come, asking each for more only once its last value was taken.
 
 /**
  * Opens a stream per item, at most `concurrency` at a time, and yields their values in arrival order. Each open
  * stream has at most one value being produced: a consumer that stops pulling stops them all. A stream is asked for
  * its next value (and so may run its code after its last `yield`) only after its previous value was handed on and
- * the consumer came back for more. On early exit, or when one stream fails, every open stream is closed at once.
- * The work is per stream and per value handed on (here a page of documents), never per document.
+ * the consumer came back for more. On early exit every open stream is closed.
  */
-export function interleave<Item, Value>(
+export async function* interleave<Item, Value>(
   items: Iterable<Item>,
   concurrency: number,
   open: (item: Item) => AsyncIterator<Value>,
-): AsyncIterable<Value> {
-  return AsyncIterableX.from(items).pipe(
-    flatMap((item: Item, _index: number, signal?: AbortSignal) => closedOnAbort(open(item), signal), Math.max(1, concurrency)),
-  );
-}
-
-/**
- * The stream as ix's flatMap should see it: when flatMap closes its streams (early exit, or another stream failed) it
- * aborts `signal` and then waits for each to finish. A stream waiting on Slack (a call, a Retry-After) would hold that
- * up, so an abort ends the pending `next` at once and closes the stream without waiting; its calls end with the run.
- */
-function closedOnAbort<Value>(stream: AsyncIterator<Value>, signal: AbortSignal | undefined): AsyncIterable<Value> {
-  const close = (): void => void stream.return?.(undefined)?.catch(() => {});
-  if (signal === undefined) return { [Symbol.asyncIterator]: () => stream };
-  signal.addEventListener('abort', close, { once: true });
-  return {
-    [Symbol.asyncIterator]: () => ({
-      // One abort listener per pending `next`, removed when it settles. (Racing every `next` against one long-lived
-      // "aborted" promise kept a reaction per call on that promise, and with it every page ever handed on: 725 MB of
-      // heap at 1M messages.) ix's own AbortError: flatMap ignores it from a stream it aborted.
-      next: () =>
-        new Promise<IteratorResult<Value>>((resolve, reject) => {
-          if (signal.aborted) return reject(new AbortError());
-          const onAbort = (): void => reject(new AbortError());
-          signal.addEventListener('abort', onAbort, { once: true });
-          stream.next().then(
-            (result) => {
-              signal.removeEventListener('abort', onAbort);
-              resolve(result);
-            },
-            (error: unknown) => {
-              signal.removeEventListener('abort', onAbort);
-              reject(error);
-            },
-          );
-        }),
-      return: async () => {
-        signal.removeEventListener('abort', close);
-        close();
-        return { done: true, value: undefined };
-      },
-    }),
+): AsyncGenerator<Value> {
+  const pending = new Map<number, { stream: AsyncIterator<Value>; next: Promise<[number, IteratorResult<Value>]> }>();
+  const queue = items[Symbol.iterator]();
+  let opened = 0;
+  const pull = (key: number, stream: AsyncIterator<Value>): void => {
+    const next = stream.next().then((result): [number, IteratorResult<Value>] => [key, result]);
+    next.catch(() => {}); // observed through Promise.race below
+    pending.set(key, { stream, next });
   };
+  const fill = (): void => {
+    while (pending.size < Math.max(1, concurrency)) {
+      const item = queue.next();
+      if (item.done) return;
+      pull(opened++, open(item.value));
+    }
+  };
+  try {
+    fill();
+    while (pending.size > 0) {
+      const [key, result] = await Promise.race([...pending.values()].map((entry) => entry.next));
+      const { stream } = pending.get(key)!;
+      if (result.done) {
+        pending.delete(key);
+        fill();
+        continue;
+      }
+      yield result.value;
+      pull(key, stream);
+    }
+  } finally {
+    for (const { stream } of pending.values()) void stream.return?.(undefined)?.catch(() => {});
+    pending.clear();
+  }
 }
