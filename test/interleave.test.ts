@@ -68,7 +68,7 @@ t.test('a stream is asked for its next value only once its last one was taken an
   t.equal(log.asked.get('A'), 2, 'the consumer came back: the stream goes on');
   release('A');
   t.strictSame(await second, { done: false, value: 'A/2' });
-  await iterator.return?.();
+  await iterator.return?.(undefined);
 });
 
 t.test('an early exit closes every open stream at once, even one waiting on Slack that never answers', async (t) => {
