@@ -142,5 +142,5 @@ t.test('a value handed on is not kept by the fan-out: memory holds the pages in 
   collect();
   const kept = handedOn.slice(0, 50).filter((reference) => reference.deref() !== undefined).length;
   t.equal(kept, 0, 'none of the first 50 pages is still reachable while the run goes on');
-  await stream.return?.();
+  await stream.return?.(undefined);
 });
