@@ -1,4 +1,4 @@
-// The bad-input matrix through the real CLI: each wrong option, credential, file or output gives one line naming the problem and the fix, the right exit code, no stack trace, no partial output and no secret.
+// The bad-input matrix through the real CLI: one line naming problem and fix, the right exit code, no stack trace, partial output, secret.
 
 import t, { type Test } from 'tap';
 import { execFileSync, spawn } from 'node:child_process';
@@ -496,7 +496,8 @@ t.test('streams and devices', async (t) => {
     const slack = await fakeSlack(t);
     const directory = await temporaryDirectory(t);
     const result = await runBash(
-      `"$NODE" "$SLACK_ETL_BIN" export --fetch-last-n-days 0 --tier-rates ${scaledTierRatesFlag} | head -1; echo "exit=\${PIPESTATUS[0]}" >&2`,
+      `"$NODE" "$SLACK_ETL_BIN" export --fetch-last-n-days 0 --tier-rates ${scaledTierRatesFlag} | head -1; ` +
+        `echo "exit=\${PIPESTATUS[0]}" >&2`,
       userEnvironment(slack),
       directory,
     );
