@@ -10,21 +10,28 @@ export type DocumentStep<In, Out> = (document: In) => Out | undefined | Promise<
 
 type AnyStep = DocumentStep<any, any>;
 
+/** One document through the steps: the result, `undefined` when a step dropped it, a promise only when a step must wait. */
+export function applySteps(document: unknown, steps: readonly AnyStep[], from = 0): unknown {
+  let value = document;
+  for (let index = from; index < steps.length; index++) {
+    const output = steps[index]!(value);
+    if (output instanceof Promise)
+      return output.then((waited) => (waited === undefined ? undefined : applySteps(waited, steps, index + 1)));
+    if (output === undefined) return undefined;
+    value = output;
+  }
+  return value;
+}
+
 /**
  * Runs documents through steps in one loop: one async layer for any number of stages, instead of one async generator
  * (and one promise per document) per stage. Order and backpressure are those of the stages chained one by one.
  */
 export async function* runSteps(documents: AsyncIterable<unknown>, steps: readonly AnyStep[], onEnd?: () => void): AsyncGenerator<any> {
-  const count = steps.length;
-  next: for await (const document of documents) {
-    let value: unknown = document;
-    for (let index = 0; index < count; index++) {
-      let output = steps[index]!(value);
-      if (output instanceof Promise) output = await output;
-      if (output === undefined) continue next;
-      value = output;
-    }
-    yield value;
+  for await (const document of documents) {
+    let value = applySteps(document, steps);
+    if (value instanceof Promise) value = await value;
+    if (value !== undefined) yield value;
   }
   onEnd?.();
 }

@@ -2,7 +2,7 @@
 
 import { serialize } from 'node:v8';
 import { Worker } from 'node:worker_threads';
-import { runSteps, type DocumentStep } from '../document-step.js';
+import { applySteps, type DocumentStep } from '../document-step.js';
 import type { HashBatch, HashResult } from './worker-hash-thread.js';
 
 type AnyStep = DocumentStep<any, any>;
@@ -67,7 +67,7 @@ export function hashInWorker(
         worker.postMessage({ id, documents: serialized } satisfies HashBatch, [serialized.buffer]);
       });
 
-    const input = runSteps(documents, before)[Symbol.asyncIterator]();
+    const input = documents[Symbol.asyncIterator]();
     let inputDone = false;
     const inFlight: Array<{ batch: object[]; result: Promise<HashResult> }> = [];
     const fill = async () => {
@@ -78,7 +78,9 @@ export function hashInWorker(
           inputDone = true;
           break;
         }
-        batch.push(next.value as object);
+        let document = applySteps(next.value, before);
+        if (document instanceof Promise) document = await document;
+        if (document !== undefined) batch.push(document as object);
       }
       if (batch.length === 0) return;
       const result = send(batch);
@@ -95,18 +97,14 @@ export function hashInWorker(
         const result = await head.result;
         if ('error' in result) throw Object.assign(new Error(result.error.message), { name: result.error.name });
         const { batch } = head;
-        next: for (let index = 0; index < batch.length; index++) {
+        for (let index = 0; index < batch.length; index++) {
           const hash = result.hashes[index];
           const original: any = batch[index];
-          let document = original;
-          if (hash !== null) document.content_hash = hash;
-          for (const step of after) {
-            let output = step(document);
-            if (output instanceof Promise) output = await output;
-            if (output === undefined) continue next;
-            document = output;
-          }
-          lastDocument = document;
+          if (hash !== null) original.content_hash = hash;
+          let document = applySteps(original, after);
+          if (document instanceof Promise) document = await document;
+          if (document === undefined) continue;
+          lastDocument = document as object;
           // A step that put another document in its place makes the worker's line stale.
           lastLine = document === original ? result.lines[index] : undefined;
           yield document;
