@@ -9,7 +9,9 @@ const stats = await pipeline(
   syncRules(await loadRules('rules.json')),                     // Elastic basic sync rules
   filter((document) => document.type !== 'message' || document.author_type === 'user'), // an ix operator
   async function* shout(documents) {                            // your own stage; `documents` is typed for you
-    for await (const document of documents) yield document.type === 'message' ? { ...document, text: document.text.toUpperCase() } : document;
+    for await (const document of documents) {
+      yield document.type === 'message' ? { ...document, text: document.text.toUpperCase() } : document;
+    }
   },
   dedupe(),                                                     // content_hash, repeats dropped
   take(50_000),                                                 // ix again
