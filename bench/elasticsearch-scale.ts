@@ -1,4 +1,4 @@
-// Peak RSS of the Elasticsearch sink for one big channel: first sync and unchanged re-sync (with --delete-stale's bookkeeping), at two sizes.
+// Peak RSS of the Elasticsearch sink for one big channel: first sync and unchanged re-sync (with --delete-stale), at two sizes.
 // Each run is its own process (peak RSS is per process); the fake Elasticsearch runs in another, so only the client is measured.
 
 import { spawn } from 'node:child_process';
