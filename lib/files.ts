@@ -345,8 +345,14 @@ export async function acquireLock(lockPath: string, options: AcquireLockOptions 
   const what = options.what ?? lockPath;
   const owner: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString(), token: randomBytes(8).toString('hex') };
   for (let attempt = 0; attempt < attempts; attempt++) {
-    if (await placeLock(lockPath, owner)) {
-      heldTokens.add(owner.token);
+    // Known as held before the lock is visible: placeLock awaits after its link, and a racing taker in this process
+    // that read our lock in that gap must see a live holder, not a stale lock to remove.
+    heldTokens.add(owner.token);
+    const placed = await placeLock(lockPath, owner).catch((error: unknown) => {
+      heldTokens.delete(owner.token);
+      throw error;
+    });
+    if (placed) {
       let released = false;
       return {
         path: lockPath,
@@ -363,6 +369,7 @@ export async function acquireLock(lockPath: string, options: AcquireLockOptions 
         },
       };
     }
+    heldTokens.delete(owner.token);
     const current = await readLock(lockPath);
     if (current.kind === 'absent') continue; // released between our attempt and the read
     if (current.kind === 'unreadable') {
