@@ -150,6 +150,17 @@ interface OutputPlan {
 async function planOutput(plan: JobPlan, out: string | undefined): Promise<OutputPlan> {
   const { config } = plan;
   const state = config.state ? await StateStore.open(config.state) : plan.needsState ? StateStore.empty() : undefined;
+  try {
+    return await checkOutput(plan, out, state);
+  } catch (error) {
+    // A refused run in a long-lived process (the connector service, a library caller) must not keep SQLite's exclusive lock.
+    state?.close();
+    throw error;
+  }
+}
+
+async function checkOutput(plan: JobPlan, out: string | undefined, state: StateStore | undefined): Promise<OutputPlan> {
+  const { config } = plan;
   const persistState = config.state !== undefined;
   const fileOutput = await isFileOutput(out);
   // gzip streams cannot be cut back to a checkpoint, and a pipe cannot be rewound: those save the state at the end only.
