@@ -8,11 +8,13 @@ import { ndjsonSink, type NdjsonCheckpoint } from '../lib/sinks/ndjson.js';
 import { writeStateFile, emptyState } from '../lib/state/state-file.js';
 import { parseNdjson, runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
 import { binPath } from './helpers/paths.js';
+import { runCliInProcess } from './helpers/cli-in-process.js';
 
 const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
 
-async function setup(t: Test) {
-  const { slack, nowMs, workspace } = await startWorkspace(t);
+/** Most tests need a few hundred documents, not the small workspace's 2,000; the killed export keeps them, to be killed mid-run. */
+async function setup(t: Test, messageCount = 400) {
+  const { slack, nowMs, workspace } = await startWorkspace(t, { messageCount });
   const directory = await temporaryDirectory(t);
   const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
   const common = ['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--fetch-last-n-days', '0', '--quiet'];
@@ -27,11 +29,11 @@ t.test('exports, partial and state files are 0600; a replaced export keeps its m
   t.equal(result.code, 0, result.stderr);
   t.equal(await modeOf(join(directory, 'out.ndjson')), 0o600, 'the export');
   t.equal(await modeOf(join(directory, 'state.json')), 0o600, 'the state');
-  const gz = await runCli([...common, '--out', join(directory, 'out.ndjson.gz')], { env });
+  const gz = await runCliInProcess([...common, '--out', join(directory, 'out.ndjson.gz')], { env });
   t.equal(gz.code, 0, gz.stderr);
   t.equal(await modeOf(join(directory, 'out.ndjson.gz')), 0o600, 'a gzip export');
   await chmod(join(directory, 'out.ndjson.gz'), 0o640);
-  const again = await runCli([...common, '--out', join(directory, 'out.ndjson.gz')], { env });
+  const again = await runCliInProcess([...common, '--out', join(directory, 'out.ndjson.gz')], { env });
   t.equal(again.code, 0, again.stderr);
   t.equal(await modeOf(join(directory, 'out.ndjson.gz')), 0o640, 'replacing a file keeps the mode its owner chose');
 });
@@ -41,7 +43,9 @@ t.test('a planted symlink at the partial file or the state’s temporary file is
   const victim = join(directory, 'victim.txt');
   await writeFile(victim, 'precious\n');
   await symlink(victim, join(directory, '.out.ndjson.slack-etl-partial'));
-  const result = await runCli([...common, '--state', join(directory, 'state.json'), '--out', join(directory, 'out.ndjson')], { env });
+  const result = await runCliInProcess([...common, '--state', join(directory, 'state.json'), '--out', join(directory, 'out.ndjson')], {
+    env,
+  });
   t.equal(result.code, 0, result.stderr);
   t.equal(await readFile(victim, 'utf8'), 'precious\n', 'the link’s target is untouched');
   t.ok(parseNdjson(await readFile(join(directory, 'out.ndjson'), 'utf8')).length > 100, 'the export was written to its own file');
@@ -64,7 +68,7 @@ t.test('resume accepts only the partial file it wrote: a symlink in its place, o
   const stateText = await readFile(statePath, 'utf8');
   const args = [...common, '--state', statePath, '--out', out];
 
-  const missing = await runCli(args, { env });
+  const missing = await runCliInProcess(args, { env });
   t.equal(missing.code, 2, 'a missing partial file is an error, not a warning');
   t.match(
     missing.stderr,
@@ -74,7 +78,7 @@ t.test('resume accepts only the partial file it wrote: a symlink in its place, o
   const victim = join(directory, 'victim.txt');
   await writeFile(victim, 'precious line\n');
   await symlink(victim, partialPath);
-  const linked = await runCli(args, { env });
+  const linked = await runCliInProcess(args, { env });
   t.equal(linked.code, 2);
   t.match(linked.stderr, /refusing to use .*\.out\.ndjson\.slack-etl-partial: it is a symbolic link/);
   t.equal(await readFile(victim, 'utf8'), 'precious line\n', 'the link’s target is untouched');
@@ -85,16 +89,16 @@ t.test('a finished export is never replaced by the next run with the same state'
   const { directory, env, common, workspace } = await setup(t);
   const statePath = join(directory, 'state.json');
   const out = join(directory, 'out.ndjson');
-  const first = await runCli([...common, '--state', statePath, '--out', out], { env });
+  const first = await runCliInProcess([...common, '--state', statePath, '--out', out], { env });
   t.equal(first.code, 0, first.stderr);
   const firstText = await readFile(out, 'utf8');
   const channel = workspace.channels.find((candidate) => candidate.botIsMember)!;
   workspace.postMessage(channel.info.id, { text: 'posted after the first export' });
-  const second = await runCli([...common, '--state', statePath, '--out', out], { env });
+  const second = await runCliInProcess([...common, '--state', statePath, '--out', out], { env });
   t.equal(second.code, 2, 'refused');
   t.match(second.stderr, /out\.ndjson holds the export finished at .* records as written/);
   t.equal(await readFile(out, 'utf8'), firstText, 'the first export is intact');
-  const next = await runCli([...common, '--state', statePath, '--out', join(directory, 'next.ndjson')], { env });
+  const next = await runCliInProcess([...common, '--state', statePath, '--out', join(directory, 'next.ndjson')], { env });
   t.equal(next.code, 0, next.stderr);
   t.match(
     parseNdjson(await readFile(join(directory, 'next.ndjson'), 'utf8')).map((document) => document.text),
@@ -114,7 +118,9 @@ t.test('early checks: a read-only state directory, a malformed committedBytes, a
     t.teardown(() => chmod(readOnly, 0o755));
   }
   const before = slack.calls.length;
-  const readOnlyRun = await runCli([...common, '--state', join(readOnly, 'state.json'), '--out', join(directory, 'a.ndjson')], { env });
+  const readOnlyRun = await runCliInProcess([...common, '--state', join(readOnly, 'state.json'), '--out', join(directory, 'a.ndjson')], {
+    env,
+  });
   t.equal(readOnlyRun.code, 2);
   t.match(
     readOnlyRun.stderr,
@@ -129,12 +135,12 @@ t.test('early checks: a read-only state directory, a malformed committedBytes, a
     run: { path: out, partialPath: join(directory, '.out.ndjson.slack-etl-partial'), committedBytes: -5 },
   });
   await writeFile(statePath, bad);
-  const malformed = await runCli([...common, '--state', statePath, '--out', out], { env });
+  const malformed = await runCliInProcess([...common, '--state', statePath, '--out', out], { env });
   t.equal(malformed.code, 2);
   t.match(malformed.stderr, /the state file .*state\.json is not usable: "run\.committedBytes" must be a whole number of bytes, got -5/);
   t.equal(await readFile(statePath, 'utf8'), bad, 'the state file is not rewritten');
 
-  const huge = await runCli(
+  const huge = await runCliInProcess(
     [
       ...common.filter((arg) => arg !== '0' && arg !== '--fetch-last-n-days'),
       '--fetch-last-n-days',
@@ -145,7 +151,7 @@ t.test('early checks: a read-only state directory, a malformed committedBytes, a
     { env },
   );
   t.equal(huge.code, 0, huge.stderr);
-  const all = await runCli([...common, '--out', join(directory, 'all.ndjson')], { env });
+  const all = await runCliInProcess([...common, '--out', join(directory, 'all.ndjson')], { env });
   t.equal(all.code, 0, all.stderr);
   // Channels are read concurrently, so lines of different channels may interleave differently from run to run.
   const sortedLines = async (name: string) => (await readFile(join(directory, name), 'utf8')).split('\n').sort();
@@ -157,7 +163,7 @@ t.test('early checks: a read-only state directory, a malformed committedBytes, a
 });
 
 t.test('a killed .gz export leaves no temporary file once the next run to it is done', async (t) => {
-  const { directory, env, common } = await setup(t);
+  const { directory, env, common } = await setup(t, 2_000);
   const out = join(directory, 'out.ndjson.gz');
   const child = spawn(process.execPath, [binPath, ...common, '--out', out], { env: { ...process.env, ...env }, stdio: 'ignore' });
   // Kill once its temporary file exists.
@@ -168,7 +174,7 @@ t.test('a killed .gz export leaves no temporary file once the next run to it is 
   }
   child.kill('SIGKILL');
   await new Promise((resolve) => child.once('close', resolve));
-  const next = await runCli([...common, '--out', out], { env });
+  const next = await runCliInProcess([...common, '--out', out], { env });
   t.equal(next.code, 0, next.stderr);
   t.strictSame(
     (await readdir(directory)).filter((name) => name !== 'out.ndjson.gz'),
