@@ -5,7 +5,8 @@ import t from 'tap';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startFakeElasticsearch } from '../fixtures/elasticsearch/server.js';
-import { runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken, type TestContext } from './helpers/slack.js';
+import { scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken, type TestContext } from './helpers/slack.js';
+import { runCliInProcess } from './helpers/cli-in-process.js';
 
 const DAY_MS = 86_400_000;
 
@@ -15,7 +16,7 @@ async function setup(t: TestContext) {
   t.teardown(() => elasticsearch.close());
   const directory = await temporaryDirectory(t);
   const sync = (at: number, ...extra: string[]) =>
-    runCli(
+    runCliInProcess(
       [
         'sync',
         '--index',
@@ -30,7 +31,6 @@ async function setup(t: TestContext) {
       ],
       {
         env: { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(at), ELASTICSEARCH_URL: elasticsearch.url },
-        timeoutMs: 120_000,
       },
     );
   const ids = () => [...elasticsearch.indices.get('slack')!.documents.keys()].sort();

@@ -4,14 +4,15 @@ import t from 'tap';
 import { join } from 'node:path';
 import { startFakeElasticsearch } from '../fixtures/elasticsearch/server.js';
 import { createElasticsearchClient } from '../lib/sinks/elasticsearch.js';
-import { runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { runCliInProcess } from './helpers/cli-in-process.js';
 
 t.test('date fields under their mappings fall between the oldest Slack time in the workspace and now', async (t) => {
   const { workspace, slack, nowMs } = await startWorkspace(t);
   const elasticsearch = await startFakeElasticsearch();
   t.teardown(() => elasticsearch.close());
   const directory = await temporaryDirectory(t);
-  const result = await runCli(
+  const result = await runCliInProcess(
     [
       'sync',
       '--index',

@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startFakeElasticsearch } from '../fixtures/elasticsearch/server.js';
 import { expectedIds } from '../fixtures/slack-api/ground-truth.js';
-import { runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { runCliInProcess } from './helpers/cli-in-process.js';
 
 const vendorJson = (version: number) => `application/vnd.elasticsearch+json; compatible-with=${version}`;
 
@@ -119,7 +120,7 @@ t.test(
     });
     const directory = await temporaryDirectory(t);
     const sync = (url: string) =>
-      runCli(
+      runCliInProcess(
         [
           'sync',
           '--index',

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { messageId } from '../lib/documents.js';
 import { channelTypeOf, type FakeChannel, type SlackObject } from '../fixtures/slack-api/generator.js';
 import { readState } from './helpers/state.js';
-import { idsOf, readNdjson, runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { idsOf, readNdjson, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { runCliInProcess } from './helpers/cli-in-process.js';
 
 const windowDays = 180;
 const activeThreadDays = 30;
@@ -54,7 +55,7 @@ t.test(
     const activeSince = workspace.now - activeThreadDays * 86_400;
     const readChannels = workspace.channels.filter((channel) => channel.botIsMember && channelTypeOf(channel.info) === 'public');
 
-    const first = await runCli([...args, '--out', join(directory, 'first.ndjson')], { env });
+    const first = await runCliInProcess([...args, '--out', join(directory, 'first.ndjson')], { env });
     t.equal(first.code, 0, first.stderr);
     const firstCalls = slack.stats().callsByMethod;
     const firstDocuments = await readNdjson(join(directory, 'first.ndjson'));
@@ -117,7 +118,7 @@ t.test(
       0,
     );
 
-    const second = await runCli([...args, '--out', join(directory, 'second.ndjson')], { env });
+    const second = await runCliInProcess([...args, '--out', join(directory, 'second.ndjson')], { env });
     t.equal(second.code, 0, second.stderr);
     const secondCalls = difference(slack.stats().callsByMethod, firstCalls);
     const secondDocuments = await readNdjson(join(directory, 'second.ndjson'));
@@ -156,7 +157,7 @@ t.test(
     t.comment(`first run calls ${JSON.stringify(firstCalls)}; second run calls ${JSON.stringify(secondCalls)}`);
 
     const afterSecond = slack.stats().callsByMethod;
-    const third = await runCli([...args, '--out', join(directory, 'third.ndjson')], { env });
+    const third = await runCliInProcess([...args, '--out', join(directory, 'third.ndjson')], { env });
     t.equal(third.code, 0, third.stderr);
     t.strictSame(await readNdjson(join(directory, 'third.ndjson')), [], 'a run without changes emits nothing');
     const thirdCalls = difference(slack.stats().callsByMethod, afterSecond);
@@ -173,7 +174,7 @@ t.test('a corrupt, foreign or unknown-version state file exits 2 naming the file
   const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
   const args = ['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--channels', 'general', '--quiet'];
   const goodPath = join(directory, 'good.json');
-  const made = await runCli([...args, '--state', goodPath, '--out', join(directory, 'made.ndjson')], { env });
+  const made = await runCliInProcess([...args, '--state', goodPath, '--out', join(directory, 'made.ndjson')], { env });
   t.equal(made.code, 0, made.stderr);
   // Version-1 (JSON) files are still read (and migrated): these cases are written in that format.
   const good = {
@@ -205,7 +206,7 @@ t.test('a corrupt, foreign or unknown-version state file exits 2 naming the file
     await writeFile(path, text);
     const out = join(directory, `${name.replace(/ /g, '-')}.ndjson`);
     const historyBefore = slack.stats().callsByMethod['conversations.history'] ?? 0;
-    const result = await runCli([...args, '--state', path, '--out', out], { env });
+    const result = await runCliInProcess([...args, '--state', path, '--out', out], { env });
     t.equal(result.code, 2, `${name}: exit 2`);
     t.match(result.stderr, message, `${name}: says what is wrong`);
     t.ok(result.stderr.includes(path), `${name}: names the file`);

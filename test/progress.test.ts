@@ -4,7 +4,8 @@
 import t from 'tap';
 import { Writable } from 'node:stream';
 import { main } from '../lib/cli/main.js';
-import { parseNdjson, runCli, startWorkspace, testToken } from './helpers/slack.js';
+import { parseNdjson, startWorkspace, testToken } from './helpers/slack.js';
+import { runCliInProcess } from './helpers/cli-in-process.js';
 
 // 250 ms per Slack call: the small workspace takes a few seconds, long enough for progress lines every second.
 const slowTierRates = '1200,3000,6000';
@@ -12,7 +13,7 @@ const slowSlack = { latencyMs: 250 };
 
 t.test('not a terminal: a text progress line every --progress-interval, then the summary with the window', async (t) => {
   const { slack, nowMs } = await startWorkspace(t, {}, slowSlack);
-  const result = await runCli(['export', '--tier-rates', slowTierRates, '--progress-interval', '1', '--since', '90d'], {
+  const result = await runCliInProcess(['export', '--tier-rates', slowTierRates, '--progress-interval', '1', '--since', '90d'], {
     env: { SLACK_TOKEN: testToken, SLACK_API_URL: slack.url, SLACK_ETL_NOW: String(nowMs) },
   });
   t.equal(result.code, 0, result.stderr);
@@ -36,7 +37,7 @@ t.test('not a terminal: a text progress line every --progress-interval, then the
 
 t.test('--log-format json: progress objects and a summary object carrying the counters', async (t) => {
   const { slack, nowMs } = await startWorkspace(t, {}, slowSlack);
-  const result = await runCli(
+  const result = await runCliInProcess(
     ['export', '--tier-rates', slowTierRates, '--progress-interval', '1', '--log-format', 'json', '--until', '10d'],
     {
       env: { SLACK_TOKEN: testToken, SLACK_API_URL: slack.url, SLACK_ETL_NOW: String(nowMs) },

@@ -4,7 +4,8 @@ import t from 'tap';
 import { join } from 'node:path';
 import { startFakeElasticsearch } from '../fixtures/elasticsearch/server.js';
 import { expectedIds } from '../fixtures/slack-api/ground-truth.js';
-import { readNdjson, runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { readNdjson, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { runCliInProcess } from './helpers/cli-in-process.js';
 
 t.test(
   'sync of a mid-sized workspace: exact ids and contents, an unchanged re-sync writes nothing, --delete-stale applies edits and deletions',
@@ -22,9 +23,8 @@ t.test(
     };
     const common = ['--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--concurrency', '8'];
     const sync = (...extra: string[]) =>
-      runCli(['sync', '--index', 'slack', '--dead-letter', join(directory, 'dead.ndjson'), ...common, ...extra], {
+      runCliInProcess(['sync', '--index', 'slack', '--dead-letter', join(directory, 'dead.ndjson'), ...common, ...extra], {
         env,
-        timeoutMs: 120_000,
       });
 
     const truth = expectedIds(workspace, {
@@ -42,7 +42,7 @@ t.test(
     t.ok(index, 'the index was created');
     t.strictSame([...index!.documents.keys()].sort(), [...truth.all].sort(), 'the index holds exactly the expected ids');
 
-    const exported = await runCli(['export', ...common, '--out', join(directory, 'export.ndjson'), '--quiet'], { env, timeoutMs: 120_000 });
+    const exported = await runCliInProcess(['export', ...common, '--out', join(directory, 'export.ndjson'), '--quiet'], { env });
     t.equal(exported.code, 0, exported.stderr);
     const exportDocuments = await readNdjson(join(directory, 'export.ndjson'));
     let sameContent = 0;
@@ -93,7 +93,7 @@ t.test(
 
 t.test('--delete-stale with --state is refused: an incremental run deletes through tombstones, never by absence', async (t) => {
   const { slack } = await startWorkspace(t);
-  const result = await runCli(
+  const result = await runCliInProcess(
     ['sync', '--index', 'slack', '--es-url', 'http://127.0.0.1:9', '--state', 'state.json', '--delete-stale', '--slack-api-url', slack.url],
     {
       env: { SLACK_TOKEN: testToken },
@@ -113,7 +113,7 @@ t.test('documents Elasticsearch rejects for good land in the dead-letter file an
   t.teardown(() => elasticsearch.close());
   const directory = await temporaryDirectory(t);
   const deadLetter = join(directory, 'dead.ndjson');
-  const result = await runCli(
+  const result = await runCliInProcess(
     [
       'sync',
       '--index',
