@@ -1,4 +1,4 @@
-// The bad-input matrix through the real CLI: one line naming problem and fix, the right exit code, no stack trace, partial output, secret.
+// The bad-input matrix through the CLI: one line naming problem and fix, the right exit code, no stack trace, partial output, secret.
 
 import t, { type Test } from 'tap';
 import { execFileSync, spawn } from 'node:child_process';
@@ -10,6 +10,7 @@ import { ALL_SCOPES, startFakeSlack, type FakeSlackServer } from '../fixtures/sl
 import { startFakeElasticsearch } from '../fixtures/elasticsearch/server.js';
 import { parseNdjson, rateScale, runCli, scaledTierRatesFlag, temporaryDirectory, testToken, type CliResult } from './helpers/slack.js';
 import { repositoryPath, binPath } from './helpers/paths.js';
+import { runCliInProcess as runMain } from './helpers/in-process.js';
 
 const fixturesRules = repositoryPath('fixtures/rules/');
 const isRoot = process.getuid?.() === 0;
@@ -21,8 +22,9 @@ const urlPassword = 'url-password-4711-secret';
 /** Never printed, whatever fails. */
 const secrets = [testToken, wrongToken, esApiKey, esPassword, urlPassword];
 
-// One workspace for every fake: no row joins channels, so none changes it.
-const workspace = generateWorkspace({ size: 'small', seed: 7 });
+// One workspace for every fake: no row joins channels, so none changes it. Rows run in-process (main with captured io);
+// those where the real process matters (exit codes, a secret on a real stderr, pipes and devices) run bin/slack-etl.js.
+const workspace = generateWorkspace({ size: 'small', seed: 7, messageCount: 600, userCount: 20 });
 const nowMs = String(workspace.now * 1000);
 
 t.jobs = 3;
@@ -178,7 +180,7 @@ t.test('wrong option types and ranges: exit 2 before any Slack call', async (t) 
       const slack = await fakeSlack(t);
       const directory = await temporaryDirectory(t);
       const output = row.command === 'sync' ? [] : ['--out', 'out.ndjson'];
-      const result = await runCli([row.command ?? 'export', ...output, ...row.args], { cwd: directory, env: userEnvironment(slack) });
+      const result = await runMain([row.command ?? 'export', ...output, ...row.args], { cwd: directory, env: userEnvironment(slack) });
       await expectCleanFailure(t, result, { code: 2, problem: row.problem, fix: row.fix, directory });
       t.equal(slackCalls(slack), 0, 'no Slack call');
     });
@@ -186,7 +188,7 @@ t.test('wrong option types and ranges: exit 2 before any Slack call', async (t) 
   t.test('missing flag value (last argument)', async (t) => {
     const slack = await fakeSlack(t);
     const directory = await temporaryDirectory(t);
-    const result = await runCli(['export', '--tier-rates', scaledTierRatesFlag, '--out'], { cwd: directory, env: userEnvironment(slack) });
+    const result = await runMain(['export', '--tier-rates', scaledTierRatesFlag, '--out'], { cwd: directory, env: userEnvironment(slack) });
     await expectCleanFailure(t, result, { code: 2, problem: /option --out needs a value/, fix: seeExportHelp, directory });
     t.equal(slackCalls(slack), 0, 'no Slack call');
   });
@@ -207,7 +209,7 @@ t.test('credentials', async (t) => {
   t.test('missing token: names both ways to give one', async (t) => {
     const slack = await fakeSlack(t);
     const directory = await temporaryDirectory(t);
-    const result = await runCli(['export', '--out', 'out.ndjson'], {
+    const result = await runMain(['export', '--out', 'out.ndjson'], {
       cwd: directory,
       env: { ...userEnvironment(slack), SLACK_TOKEN: undefined },
     });
@@ -234,7 +236,7 @@ t.test('credentials', async (t) => {
   t.test('wrong token in SLACK_TOKEN', async (t) => {
     const slack = await fakeSlack(t);
     const directory = await temporaryDirectory(t);
-    const result = await runCli(['export', '--out', 'out.ndjson'], {
+    const result = await runMain(['export', '--out', 'out.ndjson'], {
       cwd: directory,
       env: { ...userEnvironment(slack), SLACK_TOKEN: wrongToken },
     });
@@ -249,7 +251,7 @@ t.test('credentials', async (t) => {
     const scopedToken = 'xoxb-no-private-history';
     const slack = await fakeSlack(t, { [scopedToken]: { scopes: ALL_SCOPES.filter((scope) => scope !== 'groups:history') } });
     const directory = await temporaryDirectory(t);
-    const result = await runCli(
+    const result = await runMain(
       ['export', '--out', 'out.ndjson', '--channel-types', 'public,private', '--tier-rates', scaledTierRatesFlag],
       {
         cwd: directory,
@@ -268,7 +270,7 @@ t.test('credentials', async (t) => {
   t.test('with --log-format json the error is one JSON line with its code and stack, still without the token', async (t) => {
     const slack = await fakeSlack(t);
     const directory = await temporaryDirectory(t);
-    const result = await runCli(['export', '--out', 'out.ndjson', '--log-format', 'json', '--token', wrongToken], {
+    const result = await runMain(['export', '--out', 'out.ndjson', '--log-format', 'json', '--token', wrongToken], {
       cwd: directory,
       env: userEnvironment(slack),
     });
@@ -297,7 +299,7 @@ t.test('rules and state files', async (t) => {
     const slack = await fakeSlack(t);
     const directory = await temporaryDirectory(t);
     const path = await rulesPath(directory);
-    const result = await runCli(['export', '--out', 'out.ndjson', '--rules', path], { cwd: directory, env: userEnvironment(slack) });
+    const result = await runMain(['export', '--out', 'out.ndjson', '--rules', path], { cwd: directory, env: userEnvironment(slack) });
     await expectCleanFailure(t, result, { code: 2, problem, fix, directory, filesBefore });
     t.equal(slackCalls(slack), 0, 'no Slack call');
   };
@@ -343,7 +345,7 @@ t.test('rules and state files', async (t) => {
     const path = join(directory, 'state.json');
     await write(path);
     const before = (await stat(path)).isFile() ? await readFile(path, 'utf8') : null;
-    const result = await runCli(['export', '--out', 'out.ndjson', '--state', 'state.json'], {
+    const result = await runMain(['export', '--out', 'out.ndjson', '--state', 'state.json'], {
       cwd: directory,
       env: userEnvironment(slack),
     });
@@ -377,7 +379,7 @@ t.test('output paths', async (t) => {
   const outRow = async (t: Test, out: (directory: string) => Promise<string>, problem: RegExp, fix: RegExp, filesBefore: string[] = []) => {
     const slack = await fakeSlack(t);
     const directory = await temporaryDirectory(t);
-    const result = await runCli(['export', '--out', await out(directory)], { cwd: directory, env: userEnvironment(slack) });
+    const result = await runMain(['export', '--out', await out(directory)], { cwd: directory, env: userEnvironment(slack) });
     await expectCleanFailure(t, result, { code: 2, problem, fix, directory, filesBefore });
     t.equal(slackCalls(slack), 0, 'no Slack call');
   };
@@ -412,7 +414,7 @@ t.test('output paths', async (t) => {
       await chmod(readOnly, 0o555);
       t.teardown(() => chmod(readOnly, 0o755));
     }
-    const result = await runCli(['export', '--out', join(readOnly, 'out.ndjson')], { cwd: directory, env: userEnvironment(slack) });
+    const result = await runMain(['export', '--out', join(readOnly, 'out.ndjson')], { cwd: directory, env: userEnvironment(slack) });
     await expectCleanFailure(t, result, {
       code: 2,
       problem: /cannot write .*out\.ndjson: the directory .* is not writable/,
@@ -441,7 +443,7 @@ t.test('output paths', async (t) => {
     const directory = await temporaryDirectory(t);
     const out = join(directory, 'out.ndjson');
     await writeFile(out, 'the previous export\n');
-    const failed = await runCli(['export', '--out', 'out.ndjson', '--token', wrongToken, '--tier-rates', scaledTierRatesFlag], {
+    const failed = await runMain(['export', '--out', 'out.ndjson', '--token', wrongToken, '--tier-rates', scaledTierRatesFlag], {
       cwd: directory,
       env: userEnvironment(slack),
     });
@@ -453,7 +455,7 @@ t.test('output paths', async (t) => {
       filesBefore: ['out.ndjson'],
     });
     t.equal(await readFile(out, 'utf8'), 'the previous export\n', 'a failed run leaves the old file as it was');
-    const succeeded = await runCli(['export', '--out', 'out.ndjson', '--tier-rates', scaledTierRatesFlag, '--quiet'], {
+    const succeeded = await runMain(['export', '--out', 'out.ndjson', '--tier-rates', scaledTierRatesFlag, '--quiet'], {
       cwd: directory,
       env: userEnvironment(slack),
     });
@@ -531,7 +533,7 @@ t.test('streams and devices', async (t) => {
   t.test('a device as --out is written in place (/dev/null)', async (t) => {
     const slack = await fakeSlack(t);
     const directory = await temporaryDirectory(t);
-    const result = await runCli(['export', '--out', '/dev/null', '--tier-rates', scaledTierRatesFlag, '--quiet'], {
+    const result = await runMain(['export', '--out', '/dev/null', '--tier-rates', scaledTierRatesFlag, '--quiet'], {
       cwd: directory,
       env: userEnvironment(slack),
     });
@@ -573,14 +575,14 @@ t.test('sync', async (t) => {
   t.test('sync without --index', async (t) => {
     const slack = await fakeSlack(t);
     const directory = await temporaryDirectory(t);
-    const result = await runCli(['sync', '--es-url', 'http://127.0.0.1:9'], { cwd: directory, env: userEnvironment(slack) });
+    const result = await runMain(['sync', '--es-url', 'http://127.0.0.1:9'], { cwd: directory, env: userEnvironment(slack) });
     await expectCleanFailure(t, result, { code: 2, problem: /sync needs --index NAME/, fix: /see 'slack-etl sync --help'/, directory });
     t.equal(slackCalls(slack), 0, 'no Slack call');
   });
   t.test('sync without an Elasticsearch URL', async (t) => {
     const slack = await fakeSlack(t);
     const directory = await temporaryDirectory(t);
-    const result = await runCli(['sync', '--index', 'slack'], { cwd: directory, env: userEnvironment(slack) });
+    const result = await runMain(['sync', '--index', 'slack'], { cwd: directory, env: userEnvironment(slack) });
     await expectCleanFailure(t, result, {
       code: 2,
       problem: /sync needs an Elasticsearch URL/,
@@ -611,7 +613,7 @@ t.test('sync', async (t) => {
     const elasticsearch = await startFakeElasticsearch({ auth: { username: 'elastic', password: 'the-right-password' } });
     t.teardown(() => elasticsearch.close());
     const directory = await temporaryDirectory(t);
-    const result = await runCli(['sync', '--index', 'slack', '--es-url', elasticsearch.url, '--es-username', 'elastic'], {
+    const result = await runMain(['sync', '--index', 'slack', '--es-url', elasticsearch.url, '--es-username', 'elastic'], {
       cwd: directory,
       env: { ...userEnvironment(slack), ELASTICSEARCH_PASSWORD: esPassword },
     });
@@ -622,7 +624,7 @@ t.test('sync', async (t) => {
     const slack = await fakeSlack(t);
     const directory = await temporaryDirectory(t);
     const port = await closedPort();
-    const result = await runCli(['sync', '--index', 'slack', '--es-url', `http://elastic:${urlPassword}@127.0.0.1:${port}`], {
+    const result = await runMain(['sync', '--index', 'slack', '--es-url', `http://elastic:${urlPassword}@127.0.0.1:${port}`], {
       cwd: directory,
       env: userEnvironment(slack),
     });

@@ -2,24 +2,19 @@
 
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
-import { Writable } from 'node:stream';
-import { main } from '../lib/cli/main.js';
-import { parseNdjson, runCli, scaledTierRatesFlag, startWorkspace, testToken } from './helpers/slack.js';
+import { generateWorkspace } from '../fixtures/slack-api/generator.js';
+import { parseNdjson, runCli, scaledTierRatesFlag, serveWorkspace, testToken } from './helpers/slack.js';
+import { runCliInProcess as runMain } from './helpers/in-process.js';
 import { repositoryPath } from './helpers/paths.js';
 
-/** The CLI in-process (help and version need no child process). */
-async function runMain(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = { stdout: '', stderr: '' };
-  const sink = (name: 'stdout' | 'stderr') =>
-    new Writable({ write: (chunk, _encoding, done) => ((output[name] += String(chunk)), done()) });
-  const code = await main(args, { stdout: sink('stdout'), stderr: sink('stderr'), env: {}, stderrIsTTY: false });
-  return { code, ...output };
-}
+// Every kind of channel and user, few messages: these tests list and select, none changes the workspace. Each test has its
+// own fake (its own call log); most runs are in-process, a few go through bin/slack-etl.js where the process matters.
+const sharedWorkspace = generateWorkspace({ size: 'small', seed: 7, messageCount: 300, userCount: 20 });
 
 t.test('list channels and list users print what the token can see as NDJSON when piped', async (t) => {
-  const { workspace, slack } = await startWorkspace(t);
+  const { workspace, slack } = await serveWorkspace(t, sharedWorkspace);
   const env = { SLACK_TOKEN: testToken, SLACK_API_URL: slack.url };
-  const channels = await runCli(['list', 'channels', '--channel-types', 'public,private', '--tier-rates', scaledTierRatesFlag], { env });
+  const channels = await runMain(['list', 'channels', '--channel-types', 'public,private', '--tier-rates', scaledTierRatesFlag], { env });
   t.equal(channels.code, 0, channels.stderr);
   const listed = parseNdjson(channels.stdout);
   // As in Slack, a private channel is visible to the bot only once it is a member.
@@ -46,6 +41,7 @@ t.test('list channels and list users print what the token can see as NDJSON when
       `${channel.info.name}: id, name, type, member, archived, members`,
     );
   }
+  // Through bin/slack-etl.js: a real pipe on stdout is what makes it NDJSON.
   const users = await runCli(['list', 'users', '--tier-rates', scaledTierRatesFlag], { env });
   t.equal(users.code, 0, users.stderr);
   const userRows = parseNdjson(users.stdout);
@@ -53,25 +49,25 @@ t.test('list channels and list users print what the token can see as NDJSON when
   t.ok(userRows.some((row) => row.bot === true) && userRows.some((row) => row.deleted === true), 'bots and deleted users are marked');
   t.ok(userRows.every((row) => Object.keys(row).join() === 'id,name,display_name,bot,deleted'));
 
-  const unknown = await runCli(['list', 'emoji'], { env });
+  const unknown = await runMain(['list', 'emoji'], { env });
   t.equal(unknown.code, 2);
   t.match(unknown.stderr, /cannot list 'emoji': use channels or users/);
 });
 
 t.test('--channels: #name works, an unknown or excluded entry says how to fix it, nothing readable exits 2', async (t) => {
-  const { workspace, slack, nowMs } = await startWorkspace(t);
+  const { workspace, slack, nowMs } = await serveWorkspace(t, sharedWorkspace);
   const env = { SLACK_TOKEN: testToken, SLACK_API_URL: slack.url, SLACK_ETL_NOW: String(nowMs) };
   const common = ['export', '--quiet', '--no-sync-users', '--tier-rates', scaledTierRatesFlag];
   const publicMember = workspace.channels.find(
     (channel) => channel.botIsMember && !channel.info.is_private && !channel.info.is_im && !channel.info.is_mpim,
   )!;
   const privateMember = workspace.channels.find((channel) => channel.botIsMember && channel.info.is_private && !channel.info.is_mpim)!;
-  const hashed = await runCli([...common, '--channels', `#${publicMember.info.name}`], { env });
+  const hashed = await runMain([...common, '--channels', `#${publicMember.info.name}`], { env });
   t.equal(hashed.code, 0, hashed.stderr);
   const channelIds = new Set(parseNdjson(hashed.stdout).map((document) => document.channel_id ?? document.id));
   t.strictSame([...channelIds], [publicMember.info.id], '#name selects that channel');
 
-  const excluded = await runCli([...common, '--channels', `#${privateMember.info.name}`], { env });
+  const excluded = await runMain([...common, '--channels', `#${privateMember.info.name}`], { env });
   t.equal(excluded.code, 2);
   t.match(
     excluded.stderr,
@@ -82,7 +78,7 @@ t.test('--channels: #name works, an unknown or excluded entry says how to fix it
   );
   t.equal(excluded.stdout, '');
 
-  const partly = await runCli([...common, '--channels', `${publicMember.info.name},no-such-channel`], { env });
+  const partly = await runMain([...common, '--channels', `${publicMember.info.name},no-such-channel`], { env });
   t.equal(partly.code, 0, 'one readable channel is enough to run');
   t.match(
     partly.stderr,
@@ -122,9 +118,9 @@ t.test('--version, -V, help on every command, rules --help and help <command>', 
 });
 
 t.test('export --dry-run names what it would read and the minimum calls and time, without reading history', async (t) => {
-  const { workspace, slack } = await startWorkspace(t);
+  const { workspace, slack } = await serveWorkspace(t, sharedWorkspace);
   const env = { SLACK_TOKEN: testToken, SLACK_API_URL: slack.url };
-  const result = await runCli(
+  const result = await runMain(
     ['export', '--dry-run', '--fetch-last-n-days', '0', '--channel-types', 'public,private', '--tier-rates', '20,50,100'],
     { env },
   );

@@ -3,6 +3,7 @@
 import t from 'tap';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { generateWorkspace } from '../fixtures/slack-api/generator.js';
 import { expectedIds, type TruthOptions } from '../fixtures/slack-api/ground-truth.js';
 import { slackSource, type SlackSourceOptions } from '../lib/sources/slack/source.js';
 import { ndjsonSink } from '../lib/sinks/ndjson.js';
@@ -14,10 +15,15 @@ import {
   runCli,
   scaledTierRates,
   scaledTierRatesFlag,
+  serveWorkspace,
   startWorkspace,
   temporaryDirectory,
   testToken,
 } from './helpers/slack.js';
+import { runCliInProcess } from './helpers/in-process.js';
+
+// Generated once: tests that read it without joining channels each get their own fake (own call log) for it.
+const sharedWorkspace = generateWorkspace({ size: 'small', seed: 7 });
 
 const defaults: Omit<TruthOptions, 'now'> = {
   fetchLastNDays: 180,
@@ -45,8 +51,8 @@ t.test('the library source exports exactly the ground-truth ids for each option 
     ['private only', { channelTypes: ['private'], fetchLastNDays: 0 }],
   ];
   for (const [name, overrides] of combinations) {
-    // A fresh workspace per combination: auto-join changes membership for later runs.
-    const { workspace, slack, nowMs } = await startWorkspace(t);
+    // Auto-join changes membership for later runs: those get a fresh workspace.
+    const { workspace, slack, nowMs } = overrides.autoJoinChannels ? await startWorkspace(t) : await serveWorkspace(t, sharedWorkspace);
     const options = { ...defaults, ...overrides };
     const documents = await collect(
       slackSource({ token: testToken, slackApiUrl: slack.url, tierRates: scaledTierRates, now: nowMs, ...options } as SlackSourceOptions),
@@ -58,7 +64,7 @@ t.test('the library source exports exactly the ground-truth ids for each option 
 });
 
 t.test('include and exclude select channels by name or id, exclude winning', async (t) => {
-  const { workspace, slack, nowMs } = await startWorkspace(t);
+  const { workspace, slack, nowMs } = await serveWorkspace(t, sharedWorkspace);
   const memberChannels = workspace.channels.filter(
     (channel) => channel.botIsMember && !channel.info.is_private && !channel.info.is_im && !channel.info.is_mpim,
   );
@@ -87,7 +93,7 @@ t.test(
   'a thread_broadcast reply is exported once; the ordering guarantee: users, then channels, ' +
     'then per channel pages in ts order with each thread after its parent',
   async (t) => {
-    const { workspace, slack, nowMs } = await startWorkspace(t);
+    const { workspace, slack, nowMs } = await serveWorkspace(t, sharedWorkspace);
     const documents = await collect(
       slackSource({ token: testToken, slackApiUrl: slack.url, tierRates: scaledTierRates, now: nowMs, fetchLastNDays: 0 }),
     );
@@ -136,7 +142,7 @@ t.test(
 );
 
 t.test('pipeline(source, sink) returns stats and writes the NDJSON file atomically', async (t) => {
-  const { slack, nowMs } = await startWorkspace(t);
+  const { slack, nowMs } = await serveWorkspace(t, sharedWorkspace);
   const directory = await temporaryDirectory(t);
   const path = join(directory, 'out.ndjson.gz');
   const source = slackSource({ token: testToken, slackApiUrl: slack.url, tierRates: scaledTierRates, now: nowMs });
@@ -154,7 +160,7 @@ t.test('pipeline(source, sink) returns stats and writes the NDJSON file atomical
 });
 
 t.test('CLI export: ids equal the ground truth, enriched, and two runs give identical lines', async (t) => {
-  const { workspace, slack, nowMs } = await startWorkspace(t);
+  const { workspace, slack, nowMs } = await serveWorkspace(t, sharedWorkspace);
   const directory = await temporaryDirectory(t);
   const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
   const args = [
@@ -170,7 +176,8 @@ t.test('CLI export: ids equal the ground truth, enriched, and two runs give iden
   ];
   const first = await runCli([...args, '--out', join(directory, 'first.ndjson')], { env });
   t.equal(first.code, 0, first.stderr);
-  const second = await runCli([...args, '--out', join(directory, 'second.ndjson')], { env });
+  // The same run in-process (main with captured io) must give the same lines as through bin/slack-etl.js.
+  const second = await runCliInProcess([...args, '--out', join(directory, 'second.ndjson')], { env });
   t.equal(second.code, 0, second.stderr);
   const firstLines = (await readFile(join(directory, 'first.ndjson'), 'utf8')).split('\n').sort();
   const secondLines = (await readFile(join(directory, 'second.ndjson'), 'utf8')).split('\n').sort();
@@ -191,7 +198,7 @@ t.test('CLI export: ids equal the ground truth, enriched, and two runs give iden
 });
 
 t.test('CLI export to stdout streams NDJSON and --help documents every option', async (t) => {
-  const { slack, nowMs } = await startWorkspace(t);
+  const { slack, nowMs } = await serveWorkspace(t, sharedWorkspace);
   const result = await runCli(['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--channels', 'general'], {
     env: { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) },
   });
@@ -199,7 +206,7 @@ t.test('CLI export to stdout streams NDJSON and --help documents every option', 
   const lines = result.stdout.trim().split('\n');
   t.ok(lines.length > 1 && lines.every((line) => JSON.parse(line)._id), 'stdout is NDJSON');
   t.match(result.stderr, /exported \d+ documents/, 'a summary on stderr');
-  const help = await runCli(['export', '--help']);
+  const help = await runCliInProcess(['export', '--help']);
   t.equal(help.code, 0);
   for (const flag of [
     '--out',
@@ -224,10 +231,12 @@ t.test('CLI export to stdout streams NDJSON and --help documents every option', 
 });
 
 t.test('a wrong token exits 2 within a second naming invalid_auth, and leaves no output file', async (t) => {
-  const { slack } = await startWorkspace(t);
+  const { slack } = await serveWorkspace(t, sharedWorkspace);
   const directory = await temporaryDirectory(t);
   const out = join(directory, 'never.ndjson');
-  const result = await runCli(['export', '--slack-api-url', slack.url, '--out', out], { env: { SLACK_TOKEN: 'xoxb-wrong-token-123' } });
+  const result = await runCliInProcess(['export', '--slack-api-url', slack.url, '--out', out], {
+    env: { SLACK_TOKEN: 'xoxb-wrong-token-123' },
+  });
   t.equal(result.code, 2);
   t.match(result.stderr, /invalid_auth/);
   t.notMatch(result.stderr, /xoxb-wrong-token-123/, 'the token is never printed');
@@ -237,26 +246,26 @@ t.test('a wrong token exits 2 within a second naming invalid_auth, and leaves no
 });
 
 t.test('usage errors exit 2 naming the flag', async (t) => {
-  const unknown = await runCli(['export', '--bogus-flag']);
+  const unknown = await runCliInProcess(['export', '--bogus-flag']);
   t.equal(unknown.code, 2);
   t.match(unknown.stderr, /--bogus-flag/);
-  const notNumber = await runCli(['export', '--fetch-last-n-days', 'ten'], { env: { SLACK_TOKEN: testToken } });
+  const notNumber = await runCliInProcess(['export', '--fetch-last-n-days', 'ten'], { env: { SLACK_TOKEN: testToken } });
   t.equal(notNumber.code, 2);
   t.match(notNumber.stderr, /--fetch-last-n-days/);
-  const noToken = await runCli(['export'], { env: { SLACK_TOKEN: '' } });
+  const noToken = await runCliInProcess(['export'], { env: { SLACK_TOKEN: '' } });
   t.equal(noToken.code, 2);
   t.match(noToken.stderr, /SLACK_TOKEN/);
-  const unknownCommand = await runCli(['exprot']);
+  const unknownCommand = await runCliInProcess(['exprot']);
   t.equal(unknownCommand.code, 2);
   t.match(unknownCommand.stderr, /unknown command 'exprot'/);
 });
 
 t.test('an unreachable --slack-api-url fails naming the URL, never the token', async (t) => {
-  const { slack } = await startWorkspace(t);
+  const { slack } = await serveWorkspace(t, sharedWorkspace);
   const url = slack.url;
   await slack.close();
   const token = 'xoxb-secret-value-987';
-  const result = await runCli(['export', '--slack-api-url', url, '--out', '-'], { env: { SLACK_TOKEN: token } });
+  const result = await runCliInProcess(['export', '--slack-api-url', url, '--out', '-'], { env: { SLACK_TOKEN: token } });
   t.equal(result.code, 1, 'Slack unreachable is a failed run (exit 1), not a configuration error');
   t.match(result.stderr, url.replace(/\/$/, ''));
   t.notMatch(result.stderr, token);
@@ -265,7 +274,7 @@ t.test('an unreachable --slack-api-url fails naming the URL, never the token', a
 
 t.test('the demo command writes the sample workspace to an NDJSON file', async (t) => {
   const directory = await temporaryDirectory(t);
-  const result = await runCli(['demo', '--out', 'demo.ndjson'], { cwd: directory });
+  const result = await runCliInProcess(['demo', '--out', 'demo.ndjson'], { cwd: directory });
   t.equal(result.code, 0, result.stderr);
   t.match(result.stderr, /demo\.ndjson/);
   const documents = await readNdjson(join(directory, 'demo.ndjson'));

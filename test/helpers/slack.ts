@@ -25,7 +25,15 @@ export async function startWorkspace(
   generate: GenerateOptions = {},
   server: Partial<Omit<FakeSlackOptions, 'workspace'>> = {},
 ): Promise<{ workspace: Workspace; slack: FakeSlackServer; nowMs: number }> {
-  const workspace = generateWorkspace({ size: 'small', seed: 7, ...generate });
+  return serveWorkspace(t, generateWorkspace({ size: 'small', seed: 7, ...generate }), server);
+}
+
+/** A fake Slack of its own for a workspace generated once and shared by several tests (none of which may change it). */
+export async function serveWorkspace(
+  t: TestContext,
+  workspace: Workspace,
+  server: Partial<Omit<FakeSlackOptions, 'workspace'>> = {},
+): Promise<{ workspace: Workspace; slack: FakeSlackServer; nowMs: number }> {
   const slack = await startFakeSlack({ rateScale, ...server, workspace });
   t.teardown(() => slack.close());
   return { workspace, slack, nowMs: workspace.now * 1000 };
