@@ -10,7 +10,7 @@ import { ALL_SCOPES, startFakeSlack, type FakeSlackServer } from '../fixtures/sl
 import { startFakeElasticsearch } from '../fixtures/elasticsearch/server.js';
 import { parseNdjson, rateScale, runCli, scaledTierRatesFlag, temporaryDirectory, testToken, type CliResult } from './helpers/slack.js';
 import { repositoryPath, binPath } from './helpers/paths.js';
-import { runCliInProcess as runMain } from './helpers/in-process.js';
+import { runCliInProcess as runMain } from './helpers/cli-in-process.js';
 
 const fixturesRules = repositoryPath('fixtures/rules/');
 const isRoot = process.getuid?.() === 0;

@@ -4,7 +4,7 @@ import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import { generateWorkspace } from '../fixtures/slack-api/generator.js';
 import { parseNdjson, runCli, scaledTierRatesFlag, serveWorkspace, testToken } from './helpers/slack.js';
-import { runCliInProcess as runMain } from './helpers/in-process.js';
+import { runCliInProcess as runMain } from './helpers/cli-in-process.js';
 import { repositoryPath } from './helpers/paths.js';
 
 // Every kind of channel and user, few messages: these tests list and select, none changes the workspace. Each test has its

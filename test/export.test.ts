@@ -20,7 +20,7 @@ import {
   temporaryDirectory,
   testToken,
 } from './helpers/slack.js';
-import { runCliInProcess } from './helpers/in-process.js';
+import { runCliInProcess } from './helpers/cli-in-process.js';
 
 // Generated once: tests that read it without joining channels each get their own fake (own call log) for it.
 const sharedWorkspace = generateWorkspace({ size: 'small', seed: 7 });
