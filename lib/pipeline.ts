@@ -146,7 +146,12 @@ export async function pipeline<T>(
     const offloaded = hashInWorker(fused, steps, [hashing, countByType], markSourceDone);
     stream = offloaded.stream;
     context.lineOf = offloaded.lineOf;
-  } else stream = runSteps(fused, [...steps, countByType], markSourceDone);
+  } else {
+    stream = runSteps(fused, [...steps, countByType], markSourceDone);
+    // The last stage's line is the sink's only when nothing but counting runs between them (its step is fused last).
+    const last = stages.at(-1);
+    if (last?.step && last.lineOf) context.lineOf = last.lineOf;
+  }
   const sinkStats = await sink(stream, context);
 
   const stageStats: Record<string, ComponentStats> = {};

@@ -24,6 +24,8 @@ export interface Stage<In, Out> {
   step?: DocumentStep<In, Out>;
   /** A hashing stage's step for documents whose `content_hash` a worker thread already set (pipeline's `worker`). */
   hashedStep?: DocumentStep<In, Out>;
+  /** A stage that writes each document's JSON line as it goes (dedupe): the line of the document it emitted last. */
+  lineOf?: (document: object) => string | undefined;
 }
 
 /** A stage that passes any document type through unchanged in type (dedupe): typed by whatever comes before it. */
@@ -33,6 +35,7 @@ export interface PassThroughStage<Constraint> {
   stats?: () => ComponentStats;
   step?: DocumentStep<any, any>;
   hashedStep?: DocumentStep<any, any>;
+  lineOf?: (document: object) => string | undefined;
 }
 
 /** A stage with its name (the key of its counters in the run's statistics). */
@@ -80,8 +83,9 @@ export interface SinkContext {
   sourceReport: () => SourceReport | undefined;
   signal?: AbortSignal;
   /**
-   * The JSON line (`JSON.stringify`) of the document the sink received last, when it was already written on another
-   * thread (pipeline's `worker`); undefined otherwise. A sink writing JSON lines may use it instead of serialising.
+   * The JSON line (`JSON.stringify`) of the document the sink received last, when a stage already wrote it (dedupe,
+   * or the hashing worker thread of pipeline's `worker`); undefined otherwise. A sink writing JSON lines may use it
+   * instead of serialising.
    */
   lineOf?: (document: object) => string | undefined;
 }

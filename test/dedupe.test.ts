@@ -5,7 +5,7 @@ import t from 'tap';
 import { hash } from 'node:crypto';
 import stableStringify from 'fast-json-stable-stringify';
 import type { AnyDocument, ChannelDocument, MessageDocument, TombstoneDocument, UserDocument } from '../lib/documents.js';
-import { canonicalContent, contentHash } from '../lib/content-hash.js';
+import { canonicalContent, contentFields, contentHash, hashDocument } from '../lib/content-hash.js';
 import { dedupe, type SeenStore } from '../lib/transforms/dedupe.js';
 import { fromArray, messageDocument as message } from './helpers/documents.js';
 
@@ -132,6 +132,23 @@ t.test('the fast canonical form is byte-identical to stable-stringify of the con
       t.equal(canonicalContent(document), referenceCanonical(document), `pass ${pass}: ${JSON.stringify(document).slice(0, 60)}`);
       t.equal(contentHash(document), hash('sha256', referenceCanonical(document), 'base64url'), `pass ${pass}: hash`);
     }
+  }
+  // hashDocument: today's hash, and a line that is exactly JSON.stringify of the document it returns, in canonical order.
+  for (const original of varied) {
+    const input = { ...original };
+    const { document, line } = hashDocument(input);
+    const label = JSON.stringify(original).slice(0, 50);
+    t.equal(document.content_hash, hash('sha256', referenceCanonical(original), 'base64url'), `hashDocument hash: ${label}`);
+    if (line === undefined) {
+      const slow = Object.keys(original).some((key) => /^\d+$/.test(key)) || Object.keys(contentFields(original)).length === 0;
+      t.ok(slow, `only integer-like keys or no content take the path without a line: ${label}`);
+      continue;
+    }
+    t.equal(line, JSON.stringify(document), `the line is the returned document's JSON: ${label}`);
+    const keys = Object.keys(JSON.parse(line) as object);
+    const contentKeys = keys.filter((key) => key !== '_timestamp' && key !== 'content_hash');
+    t.strictSame(contentKeys, [...contentKeys].sort(), `content fields in sorted order: ${label}`);
+    t.strictSame(keys.slice(contentKeys.length), original._timestamp === undefined ? ['content_hash'] : ['_timestamp', 'content_hash']);
   }
   // Same type, changing shapes: a cached shape must not be reused for a document with other keys.
   const shapes = [message(), { ...message(), added: 1 }, { _id: 'C1-1', type: 'message', text: 'x' }, message()];

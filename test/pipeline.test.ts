@@ -4,6 +4,7 @@ import t from 'tap';
 import { from } from 'ix/asynciterable';
 import { filter } from 'ix/asynciterable/operators';
 import { pipeline } from '../lib/pipeline.js';
+import { runSteps } from '../lib/document-step.js';
 import { dedupe } from '../lib/transforms/dedupe.js';
 import { enrich } from '../lib/transforms/enrich.js';
 import { syncRules } from '../lib/transforms/sync-rules.js';
@@ -62,4 +63,49 @@ t.test('stages compose with ix operators and in a plain for-await loop', async (
 t.test('pipeline rejects a call without a sink', async (t) => {
   // @ts-expect-error the types already refuse it; JavaScript callers get a clear error at run time
   await t.rejects(pipeline(fromArray(documents())), /the last argument must be a sink/);
+});
+
+t.test('fused steps keep the input order under concurrent next() calls, stop the input on return(), end after a failure', async (t) => {
+  const numbers = async function* (count: number, failAt = -1) {
+    for (let index = 0; index < count; index++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (index === failAt) throw new Error('source failed');
+      yield index;
+    }
+  };
+  // Odd numbers are dropped and some steps wait: a caller asking twice at once must still get 0, 2, 4… in order.
+  const steps = [
+    (value: number) => (value % 2 === 1 ? undefined : value),
+    (value: number) => (value % 4 === 0 ? Promise.resolve(value) : value),
+  ];
+  let ended = 0;
+  const fused = runSteps(numbers(20), steps, () => ended++);
+  const results = await Promise.all(Array.from({ length: 12 }, () => fused.next()));
+  t.strictSame(
+    results.map((result) => (result.done ? 'done' : result.value)),
+    [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 'done', 'done'],
+  );
+  t.equal(ended, 1, 'onEnd once, when the input is exhausted');
+
+  let returned = false;
+  const input = (async function* () {
+    try {
+      yield* numbers(100);
+    } finally {
+      returned = true;
+    }
+  })();
+  const early = runSteps(input, []);
+  t.strictSame(await early.next(), { done: false, value: 0 });
+  t.strictSame(await early.return!(), { done: true, value: undefined });
+  t.ok(returned, 'return() stops the input');
+  t.strictSame(await early.next(), { done: true, value: undefined }, 'and nothing more is read');
+
+  const failing = runSteps(numbers(10, 3), []);
+  const seen: unknown[] = [];
+  await t.rejects(async () => {
+    for await (const value of failing) seen.push(value);
+  }, /source failed/);
+  t.strictSame(seen, [0, 1, 2]);
+  t.strictSame(await failing.next(), { done: true, value: undefined }, 'a failed run is over');
 });

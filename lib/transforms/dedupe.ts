@@ -1,6 +1,6 @@
 // Dedupe stage: sets `content_hash`, drops in-run repeats and documents unchanged since an earlier run.
 
-import { contentHash } from '../content-hash.js';
+import { hashDocument } from '../content-hash.js';
 import { stepStage } from '../document-step.js';
 import type { CoreDocument, PassThroughStage } from '../stage.js';
 
@@ -87,10 +87,19 @@ export function dedupe(options: DedupeOptions = {}): PassThroughStage<CoreDocume
   // One set per stage instance; a stage is built for one run.
   const emitted = new DigestPrefixSet();
 
+  // The line of the document this stage emitted last (see lineOf below).
+  let lastDocument: object | undefined;
+  let lastLine: string | undefined;
+
   function dedupeStep(document: CoreDocument): CoreDocument | undefined {
     if (document.type === 'tombstone') return document;
-    document.content_hash = contentHash(document);
-    return dedupeHashed(document);
+    const hashed = hashDocument(document);
+    const emitted = dedupeHashed(hashed.document as CoreDocument);
+    if (emitted !== undefined) {
+      lastDocument = emitted;
+      lastLine = hashed.line;
+    }
+    return emitted;
   }
 
   /** The decision for a document whose `content_hash` is already today's hash (set by a worker thread). */
@@ -113,6 +122,8 @@ export function dedupe(options: DedupeOptions = {}): PassThroughStage<CoreDocume
     stepStage('dedupe', dedupeStep, () => ({ ...stats })),
     {
       hashedStep: dedupeHashed,
+      /** The JSON line of the document the step emitted last, built with its hash; undefined for any other document. */
+      lineOf: (document: object) => (document === lastDocument ? lastLine : undefined),
     },
   ) as PassThroughStage<CoreDocument>;
 }

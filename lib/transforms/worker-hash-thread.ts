@@ -2,7 +2,7 @@
 
 import { deserialize } from 'node:v8';
 import { parentPort } from 'node:worker_threads';
-import { contentHash } from '../content-hash.js';
+import { hashDocument } from '../content-hash.js';
 
 export interface HashBatch {
   id: number;
@@ -21,9 +21,15 @@ parentPort!.on('message', ({ id, documents: serialized }: HashBatch) => {
     for (let index = 0; index < documents.length; index++) {
       const document = documents[index]!;
       // Tombstones are not hashed (as dedupe leaves them): their line is written as they are.
-      if (document.type === 'tombstone') hashes[index] = null;
-      else hashes[index] = document.content_hash = contentHash(document);
-      lines[index] = JSON.stringify(document);
+      if (document.type === 'tombstone') {
+        hashes[index] = null;
+        lines[index] = JSON.stringify(document);
+      } else {
+        // The line in the order dedupe emits (canonical), so both paths write the same bytes.
+        const hashed = hashDocument(document);
+        hashes[index] = hashed.document.content_hash as string;
+        lines[index] = hashed.line ?? JSON.stringify(hashed.document);
+      }
     }
     parentPort!.postMessage({ id, hashes, lines } satisfies HashResult);
   } catch (error) {

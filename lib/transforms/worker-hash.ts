@@ -22,7 +22,7 @@ export interface LineOf {
 /**
  * Runs `before` on each document (on this thread), sends documents in batches to a worker thread that sets
  * `content_hash` (today's hash, contentHash) and writes each JSON line, then runs `after` on each document as it comes
- * back, in the input order. `lineOf` answers the line of the document yielded last: byte-identical to JSON.stringify of
+ * back, in the input order. `lineOf` answers the line of the document yielded last: the bytes the single-thread path writes for
  * it, as long as nothing changes the document in between (pipeline() only uses this with nothing in between).
  * Documents must be plain JSON data (what every source of this library produces): they cross threads by structured clone.
  */
