@@ -55,7 +55,7 @@ export function elasticsearchSink(options: ElasticsearchSinkOptions): Sink<AnyDo
         const created = await ensureIndex(run, request);
         const writer = openWriter(run, request, (options.skipUnchanged ?? true) && !created);
         const seen = options.deleteStale ? new SeenMessages() : undefined;
-        const { sourceError, aborted } = await writeDocuments(documents, writer, seen, context.signal);
+        const { sourceError, aborted } = await writeDocuments(documents, writer, seen, context.signal, context.lineOf);
         await writer.close();
         if (sourceError !== undefined) throw sourceError;
         if (aborted) context.signal?.throwIfAborted();

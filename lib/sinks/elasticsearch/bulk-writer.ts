@@ -70,11 +70,12 @@ const actionLine = (action: 'index' | 'delete', id: string): string => `{"${acti
 
 /**
  * The body of an index operation: the document without `_id`. Documents start with `_id`, so the serialized document
- * minus that first member is the body, without copying the object; anything else takes the slow path.
+ * minus that first member is the body, without copying the object; anything else takes the slow path. `line` is the
+ * document's JSON when a stage already wrote it (dedupe's canonical order also starts with `_id`).
  */
-export function indexEntry(document: { _id: string; content_hash?: string }): BulkEntry {
+export function indexEntry(document: { _id: string; content_hash?: string }, line?: string): BulkEntry {
   const id = document._id;
-  const json = JSON.stringify(document);
+  const json = line ?? JSON.stringify(document);
   const idJson = JSON.stringify(id);
   const prefix = `{"_id":${idJson},`;
   let body: string;

@@ -12,20 +12,22 @@ export interface WriteOutcome {
 
 /**
  * Returns normally when the input ended or the run was aborted (what was added is still sent by the caller's close);
- * `seen` (with --delete-stale) records every message and tombstone the run produced.
+ * `seen` (with --delete-stale) records every message and tombstone the run produced; `lineOf` (the sink context's) saves
+ * serialising documents whose JSON line a stage already wrote.
  */
 export async function writeDocuments(
   documents: AsyncIterable<AnyDocument>,
   writer: BulkWriter,
   seen: SeenMessages | undefined,
   signal: AbortSignal | undefined,
+  lineOf?: (document: object) => string | undefined,
 ): Promise<WriteOutcome> {
   try {
     for await (const document of documents) {
       if (signal?.aborted) return { aborted: true };
       const isTombstone = document.type === 'tombstone';
       if (seen && (isTombstone || document.type === 'message')) seen.add(document.channel_id, document.ts);
-      const waiting = writer.add(isTombstone ? deleteEntry(document._id) : indexEntry(document));
+      const waiting = writer.add(isTombstone ? deleteEntry(document._id) : indexEntry(document, lineOf?.(document)));
       if (waiting) await waiting;
     }
   } catch (error) {
