@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { writeSlackArchiveFixture } from '../fixtures/slack-archive/writer.js';
 import { slackArchiveSource } from '../lib/sources/archive/source.js';
 import { openArchive } from '../lib/sources/archive/reader.js';
-import { readNdjson, runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { readNdjson, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { runCliInProcess } from './helpers/cli-in-process.js';
 
 type Doc = Record<string, any>;
 const allTypes = ['--channel-types', 'public,private,im,mpim'];
@@ -18,7 +19,7 @@ t.test("Slack's own export (ZIP) gives the API's documents: same _ids and conten
   const archive = join(directory, 'ws.zip');
   await writeSlackArchiveFixture(workspace, { path: archive });
   const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
-  const api = await runCli(
+  const api = await runCliInProcess(
     [
       'export',
       '--slack-api-url',
@@ -36,7 +37,7 @@ t.test("Slack's own export (ZIP) gives the API's documents: same _ids and conten
     { env },
   );
   t.equal(api.code, 0, api.stderr);
-  const fromArchive = await runCli(
+  const fromArchive = await runCliInProcess(
     ['export', '--from-archive', archive, ...allTypes, '--workspace-url', workspace.team.url, '--out', join(directory, 'a.ndjson')],
     { env: { SLACK_ETL_NOW: String(nowMs) } },
   );
@@ -140,7 +141,7 @@ t.test('a missing or unreadable archive is one clear line and exit 2', async (t)
   await t.rejects(openArchive(join(directory, 'nope.zip')), { code: 'archive_missing', message: /nope\.zip does not exist/ });
   const notZip = join(directory, 'not.zip');
   await writeFile(notZip, 'hello');
-  const broken = await runCli(['export', '--from-archive', notZip]);
+  const broken = await runCliInProcess(['export', '--from-archive', notZip]);
   t.equal(broken.code, 2);
   t.match(broken.stderr, /is not a readable Slack export/);
   t.equal(broken.stderr.trim().split('\n').length, 1, 'one line');

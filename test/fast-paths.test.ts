@@ -18,8 +18,18 @@ import { dedupe } from '../lib/transforms/dedupe.js';
 import { enrich } from '../lib/transforms/enrich.js';
 import { syncRules } from '../lib/transforms/sync-rules.js';
 
-/** Every document of a generated workspace as the Slack source converts it, some of them twice (in-run repeats). */
+let generated: AnyDocument[] | undefined;
+
+/**
+ * Every document of a generated workspace as the Slack source converts it, some of them twice (in-run repeats). Built
+ * once per file: every run reads clones of them.
+ */
 function workspaceDocuments(): AnyDocument[] {
+  generated ??= convertWorkspace();
+  return generated;
+}
+
+function convertWorkspace(): AnyDocument[] {
   const workspace = generateWorkspace({ size: 'small', seed: 17 });
   const documents: AnyDocument[] = workspace.users.map((user) => toUserDocument(user));
   for (const channel of workspace.channels) documents.push(toChannelDocument(channel.info, workspace.team.url));

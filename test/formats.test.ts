@@ -8,6 +8,7 @@ import { Ajv } from 'ajv';
 import { startFakeElasticsearch } from '../fixtures/elasticsearch/server.js';
 import { indexMappings } from '../lib/sinks/elasticsearch.js';
 import { parseNdjson, runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { runCliInProcess } from './helpers/cli-in-process.js';
 
 const small = { messageCount: 300, userCount: 20 };
 
@@ -19,9 +20,11 @@ t.test('export --format es-bulk loaded with one _bulk request gives the document
   const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs), ELASTICSEARCH_URL: elasticsearch.url };
   const common = ['--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--quiet', '--fetch-last-n-days', '0'];
   const bulkPath = join(directory, 'bulk.ndjson');
-  const exported = await runCli(['export', ...common, '--format', 'es-bulk', '--index', 'from-bulk', '--out', bulkPath], { env });
+  const exported = await runCliInProcess(['export', ...common, '--format', 'es-bulk', '--index', 'from-bulk', '--out', bulkPath], { env });
   t.equal(exported.code, 0, exported.stderr);
-  const synced = await runCli(['sync', ...common, '--index', 'from-sync', '--dead-letter', join(directory, 'dead.ndjson')], { env });
+  const synced = await runCliInProcess(['sync', ...common, '--index', 'from-sync', '--dead-letter', join(directory, 'dead.ndjson')], {
+    env,
+  });
   t.equal(synced.code, 0, synced.stderr);
 
   const body = await readFile(bulkPath);
@@ -60,8 +63,8 @@ t.test(
     const { workspace, slack, nowMs } = await startWorkspace(t, small);
     const directory = await temporaryDirectory(t);
     const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
-    const singer = (...extra: string[]) =>
-      runCli(
+    const singer = (extra: string[] = [], run = runCliInProcess) =>
+      run(
         [
           'export',
           '--slack-api-url',
@@ -78,7 +81,8 @@ t.test(
         { env },
       );
 
-    const first = await singer();
+    // Through bin/slack-etl.js once: a Singer target reads the messages from a real pipe.
+    const first = await singer([], runCli);
     t.equal(first.code, 0, first.stderr);
     const messages = parseNdjson(first.stdout);
     const schemas = messages.filter((message) => message.type === 'SCHEMA');
@@ -122,7 +126,7 @@ t.test(
     // A target echoes the last STATE value; the orchestrator hands it back as --state.
     const statePath = join(directory, 'state.json');
     await writeFile(statePath, JSON.stringify(state.value));
-    const unchanged = await singer('--state', statePath);
+    const unchanged = await singer(['--state', statePath]);
     t.equal(unchanged.code, 0, unchanged.stderr);
     t.equal(parseNdjson(unchanged.stdout).filter((message) => message.type === 'RECORD').length, 0, 'nothing changed: no RECORD');
 
@@ -133,7 +137,7 @@ t.test(
     workspace.editMessage(channel.info.id, edited.ts, 'edited through Slack');
     const echoed = parseNdjson(unchanged.stdout).at(-1)!;
     await writeFile(statePath, JSON.stringify(echoed.value));
-    const changed = await singer('--state', statePath);
+    const changed = await singer(['--state', statePath]);
     t.equal(changed.code, 0, changed.stderr);
     const changedRecords = parseNdjson(changed.stdout).filter((message) => message.type === 'RECORD');
     t.strictSame(
@@ -146,10 +150,10 @@ t.test(
 );
 
 t.test('--format and its options are checked before any Slack call', async (t) => {
-  const bad = await runCli(['export', '--format', 'csv'], { env: { SLACK_TOKEN: testToken } });
+  const bad = await runCliInProcess(['export', '--format', 'csv'], { env: { SLACK_TOKEN: testToken } });
   t.equal(bad.code, 2);
   t.match(bad.stderr, /--format must be one of ndjson, es-bulk, singer, slack-export/);
-  const index = await runCli(['export', '--index', 'x'], { env: { SLACK_TOKEN: testToken } });
+  const index = await runCliInProcess(['export', '--index', 'x'], { env: { SLACK_TOKEN: testToken } });
   t.equal(index.code, 2);
   t.match(index.stderr, /--index applies to export only with --format es-bulk/);
 });

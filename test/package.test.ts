@@ -11,16 +11,20 @@ import { temporaryDirectory } from './helpers/slack.js';
 const run = promisify(execFile);
 const root = repositoryRoot;
 
-/** `npm pack` without its `prepare` build: `npm test` has just built dist/. */
-async function pack(destination?: string): Promise<{ filename: string; files: string[] }> {
-  const args = ['pack', '--json', '--ignore-scripts', ...(destination ? ['--pack-destination', destination] : ['--dry-run'])];
+/** `npm pack` without its `prepare` build (`npm test` has just built dist/) into `destination`: the tarball and its files. */
+async function pack(destination: string): Promise<{ filename: string; files: string[] }> {
+  const args = ['pack', '--json', '--ignore-scripts', '--pack-destination', destination];
   const { stdout } = await run('npm', args, { cwd: root, maxBuffer: 16 * 1024 * 1024 });
   const [result] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
   return { filename: result!.filename, files: result!.files.map((file) => file.path) };
 }
 
+// One `npm pack` for both tests (npm's start-up is most of its cost), in a directory removed when the file ends.
+let packed: Promise<{ directory: string; filename: string; files: string[] }> | undefined;
+const packOnce = () => (packed ??= temporaryDirectory(t).then(async (directory) => ({ directory, ...(await pack(directory)) })));
+
 t.test('npm pack ships the library, the CLI and the sample workspace: no tests, benchmarks, other fixtures or source maps', async (t) => {
-  const { files } = await pack();
+  const { files } = await packOnce();
   t.ok(files.includes('bin/slack-etl.js'), 'the CLI entry point');
   t.ok(files.includes('dist/lib/index.js') && files.includes('dist/lib/index.d.ts'), 'the library and its types');
   t.ok(
@@ -42,8 +46,7 @@ t.test('npm pack ships the library, the CLI and the sample workspace: no tests, 
 });
 
 t.test('slack-etl demo works from the packed tarball installed on its own', async (t) => {
-  const directory = await temporaryDirectory(t);
-  const { filename } = await pack(directory);
+  const { directory, filename } = await packOnce();
   const installed = join(directory, 'node_modules', 'slack-etl');
   await mkdir(installed, { recursive: true });
   await run('tar', ['-xzf', join(directory, filename), '-C', installed, '--strip-components=1']);

@@ -3,18 +3,22 @@
 import t from 'tap';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { idsOf, readNdjson, runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { generateWorkspace } from '../fixtures/slack-api/generator.js';
+import { idsOf, readNdjson, runCli, scaledTierRatesFlag, serveWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { runCliInProcess } from './helpers/cli-in-process.js';
 import { repositoryPath } from './helpers/paths.js';
 
 const fixture = (name: string) => repositoryPath(`fixtures/rules/${name}`);
+// Several channels and authors; exports never join a channel, so both export tests read the same workspace.
+const sharedWorkspace = generateWorkspace({ size: 'small', seed: 7, messageCount: 600, userCount: 20 });
 
 t.test("export --rules: a channel excluded and only one author's messages kept, exactly", async (t) => {
-  const { slack, nowMs } = await startWorkspace(t);
+  const { slack, nowMs } = await serveWorkspace(t, sharedWorkspace);
   const directory = await temporaryDirectory(t);
   const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
   const common = ['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--fetch-last-n-days', '0', '--quiet'];
 
-  const everything = await runCli([...common, '--out', join(directory, 'all.ndjson')], { env });
+  const everything = await runCliInProcess([...common, '--out', join(directory, 'all.ndjson')], { env });
   t.equal(everything.code, 0, everything.stderr);
   const all = await readNdjson(join(directory, 'all.ndjson'));
   const messages = all.filter((document) => document.type === 'message');
@@ -36,7 +40,7 @@ t.test("export --rules: a channel excluded and only one author's messages kept, 
       { id: 'no-other-messages', order: 3, policy: 'exclude', field: 'type', rule: 'equals', value: 'message' },
     ]),
   );
-  const filtered = await runCli([...common, '--rules', rulesPath, '--out', join(directory, 'filtered.ndjson')], { env });
+  const filtered = await runCliInProcess([...common, '--rules', rulesPath, '--out', join(directory, 'filtered.ndjson')], { env });
   t.equal(filtered.code, 0, filtered.stderr);
   const expected = all.filter(
     (document) => document.type !== 'message' || (document.channel !== excludedChannel && document.author === author),
@@ -52,7 +56,7 @@ t.test("export --rules: a channel excluded and only one author's messages kept, 
     'some messages kept',
   );
 
-  const withSummary = await runCli(
+  const withSummary = await runCliInProcess(
     [...common.filter((flag) => flag !== '--quiet'), '--rules', rulesPath, '--out', join(directory, 'again.ndjson')],
     { env },
   );
@@ -64,11 +68,11 @@ t.test("export --rules: a channel excluded and only one author's messages kept, 
 });
 
 t.test('export --rules with DEFAULT set to exclude: an include-only list keeps exactly what its rules include', async (t) => {
-  const { slack, nowMs } = await startWorkspace(t);
+  const { slack, nowMs } = await serveWorkspace(t, sharedWorkspace);
   const directory = await temporaryDirectory(t);
   const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
   const common = ['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--fetch-last-n-days', '0', '--quiet'];
-  const everything = await runCli([...common, '--out', join(directory, 'all.ndjson')], { env });
+  const everything = await runCliInProcess([...common, '--out', join(directory, 'all.ndjson')], { env });
   t.equal(everything.code, 0, everything.stderr);
   const all = await readNdjson(join(directory, 'all.ndjson'));
   const kept = String(all.find((document) => document.type === 'message')?.channel);
@@ -82,7 +86,7 @@ t.test('export --rules with DEFAULT set to exclude: an include-only list keeps e
       { id: 'keep-people', order: 2, policy: 'include', field: 'type', rule: 'equals', value: 'user' },
     ]),
   );
-  const filtered = await runCli([...common, '--rules', rulesPath, '--out', join(directory, 'filtered.ndjson')], { env });
+  const filtered = await runCliInProcess([...common, '--rules', rulesPath, '--out', join(directory, 'filtered.ndjson')], { env });
   t.equal(filtered.code, 0, filtered.stderr);
   const expected = all.filter((document) => document.type === 'user' || (document.type === 'message' && document.channel === kept));
   const got = await readNdjson(join(directory, 'filtered.ndjson'));
@@ -98,7 +102,7 @@ t.test('rules check: a catastrophic regex is a warning; 20,000 rules is one clea
   const directory = await temporaryDirectory(t);
   const hostile = join(directory, 'hostile.json');
   await writeFile(hostile, JSON.stringify([{ id: 'nested', order: 1, policy: 'exclude', field: 'text', rule: 'regex', value: '(a+)+$' }]));
-  const warned = await runCli(['rules', 'check', hostile]);
+  const warned = await runCliInProcess(['rules', 'check', hostile]);
   t.equal(warned.code, 0, 'valid: evaluated in linear time');
   t.match(warned.stderr, /^warning: rule nested: regex "\(a\+\)\+\$" has nested repetition/m);
   const many = join(directory, 'many.json');
@@ -115,29 +119,32 @@ t.test('rules check: a catastrophic regex is a warning; 20,000 rules is one clea
       })),
     ),
   );
-  const refused = await runCli(['rules', 'check', many]);
+  const refused = await runCliInProcess(['rules', 'check', many]);
   t.equal(refused.code, 2);
   t.match(refused.stderr, /^20,000 rules is more than the 10,000 slack-etl accepts/);
-  const exported = await runCli(['export', '--rules', many, '--out', join(directory, 'never.ndjson')], { env: { SLACK_TOKEN: testToken } });
+  const exported = await runCliInProcess(['export', '--rules', many, '--out', join(directory, 'never.ndjson')], {
+    env: { SLACK_TOKEN: testToken },
+  });
   t.equal(exported.code, 2, 'export refuses before any Slack call');
   t.equal(exported.stderr.trim().split('\n').length, 1, `one line: ${exported.stderr}`);
 });
 
 t.test('rules check: exit 0 for a valid file, exit 2 listing every problem of a broken one', async (t) => {
-  const valid = await runCli(['rules', 'check', fixture('array.json')]);
+  const valid = await runCliInProcess(['rules', 'check', fixture('array.json')]);
   t.equal(valid.code, 0, valid.stderr);
   t.match(valid.stdout, /^valid: \d+ rules/);
-  const includeOnly = await runCli(['rules', 'check', fixture('include-only.json')]);
+  const includeOnly = await runCliInProcess(['rules', 'check', fixture('include-only.json')]);
   t.equal(includeOnly.code, 0, includeOnly.stderr);
   t.match(includeOnly.stdout, /last\. exclude every document no rule above matches \(id DEFAULT\)/, 'the fall-through is listed last');
+  // Through bin/slack-etl.js: exit 2 and every problem as a shell sees them.
   const invalid = await runCli(['rules', 'check', fixture('invalid.json')]);
   t.equal(invalid.code, 2);
   const problemLines = invalid.stderr.split('\n').filter((line) => line.startsWith('rule '));
   t.equal(problemLines.length, 10, 'all ten problems of the file, at once');
-  const broken = await runCli(['rules', 'check', fixture('broken.json')]);
+  const broken = await runCliInProcess(['rules', 'check', fixture('broken.json')]);
   t.equal(broken.code, 2);
   t.match(broken.stderr, /line 3, column 3/, 'a JSON syntax error with its position');
-  const usage = await runCli(['rules', 'check']);
+  const usage = await runCliInProcess(['rules', 'check']);
   t.equal(usage.code, 2);
   t.match(usage.stderr, /rules check FILE/);
 });

@@ -8,7 +8,8 @@ import { ndjsonSink } from '../lib/sinks/ndjson.js';
 import { TeeBranchFailed, teeSink, type TeeSinkStats } from '../lib/sinks/tee.js';
 import { silentLogger } from '../lib/log.js';
 import type { Sink, SinkContext } from '../lib/stage.js';
-import { idsOf, readNdjson, runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { idsOf, readNdjson, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { runCliInProcess } from './helpers/cli-in-process.js';
 
 const context: SinkContext = { logger: silentLogger, sourceReport: () => undefined };
 
@@ -111,7 +112,7 @@ t.test('sync --also-export indexes and writes the same documents in one read of 
     ELASTICSEARCH_API_KEY: 'test-api-key',
   };
   const common = ['sync', '--index', 'slack', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag];
-  const run = await runCli([...common, '--dead-letter', join(directory, 'dead.ndjson'), '--also-export', out], { env });
+  const run = await runCliInProcess([...common, '--dead-letter', join(directory, 'dead.ndjson'), '--also-export', out], { env });
   t.equal(run.code, 0, run.stderr);
   t.ok(run.stderr.includes(`to index slack and ${out} in`), 'the summary names both destinations');
   const indexed = [...elasticsearch.indices.get('slack')!.documents.keys()].sort();
@@ -122,7 +123,7 @@ t.test('sync --also-export indexes and writes the same documents in one read of 
   const historyCalls = slack.calls.filter((call) => call.method === 'conversations.history').length;
   t.ok(historyCalls <= 4, `Slack was read once (${historyCalls} history calls for 4 channels)`);
 
-  const refused = await runCli([...common, '--also-export', join(directory, 'missing', 'copy.ndjson')], { env });
+  const refused = await runCliInProcess([...common, '--also-export', join(directory, 'missing', 'copy.ndjson')], { env });
   t.equal(refused.code, 2, 'an unwritable --also-export path is a usage error');
   t.match(refused.stderr, /the directory .* does not exist/);
 });

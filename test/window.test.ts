@@ -4,7 +4,8 @@ import t from 'tap';
 import { DateTime } from 'luxon';
 import { resolveWindow } from '../lib/sources/slack/window.js';
 import { compareTs } from '../lib/documents.js';
-import { parseNdjson, runCli, scaledTierRatesFlag, startWorkspace, testToken } from './helpers/slack.js';
+import { parseNdjson, scaledTierRatesFlag, startWorkspace, testToken } from './helpers/slack.js';
+import { runCliInProcess } from './helpers/cli-in-process.js';
 
 t.test('a date means 00:00 in the time zone, a date-time with an offset is that instant, until is exclusive', async (t) => {
   const window = resolveWindow({
@@ -59,13 +60,13 @@ t.test('bad windows are usage errors', async (t) => {
 
 t.test('export --since/--until: exactly the top-level messages of the window, with their replies; bad windows exit 2', async (t) => {
   const { slack, nowMs } = await startWorkspace(t);
-  const env = { SLACK_TOKEN: testToken, SLACK_API_URL: slack.url, SLACK_ETL_NOW: String(nowMs), TZ: 'UTC' };
-  const common = ['export', '--quiet', '--tier-rates', scaledTierRatesFlag, '--no-sync-users'];
-  const all = await runCli([...common, '--fetch-last-n-days', '0'], { env });
+  const env = { SLACK_TOKEN: testToken, SLACK_API_URL: slack.url, SLACK_ETL_NOW: String(nowMs) };
+  const common = ['export', '--quiet', '--tier-rates', scaledTierRatesFlag, '--no-sync-users', '--time-zone', 'UTC'];
+  const all = await runCliInProcess([...common, '--fetch-last-n-days', '0'], { env });
   t.equal(all.code, 0, all.stderr);
   const since = new Date(nowMs - 60 * 86_400_000).toISOString();
   const until = new Date(nowMs - 20 * 86_400_000).toISOString();
-  const windowed = await runCli([...common, '--since', since, '--until', until], { env });
+  const windowed = await runCliInProcess([...common, '--since', since, '--until', until], { env });
   t.equal(windowed.code, 0, windowed.stderr);
   const [sinceTs, untilTs] = [since, until].map((iso) => String(Date.parse(iso) / 1000));
   const inWindow = (ts: string) => compareTs(ts, sinceTs!) >= 0 && compareTs(ts, untilTs!) < 0;
@@ -99,11 +100,11 @@ t.test('export --since/--until: exactly the top-level messages of the window, wi
     'every broadcast was posted in the window',
   );
 
-  const reversed = await runCli([...common, '--since', until, '--until', since], { env });
+  const reversed = await runCliInProcess([...common, '--since', until, '--until', since], { env });
   t.equal(reversed.code, 2);
   t.match(reversed.stderr, /--until .* is not after --since/);
   t.equal(reversed.stdout, '');
-  const both = await runCli([...common, '--since', '30d', '--fetch-last-n-days', '30'], { env });
+  const both = await runCliInProcess([...common, '--since', '30d', '--fetch-last-n-days', '30'], { env });
   t.equal(both.code, 2);
   t.match(both.stderr, /--fetch-last-n-days cannot be combined with --since/);
 });
