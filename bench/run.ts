@@ -382,12 +382,14 @@ Every run loads the templates first (≈ 10 MB of JSON, only the raw fields the 
 
 Where the time goes (CPU profiles, \`node --cpu-prof\`): the generator (the source's converters) is most of the floor;
 the pipeline adds enrich (~1 µs), the rules, and dedupe's canonical form plus sha256. \`pipeline()\` runs the three
-stages fused in one loop (\`lib/document-step.ts\`: one async layer instead of four), the NDJSON sink counts bytes from
-the Buffer it writes and waits for drain without an AbortController per chunk, and \`canonicalContent\` copies the
-content fields into an object in sorted key order (one generated literal per document shape) that native
-\`JSON.stringify\` writes — the same bytes as fast-json-stable-stringify, about as fast as the floor's own stringify,
-and a flat string for sha256. The hash is today's (state files and indices store it): hashing the written line instead
-would save the canonical form (~one stringify per document) at the price of a state version bump and a migration.
+stages fused in one loop (\`lib/document-step.ts\`: one iterator instead of four async generators), and the NDJSON
+sink counts bytes from the Buffer it writes and waits for drain without an AbortController per chunk. \`dedupe\`
+copies the content fields into an object in sorted key order (one generated literal per document shape), native
+\`JSON.stringify\` writes it — the same bytes as fast-json-stable-stringify — and sha256 hashes that text. The document
+dedupe emits is that copy plus \`_timestamp\` and \`content_hash\` (canonical field order), so its JSON line is the
+hashed text with those two members appended: the sink writes it as it is (\`SinkContext.lineOf\`), and each document is
+serialised once, as in the floor. The hash is today's: no state version bump, no migration, and the written bytes are
+exactly the hashed bytes plus the two excluded fields.
 
 The worker variant (\`pipeline(…, { worker: true })\`) sends batches of 256 documents (\`v8.serialize\`, at most 4
 batches in flight) to a worker thread that hashes and writes the JSON lines; the sink writes those lines. It needs a free
