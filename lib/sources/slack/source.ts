@@ -29,7 +29,7 @@ export type { Team } from './auth.js';
 
 export interface SlackSourceOptions extends Omit<SlackClientOptions, 'token'> {
   token: string;
-  /** Days of history to read (Elastic `fetch_last_n_days`); 0 = all history. Default 180. */
+  /** Days of history to read (Elastic `fetch_last_n_days`); 0 = all history. Default: `slackSourceOptions.fetchLastNDays`. */
   fetchLastNDays?: number;
   /** Oldest message time, inclusive: ISO date or date-time, a duration back from `now` (`P30D`, `30d`), a Date or epoch ms. */
   since?: WindowBoundary;

@@ -12,7 +12,7 @@ export interface WindowOptions {
   since?: WindowBoundary;
   /** Newest message time, exclusive. */
   until?: WindowBoundary;
-  /** Used when neither `since` nor `until` is given; 0 = all history. Default 180. */
+  /** Used when neither `since` nor `until` is given; 0 = all history. Default: `slackSourceOptions.fetchLastNDays`. */
   fetchLastNDays?: number;
   /** The run's "now" in epoch milliseconds. Default the current time. */
   now?: number;
