@@ -6,7 +6,15 @@ import { chmod, readFile, readdir, stat, symlink, writeFile } from 'node:fs/prom
 import { join } from 'node:path';
 import { ndjsonSink, type NdjsonCheckpoint } from '../lib/sinks/ndjson.js';
 import { writeStateFile, emptyState } from '../lib/state/state-file.js';
-import { parseNdjson, runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import {
+  childEnvironment,
+  parseNdjson,
+  runCli,
+  scaledTierRatesFlag,
+  startWorkspace,
+  temporaryDirectory,
+  testToken,
+} from './helpers/slack.js';
 import { binPath } from './helpers/paths.js';
 import { runCliInProcess } from './helpers/cli-in-process.js';
 
@@ -165,7 +173,7 @@ t.test('early checks: a read-only state directory, a malformed committedBytes, a
 t.test('a killed .gz export leaves no temporary file once the next run to it is done', async (t) => {
   const { directory, env, common } = await setup(t, 2_000);
   const out = join(directory, 'out.ndjson.gz');
-  const child = spawn(process.execPath, [binPath, ...common, '--out', out], { env: { ...process.env, ...env }, stdio: 'ignore' });
+  const child = spawn(process.execPath, [binPath, ...common, '--out', out], { env: childEnvironment(env), stdio: 'ignore' });
   // Kill once its temporary file exists.
   for (;;) {
     const names = await readdir(directory);

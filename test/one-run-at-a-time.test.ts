@@ -8,7 +8,16 @@ import { hostname } from 'node:os';
 import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expectedIds } from '../fixtures/slack-api/ground-truth.js';
-import { idsOf, parseNdjson, runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import {
+  childEnvironment,
+  idsOf,
+  parseNdjson,
+  runCli,
+  scaledTierRatesFlag,
+  startWorkspace,
+  temporaryDirectory,
+  testToken,
+} from './helpers/slack.js';
 import { repositoryPath } from './helpers/paths.js';
 
 const mainModule = repositoryPath('dist/lib/cli/main.js');
@@ -26,7 +35,7 @@ async function arm(args: string[], env: Record<string, string>): Promise<Armed> 
     process.stdout.write('ready\\n');
     process.stdin.once('data', async () => { process.stdin.pause(); process.exitCode = await main(${JSON.stringify(args)}); });`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-    env: { ...process.env, ...env },
+    env: childEnvironment(env),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import { startWorkspace, temporaryDirectory, testToken, type TestContext } from './helpers/slack.js';
+import { childEnvironment, startWorkspace, temporaryDirectory, type TestContext, testToken } from './helpers/slack.js';
 import type { FakeSlackServer } from '../fixtures/slack-api/server.js';
 import { binPath } from './helpers/paths.js';
 
@@ -13,11 +13,8 @@ const exitsWithinMs = 5_000;
 
 /** Starts an export, sends `signal` once history requests are waiting their turn, and reports how the process ended. */
 async function interruptWhileWaiting(t: TestContext, slack: FakeSlackServer, signal: NodeJS.Signals, args: string[] = [], out = '-') {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env))
-    if (value !== undefined && !key.startsWith('TAP') && !key.startsWith('NODE_OPTIONS')) env[key] = value;
   const child = spawn(process.execPath, [binPath, 'export', '--slack-api-url', slack.url, '--out', out, ...args], {
-    env: { ...env, SLACK_TOKEN: testToken },
+    env: childEnvironment({ SLACK_TOKEN: testToken }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   t.teardown(() => {

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { devNull } from 'node:os';
-import { scaledTierRatesFlag, startWorkspace, testToken } from './helpers/slack.js';
+import { childEnvironment, scaledTierRatesFlag, startWorkspace, testToken } from './helpers/slack.js';
 import type { FakeSlackServer } from '../fixtures/slack-api/server.js';
 import { binPath } from './helpers/paths.js';
 
@@ -41,7 +41,7 @@ t.test('export | head -1: a stalled reader stops the reads, and once it leaves n
       String(concurrency),
       '--quiet',
     ],
-    { env: { ...process.env, SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: childEnvironment({ SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) }), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
@@ -95,7 +95,7 @@ t.test('export | head -1: a stalled reader stops the reads, and once it leaves n
         devNull,
       ],
       {
-        env: { ...process.env, SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) },
+        env: childEnvironment({ SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) }),
         stdio: 'ignore',
       },
     );
