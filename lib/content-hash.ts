@@ -160,6 +160,9 @@ export function contentFields(document: AnyDocument | Record<string, unknown>): 
   return fields;
 }
 
+/** A content hash is always this long (sha256 in base64url). */
+export const contentHashLength = 43;
+
 /** sha256 (base64url, 43 characters) of the canonical content; equal content ⇔ equal hash, whatever the key order. */
 export function contentHash(document: AnyDocument | Record<string, unknown>): string {
   return hash('sha256', canonicalContent(document), 'base64url');

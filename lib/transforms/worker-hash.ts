@@ -3,6 +3,7 @@
 import { serialize } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { applySteps, type DocumentStep } from '../document-step.js';
+import { contentHashLength as hashLength } from '../content-hash.js';
 import type { HashBatch, HashResult } from './worker-hash-thread.js';
 
 type AnyStep = DocumentStep<any, any>;
@@ -97,16 +98,20 @@ export function hashInWorker(
         const result = await head.result;
         if ('error' in result) throw Object.assign(new Error(result.error.message), { name: result.error.name });
         const { batch } = head;
+        const { lines, lineEnds, hashes, hashed } = result;
+        let lineStart = 0;
         for (let index = 0; index < batch.length; index++) {
-          const hash = result.hashes[index];
           const original: any = batch[index];
-          if (hash !== null) original.content_hash = hash;
+          if (hashed[index] === 1) original.content_hash = hashes.slice(index * hashLength, (index + 1) * hashLength);
+          const lineEnd = lineEnds[index]!;
           let document = applySteps(original, after);
           if (document instanceof Promise) document = await document;
+          const start = lineStart;
+          lineStart = lineEnd;
           if (document === undefined) continue;
           lastDocument = document as object;
           // A step that put another document in its place makes the worker's line stale.
-          lastLine = document === original ? result.lines[index] : undefined;
+          lastLine = document === original ? lines.slice(start, lineEnd) : undefined;
           yield document;
         }
       }
