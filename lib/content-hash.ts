@@ -147,6 +147,9 @@ export function hashDocument(document: AnyDocument | Record<string, unknown>): H
   const digest = hash('sha256', text, 'base64url');
   if (timestamp !== undefined) sorted._timestamp = timestamp;
   sorted.content_hash = digest;
+  // What a document carries under symbol keys (its Slack object) is no content, but it travels with the document.
+  for (const key of Object.getOwnPropertySymbols(record))
+    (sorted as Record<symbol, unknown>)[key] = (record as Record<symbol, unknown>)[key];
   // Only `_id`-less, field-less documents have the text "{}"; they take JSON.stringify.
   if (text.length <= 2) return { document: sorted, line: undefined };
   const stamp = timestamp === undefined ? '' : `,"_timestamp":${JSON.stringify(timestamp)}`;

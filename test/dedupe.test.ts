@@ -150,6 +150,13 @@ t.test('the fast canonical form is byte-identical to stable-stringify of the con
     t.strictSame(contentKeys, [...contentKeys].sort(), `content fields in sorted order: ${label}`);
     t.strictSame(keys.slice(contentKeys.length), original._timestamp === undefined ? ['content_hash'] : ['_timestamp', 'content_hash']);
   }
+  // A value under a symbol key (the Slack object formats like slack-export need) stays on the document, out of hash and line.
+  const carried = Symbol.for('slack-etl.slackObject');
+  const withRaw = Object.assign(message({ text: 'carries its Slack object' }), { [carried]: { ts: '1', text: 'raw' } });
+  const plainHashed = hashDocument(message({ text: 'carries its Slack object' }));
+  const rawHashed = hashDocument(withRaw);
+  t.strictSame((rawHashed.document as Record<symbol, unknown>)[carried], { ts: '1', text: 'raw' }, 'the symbol-keyed value travels');
+  t.equal(rawHashed.line, plainHashed.line, 'and changes neither line nor hash');
   // Same type, changing shapes: a cached shape must not be reused for a document with other keys.
   const shapes = [message(), { ...message(), added: 1 }, { _id: 'C1-1', type: 'message', text: 'x' }, message()];
   for (const document of shapes)
