@@ -4,6 +4,8 @@ import t from 'tap';
 import { readState } from './helpers/state.js';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,12 +14,13 @@ import {
   childEnvironment,
   idsOf,
   parseNdjson,
-  runCli,
   scaledTierRatesFlag,
   startWorkspace,
   temporaryDirectory,
   testToken,
+  type TestContext,
 } from './helpers/slack.js';
+import { runCliInProcess } from './helpers/cli-in-process.js';
 import { repositoryPath } from './helpers/paths.js';
 
 const mainModule = repositoryPath('dist/lib/cli/main.js');
@@ -63,11 +66,42 @@ async function whenFile(path: string, bytes: number, running: Promise<unknown>):
   }
 }
 
+/**
+ * A pass-through to the fake Slack that holds every conversations.history request until `gate.open()`: a run cannot
+ * finish (nor get past its users and channels) while the gate is shut, however fast or slow the machine is.
+ */
+async function gatedSlack(t: TestContext, target: string): Promise<{ url: string; shut: () => void; open: () => void }> {
+  let opened = Promise.resolve();
+  let open = () => {};
+  const server = createServer((request, response) => {
+    const held = request.url?.includes('conversations.history') ? opened : Promise.resolve();
+    void held.then(() => {
+      const upstream = httpRequest(new URL(request.url!, target), { method: request.method, headers: request.headers }, (answer) => {
+        response.writeHead(answer.statusCode!, answer.headers);
+        answer.pipe(response);
+      });
+      upstream.on('error', () => response.destroy());
+      request.pipe(upstream);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    open();
+    server.closeAllConnections();
+    return new Promise((resolve) => server.close(resolve));
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${new URL(target).pathname}`,
+    shut: () => void (opened = new Promise<void>((resolve) => (open = resolve))),
+    open: () => open(),
+  };
+}
+
 t.test('two exports on the same state and output never corrupt it: one completes, the other exits 2 naming the running one', async (t) => {
-  const { slack, nowMs, workspace } = await startWorkspace(t);
+  const { slack, nowMs, workspace } = await startWorkspace(t, { messageCount: 400 });
+  const gate = await gatedSlack(t, slack.url);
   const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
-  // Paced at a fifth of the fake's rates, so a run lasts a few seconds and the second start lands inside it.
-  const common = ['export', '--slack-api-url', slack.url, '--tier-rates', '2400,6000,12000', '--fetch-last-n-days', '0', '--quiet'];
+  const common = ['export', '--slack-api-url', gate.url, '--tier-rates', scaledTierRatesFlag, '--fetch-last-n-days', '0', '--quiet'];
   const truth = expectedIds(workspace, {
     now: workspace.now,
     fetchLastNDays: 0,
@@ -84,6 +118,10 @@ t.test('two exports on the same state and output never corrupt it: one completes
     const out = join(directory, 'out.ndjson');
     const args = [...common, '--state', join(directory, 'state.json'), '--out', out];
     const [first, second] = await Promise.all([arm(args, env), arm(args, env)]);
+    // Shut until one of the two has exited: the refused one, never the winner, which waits for history. Its users and
+    // channels reach the partial file meanwhile (the sink's checkpoint timer writes them out during a stall).
+    gate.shut();
+    void Promise.race([first.done, second.done]).then(gate.open);
     first.go();
     if (offset === 'after the lock') await whenFile(join(directory, 'state.json.lock'), 1, first.done);
     if (offset === 'mid-write') await whenFile(join(directory, '.out.ndjson.slack-etl-partial'), 1, first.done);
@@ -132,7 +170,7 @@ t.test('a lock left by a killed run is taken over; a live one on another host is
     '--out',
     join(directory, 'out.ndjson'),
   ];
-  const gone = spawn(process.execPath, ['-e', '']);
+  const gone = spawn(process.execPath, ['-e', ''], { env: childEnvironment() });
   await once(gone, 'close');
   const lockPath = join(directory, 'state.json.lock');
   await writeFile(
@@ -140,7 +178,8 @@ t.test('a lock left by a killed run is taken over; a live one on another host is
     JSON.stringify({ pid: gone.pid, host: hostname(), since: '2026-01-01T00:00:00.000Z', token: '0123456789abcdef' }),
   );
   // Not started through the CLI: the pid above belongs to a process that has exited (node -e '').
-  const taken = await runCli(args, { env });
+  // The takers run in-process: what counts is the pid and host in the lock file, not who reads it.
+  const taken = await runCliInProcess(args, { env });
   t.equal(taken.code, 0, taken.stderr);
   await t.rejects(stat(lockPath), 'the lock is released at the end');
 
@@ -148,7 +187,7 @@ t.test('a lock left by a killed run is taken over; a live one on another host is
     lockPath,
     JSON.stringify({ pid: gone.pid, host: 'build-server-2', since: '2026-01-01T00:00:00.000Z', token: '0123456789abcdef' }),
   );
-  const refused = await runCli(args, { env });
+  const refused = await runCliInProcess(args, { env });
   t.equal(refused.code, 2);
   t.match(
     refused.stderr,
