@@ -3,7 +3,15 @@
 import t from 'tap';
 import { generateWorkspace } from '../../fixtures/slack-api/generator.js';
 import { expectedIds } from '../../fixtures/slack-api/ground-truth.js';
-import { assertSurvived, defaultChaosOptions, parseRunnerArguments, runOnce, type ChaosOptions, type SinkKind } from './run-chaos.js';
+import {
+  assertSurvived,
+  defaultChaosOptions,
+  parseRunnerArguments,
+  runOnce,
+  type ChaosOptions,
+  type ChaosRun,
+  type SinkKind,
+} from './run-chaos.js';
 import { temporaryDirectory } from '../helpers/slack.js';
 
 // The small workspace makes ~150 Slack calls: rates above the defaults give every seed dozens of faults.
@@ -15,9 +23,14 @@ const options = (directory: string): Omit<ChaosOptions, 'seed'> => ({
   directory,
 });
 
+// One clean reference run for the file: every chaos run is compared with it.
+let cleanRun: Promise<ChaosRun> | undefined;
+const cleanReference = (settings: Omit<ChaosOptions, 'seed'>): Promise<ChaosRun> =>
+  (cleanRun ??= runOnce({ ...settings, seed: 0 }, 'ndjson', false));
+
 t.test('the clean reference run equals the workspace ground truth', async (t) => {
   const settings = options(await temporaryDirectory(t));
-  const clean = await runOnce({ ...settings, seed: 0 }, 'ndjson', false);
+  const clean = await cleanReference(settings);
   const workspace = generateWorkspace({ size: 'small', seed: settings.workspaceSeed });
   const truth = expectedIds(workspace, {
     now: workspace.now,
@@ -33,7 +46,7 @@ t.test('the clean reference run equals the workspace ground truth', async (t) =>
 
 t.test('under 25% Slack faults and 10% Elasticsearch faults, seeds 1–3 export and sync exactly the clean run’s documents', async (t) => {
   const settings = options(await temporaryDirectory(t));
-  const clean = await runOnce({ ...settings, seed: 0 }, 'ndjson', false);
+  const clean = await cleanReference(settings);
   for (const seed of [1, 2, 3]) {
     for (const sink of ['ndjson', 'elasticsearch'] as SinkKind[]) {
       const run = await runOnce({ ...settings, seed }, sink, true);
