@@ -5,7 +5,8 @@ import { readFile } from 'node:fs/promises';
 import t from 'tap';
 import { SlackApiClient, SlackPaginationError } from '../lib/sources/slack/client.js';
 import { actionFor, slackErrorPolicy } from '../lib/sources/slack/error-policy.js';
-import { parseNdjson, runCli, scaledTierRates, scaledTierRatesFlag, startWorkspace, testToken } from './helpers/slack.js';
+import { parseNdjson, scaledTierRates, scaledTierRatesFlag, startWorkspace, testToken } from './helpers/slack.js';
+import { runCliInProcess } from './helpers/cli-in-process.js';
 import { repositoryPath } from './helpers/paths.js';
 
 t.test('paginate: a cursor that comes back again is a cycle, reported after the page that repeated it', async (t) => {
@@ -57,11 +58,10 @@ t.test('CLI: a channel whose history cursor cycles is skipped with a warning nam
   const { slack, nowMs } = await startWorkspace(t);
   // Every history call repeats its cursor: every channel with more than one page cycles.
   slack.injectFault('conversations.history', 'repeatCursor', 10_000);
-  const result = await runCli(
+  const result = await runCliInProcess(
     ['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--fetch-last-n-days', '0', '--out', '-'],
     {
       env: { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) },
-      timeoutMs: 60_000,
     },
   );
   t.equal(result.code, 0, result.stderr);

@@ -5,20 +5,16 @@ import t from 'tap';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { SlackObject, Workspace } from '../fixtures/slack-api/generator.js';
+import { generateWorkspace, type SlackObject, type Workspace } from '../fixtures/slack-api/generator.js';
 import type { AnyDocument, ChannelDocument, MessageDocument } from '../lib/documents.js';
 import { slackSource } from '../lib/sources/slack/source.js';
 import { enrich } from '../lib/transforms/enrich.js';
 import type { Logger } from '../lib/log.js';
-import {
-  readNdjson,
-  runCli,
-  scaledTierRates,
-  scaledTierRatesFlag,
-  startWorkspace,
-  temporaryDirectory,
-  testToken,
-} from './helpers/slack.js';
+import { readNdjson, scaledTierRates, scaledTierRatesFlag, serveWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { runCliInProcess } from './helpers/cli-in-process.js';
+
+// Read by both tests, changed by neither: generated once.
+const sharedWorkspace = generateWorkspace({ size: 'small', seed: 7 });
 
 const rawId = /^[UWBDCG][A-Z0-9]{6,}$/;
 
@@ -37,10 +33,10 @@ const words = (text: string): string[] => text.toLowerCase().match(/[\p{L}\p{N}]
 t.test(
   'the whole workspace through the CLI: every author and conversation is a name, block and attachment text is searchable once',
   async (t) => {
-    const { workspace, slack } = await startWorkspace(t);
+    const { workspace, slack } = await serveWorkspace(t, sharedWorkspace);
     const directory = await temporaryDirectory(t);
     const out = join(directory, 'all.ndjson');
-    const result = await runCli(
+    const result = await runCliInProcess(
       [
         'export',
         '--out',
@@ -209,7 +205,7 @@ async function enrichedRun(
 t.test(
   '#channel mentions read the same whatever the selection: every listed conversation, then conversations.info once per id',
   async (t) => {
-    const { workspace, slack, nowMs } = await startWorkspace(t);
+    const { workspace, slack, nowMs } = await serveWorkspace(t, sharedWorkspace);
     const full = await enrichedRun(slack.url, nowMs);
     const generalOnly = await enrichedRun(slack.url, nowMs, ['general']);
     const general = workspace.channels.find((channel) => channel.info.name === 'general')!;

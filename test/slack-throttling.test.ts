@@ -6,7 +6,8 @@ import { channelTypeOf, generateWorkspace } from '../fixtures/slack-api/generato
 import { startFakeSlack, type FakeSlackOptions, type FakeSlackServer } from '../fixtures/slack-api/server.js';
 import type { Logger } from '../lib/log.js';
 import { SlackApiClient } from '../lib/sources/slack/client.js';
-import { rateScale, runCli, scaledTierRates, scaledTierRatesFlag, testToken } from './helpers/slack.js';
+import { rateScale, scaledTierRates, scaledTierRatesFlag, testToken } from './helpers/slack.js';
+import { runCliInProcess } from './helpers/cli-in-process.js';
 
 const workspace = generateWorkspace({ seed: 5, size: 'small', messageCount: 1000 });
 const channel = workspace.channels
@@ -136,7 +137,7 @@ t.test('repeated long Retry-After on history enters the regime; one does not', a
 t.test('CLI: HTTP 401 from auth.test is a token problem (exit 2); Slack unreachable is a failed run (exit 1)', async (t) => {
   const slack = await serve(t);
   slack.injectFault('auth.test', 'http401', 1);
-  const rejected = await runCli(['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--out', '-'], {
+  const rejected = await runCliInProcess(['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--out', '-'], {
     env: { SLACK_TOKEN: testToken },
   });
   t.equal(rejected.code, 2, rejected.stderr);
