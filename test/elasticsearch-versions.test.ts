@@ -99,7 +99,7 @@ t.test('the fake parses date fields by their mapping format and rejects what Ela
 t.test(
   'sync into Elasticsearch 8.15 completes with every document; 8.12 and a server that is not Elasticsearch exit 2 before any Slack call',
   async (t) => {
-    const { workspace, slack, nowMs } = await startWorkspace(t);
+    const { workspace, slack, nowMs } = await startWorkspace(t, { messageCount: 500 });
     const eight = await startFakeElasticsearch({ version: '8.15.0' });
     const old = await startFakeElasticsearch({ version: '8.12.2' });
     const foreign = createServer((_request, response) => {

@@ -7,12 +7,13 @@ import { main } from '../lib/cli/main.js';
 import { parseNdjson, startWorkspace, testToken } from './helpers/slack.js';
 import { runCliInProcess } from './helpers/cli-in-process.js';
 
-// 250 ms per Slack call: the small workspace takes a few seconds, long enough for progress lines every second.
+// 250 ms per Slack call: even 600 messages take a few seconds, long enough for progress lines every second.
 const slowTierRates = '1200,3000,6000';
 const slowSlack = { latencyMs: 250 };
+const fewMessages = { messageCount: 600 };
 
 t.test('not a terminal: a text progress line every --progress-interval, then the summary with the window', async (t) => {
-  const { slack, nowMs } = await startWorkspace(t, {}, slowSlack);
+  const { slack, nowMs } = await startWorkspace(t, fewMessages, slowSlack);
   const result = await runCliInProcess(['export', '--tier-rates', slowTierRates, '--progress-interval', '1', '--since', '90d'], {
     env: { SLACK_TOKEN: testToken, SLACK_API_URL: slack.url, SLACK_ETL_NOW: String(nowMs) },
   });
@@ -36,7 +37,7 @@ t.test('not a terminal: a text progress line every --progress-interval, then the
 });
 
 t.test('--log-format json: progress objects and a summary object carrying the counters', async (t) => {
-  const { slack, nowMs } = await startWorkspace(t, {}, slowSlack);
+  const { slack, nowMs } = await startWorkspace(t, fewMessages, slowSlack);
   const result = await runCliInProcess(
     ['export', '--tier-rates', slowTierRates, '--progress-interval', '1', '--log-format', 'json', '--until', '10d'],
     {
@@ -79,7 +80,7 @@ t.test('--log-format json: progress objects and a summary object carrying the co
 });
 
 t.test('on a terminal: one line redrawn in place, warnings printed above it, the line cleared before the summary', async (t) => {
-  const { workspace, slack, nowMs } = await startWorkspace(t, {}, slowSlack);
+  const { workspace, slack, nowMs } = await startWorkspace(t, fewMessages, slowSlack);
   const member = workspace.channels.find(
     (channel) => channel.botIsMember && !channel.info.is_private && !channel.info.is_im && !channel.info.is_mpim,
   )!;
