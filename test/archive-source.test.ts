@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { writeSlackArchiveFixture } from '../fixtures/slack-archive/writer.js';
 import { slackArchiveSource } from '../lib/sources/archive/source.js';
 import { openArchive } from '../lib/sources/archive/reader.js';
-import { readNdjson, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { exportArgs, readNdjson, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
 import { runCliInProcess } from './helpers/cli-in-process.js';
 
 type Doc = Record<string, any>;
@@ -20,20 +20,7 @@ t.test("Slack's own export (ZIP) gives the API's documents: same _ids and conten
   await writeSlackArchiveFixture(workspace, { path: archive });
   const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
   const api = await runCliInProcess(
-    [
-      'export',
-      '--slack-api-url',
-      slack.url,
-      '--tier-rates',
-      scaledTierRatesFlag,
-      '--fetch-last-n-days',
-      '0',
-      '--auto-join-channels',
-      ...allTypes,
-      '--out',
-      join(directory, 'api.ndjson'),
-      '--quiet',
-    ],
+    exportArgs(slack, '--auto-join-channels', ...allTypes, '--out', join(directory, 'api.ndjson'), '--quiet'),
     { env },
   );
   t.equal(api.code, 0, api.stderr);

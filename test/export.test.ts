@@ -10,6 +10,7 @@ import { ndjsonSink } from '../lib/sinks/ndjson.js';
 import { pipeline } from '../lib/pipeline.js';
 import type { AnyDocument, MessageDocument } from '../lib/documents.js';
 import {
+  exportArgs,
   idsOf,
   readNdjson,
   runCli,
@@ -163,17 +164,7 @@ t.test('CLI export: ids equal the ground truth, enriched, and two runs give iden
   const { workspace, slack, nowMs } = await serveWorkspace(t, sharedWorkspace);
   const directory = await temporaryDirectory(t);
   const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
-  const args = [
-    'export',
-    '--slack-api-url',
-    slack.url,
-    '--tier-rates',
-    scaledTierRatesFlag,
-    '--fetch-last-n-days',
-    '0',
-    '--no-sync-users',
-    '--quiet',
-  ];
+  const args = exportArgs(slack, '--no-sync-users', '--quiet');
   const first = await runCli([...args, '--out', join(directory, 'first.ndjson')], { env });
   t.equal(first.code, 0, first.stderr);
   // The same run in-process (main with captured io) must give the same lines as through bin/slack-etl.js.

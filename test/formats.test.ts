@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { startFakeElasticsearch } from '../fixtures/elasticsearch/server.js';
 import { indexMappings } from '../lib/sinks/elasticsearch.js';
-import { parseNdjson, runCli, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { exportArgs, parseNdjson, runCli, startWorkspace, syncArgs, temporaryDirectory, testToken } from './helpers/slack.js';
 import { runCliInProcess } from './helpers/cli-in-process.js';
 
 const small = { messageCount: 300, userCount: 20 };
@@ -18,13 +18,12 @@ t.test('export --format es-bulk loaded with one _bulk request gives the document
   t.teardown(() => elasticsearch.close());
   const directory = await temporaryDirectory(t);
   const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs), ELASTICSEARCH_URL: elasticsearch.url };
-  const common = ['--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--quiet', '--fetch-last-n-days', '0'];
   const bulkPath = join(directory, 'bulk.ndjson');
-  const exported = await runCliInProcess(['export', ...common, '--format', 'es-bulk', '--index', 'from-bulk', '--out', bulkPath], { env });
-  t.equal(exported.code, 0, exported.stderr);
-  const synced = await runCliInProcess(['sync', ...common, '--index', 'from-sync', '--dead-letter', join(directory, 'dead.ndjson')], {
+  const exported = await runCliInProcess(exportArgs(slack, '--quiet', '--format', 'es-bulk', '--index', 'from-bulk', '--out', bulkPath), {
     env,
   });
+  t.equal(exported.code, 0, exported.stderr);
+  const synced = await runCliInProcess(syncArgs(slack, 'from-sync', '--quiet', '--dead-letter', join(directory, 'dead.ndjson')), { env });
   t.equal(synced.code, 0, synced.stderr);
 
   const body = await readFile(bulkPath);
@@ -64,22 +63,7 @@ t.test(
     const directory = await temporaryDirectory(t);
     const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
     const singer = (extra: string[] = [], run = runCliInProcess) =>
-      run(
-        [
-          'export',
-          '--slack-api-url',
-          slack.url,
-          '--tier-rates',
-          scaledTierRatesFlag,
-          '--quiet',
-          '--fetch-last-n-days',
-          '0',
-          '--format',
-          'singer',
-          ...extra,
-        ],
-        { env },
-      );
+      run(exportArgs(slack, '--quiet', '--format', 'singer', ...extra), { env });
 
     // Through bin/slack-etl.js once: a Singer target reads the messages from a real pipe.
     const first = await singer([], runCli);

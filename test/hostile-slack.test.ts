@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import t from 'tap';
 import { SlackApiClient, SlackPaginationError } from '../lib/sources/slack/client.js';
 import { actionFor, slackErrorPolicy } from '../lib/sources/slack/error-policy.js';
-import { parseNdjson, scaledTierRates, scaledTierRatesFlag, startWorkspace, testToken } from './helpers/slack.js';
+import { exportArgs, parseNdjson, scaledTierRates, startWorkspace, testToken } from './helpers/slack.js';
 import { runCliInProcess } from './helpers/cli-in-process.js';
 import { repositoryPath } from './helpers/paths.js';
 
@@ -58,12 +58,9 @@ t.test('CLI: a channel whose history cursor cycles is skipped with a warning nam
   const { slack, nowMs } = await startWorkspace(t);
   // Every history call repeats its cursor: every channel with more than one page cycles.
   slack.injectFault('conversations.history', 'repeatCursor', 10_000);
-  const result = await runCliInProcess(
-    ['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--fetch-last-n-days', '0', '--out', '-'],
-    {
-      env: { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) },
-    },
-  );
+  const result = await runCliInProcess(exportArgs(slack, '--out', '-'), {
+    env: { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) },
+  });
   t.equal(result.code, 0, result.stderr);
   t.match(result.stderr, /not syncing channel '[^']+' \(C[A-Z0-9]+\): Slack conversations\.history of channel C[A-Z0-9]+: .*cursor cycle/);
   t.match(result.stderr, /skipped: [1-9]/, 'counted as skipped in the summary');

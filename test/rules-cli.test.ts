@@ -4,7 +4,7 @@ import t from 'tap';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateWorkspace } from '../fixtures/slack-api/generator.js';
-import { idsOf, readNdjson, runCli, scaledTierRatesFlag, serveWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { exportArgs, idsOf, readNdjson, runCli, serveWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
 import { runCliInProcess } from './helpers/cli-in-process.js';
 import { repositoryPath } from './helpers/paths.js';
 
@@ -16,7 +16,7 @@ t.test("export --rules: a channel excluded and only one author's messages kept, 
   const { slack, nowMs } = await serveWorkspace(t, sharedWorkspace);
   const directory = await temporaryDirectory(t);
   const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
-  const common = ['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--fetch-last-n-days', '0', '--quiet'];
+  const common = exportArgs(slack, '--quiet');
 
   const everything = await runCliInProcess([...common, '--out', join(directory, 'all.ndjson')], { env });
   t.equal(everything.code, 0, everything.stderr);
@@ -71,7 +71,7 @@ t.test('export --rules with DEFAULT set to exclude: an include-only list keeps e
   const { slack, nowMs } = await serveWorkspace(t, sharedWorkspace);
   const directory = await temporaryDirectory(t);
   const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
-  const common = ['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--fetch-last-n-days', '0', '--quiet'];
+  const common = exportArgs(slack, '--quiet');
   const everything = await runCliInProcess([...common, '--out', join(directory, 'all.ndjson')], { env });
   t.equal(everything.code, 0, everything.stderr);
   const all = await readNdjson(join(directory, 'all.ndjson'));

@@ -13,7 +13,7 @@ import { dedupe } from '../lib/transforms/dedupe.js';
 import { keepingSlackObjects } from '../lib/slack-raw.js';
 import { checkSlackExportTarget, slackExportSink } from '../lib/sinks/slack-export.js';
 import { pipeline } from '../lib/pipeline.js';
-import { runCli, scaledTierRates, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { exportArgs, runCli, scaledTierRates, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
 
 type Doc = Record<string, any>;
 const allTypes = ['--channel-types', 'public,private,im,mpim'];
@@ -65,26 +65,9 @@ t.test(
     };
     const zipPath = join(directory, 'out.zip');
     const folderPath = join(directory, 'out-folder');
-    const run = await runCli(
-      [
-        'export',
-        '--slack-api-url',
-        slack.url,
-        '--tier-rates',
-        scaledTierRatesFlag,
-        '--fetch-last-n-days',
-        '0',
-        ...allTypes,
-        '--quiet',
-        '--format',
-        'slack-export',
-        '--out',
-        zipPath,
-      ],
-      {
-        env: { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) },
-      },
-    );
+    const run = await runCli(exportArgs(slack, ...allTypes, '--quiet', '--format', 'slack-export', '--out', zipPath), {
+      env: { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) },
+    });
     t.equal(run.code, 0, run.stderr);
     // The library composition the CLI uses: the source carries Slack's objects, enrich gets them back on its output.
     const source = slackSource({

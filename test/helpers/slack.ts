@@ -16,6 +16,28 @@ export const rateScale = 600;
 export const scaledTierRates: TierRates = { tier1: rateScale, tier2: 20 * rateScale, tier3: 50 * rateScale, tier4: 100 * rateScale };
 export const scaledTierRatesFlag = `${20 * rateScale},${50 * rateScale},${100 * rateScale}`;
 
+/** Reading all history from a fake Slack at its scaled rates: the flags most CLI tests start from. */
+const fromFakeSlack = (slack: { url: string }): string[] => [
+  '--slack-api-url',
+  slack.url,
+  '--tier-rates',
+  scaledTierRatesFlag,
+  '--fetch-last-n-days',
+  '0',
+];
+
+/** `slack-etl export` of all history from a fake Slack at its scaled rates, then the test's own flags. */
+export const exportArgs = (slack: { url: string }, ...extra: string[]): string[] => ['export', ...fromFakeSlack(slack), ...extra];
+
+/** `slack-etl sync` of all history from a fake Slack at its scaled rates into `index`, then the test's own flags. */
+export const syncArgs = (slack: { url: string }, index: string, ...extra: string[]): string[] => [
+  'sync',
+  '--index',
+  index,
+  ...fromFakeSlack(slack),
+  ...extra,
+];
+
 export interface TestContext {
   teardown(fn: () => unknown): void;
 }
