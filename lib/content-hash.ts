@@ -31,6 +31,8 @@ function sameKeys(cached: string[], keys: string[]): boolean {
 
 /** JSON.stringify writes integer-like keys first, whatever the insertion order: such objects take the slow path. */
 const integerLike = /^(?:0|[1-9][0-9]*)$/;
+/** Keys an object literal or an assignment cannot create as an own field (`__proto__` sets the prototype): the slow path. */
+const needsSlowPath = (key: string): boolean => integerLike.test(key) || key === '__proto__';
 
 function shapeOf(document: Record<string, unknown>): Shape {
   const keys = Object.keys(document);
@@ -43,7 +45,7 @@ function shapeOf(document: Record<string, unknown>): Shape {
     // An unbounded variety of `type` values must not grow the cache without limit.
     if (shapesByType.size < 64) shapesByType.set(type, shapes);
   }
-  const shape: Shape = { keys, sortedCopy: keys.some((key) => integerLike.test(key)) ? null : compileSortedCopy(keys) };
+  const shape: Shape = { keys, sortedCopy: keys.some(needsSlowPath) ? null : compileSortedCopy(keys) };
   if (shapes.length >= maxShapesPerType) shapes.shift();
   shapes.push(shape);
   return shape;
@@ -75,7 +77,7 @@ function sortedCopy(value: object, depth: number): unknown {
   const keys = Object.keys(node).sort();
   const copy: Record<string, unknown> = {};
   for (const key of keys) {
-    if (integerLike.test(key)) throw slowPath;
+    if (needsSlowPath(key)) throw slowPath;
     const item = node[key];
     copy[key] = typeof item === 'object' && item !== null ? sortedCopy(item, depth + 1) : item;
   }
@@ -158,9 +160,8 @@ export function hashDocument(document: AnyDocument | Record<string, unknown>): H
 
 /** The document without `_timestamp` and `content_hash`: what the hash covers. */
 export function contentFields(document: AnyDocument | Record<string, unknown>): Record<string, unknown> {
-  const fields: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(document)) if (!excludedFields.has(key)) fields[key] = value;
-  return fields;
+  // fromEntries defines own fields, so a `__proto__` key stays a field (an assignment would set the prototype).
+  return Object.fromEntries(Object.entries(document).filter(([key]) => !excludedFields.has(key)));
 }
 
 /** A content hash is always this long (sha256 in base64url). */

@@ -31,44 +31,77 @@ export function applySteps(document: unknown, steps: readonly AnyStep[], from = 
 export function runSteps(documents: AsyncIterable<unknown>, steps: readonly AnyStep[], onEnd?: () => void): AsyncIterableIterator<any> {
   let input: AsyncIterator<unknown> | undefined;
   let finished = false;
-  /** A pull is running: a next() called meanwhile waits for it, so results keep the input's order (as a generator's queue does). */
-  let busy = false;
+  /** return() was called: later next() calls are done at once. */
+  let closing = false;
+  /**
+   * Calls made and not yet finished: while any is, a new next() waits for the last one, so results keep the input's
+   * order (as a generator's queue does) and never two pulls read the input at once.
+   */
+  let active = 0;
   let last: Promise<IteratorResult<any>> | undefined;
   const done: IteratorResult<any> = { done: true, value: undefined };
 
-  async function pull(): Promise<IteratorResult<any>> {
-    if (finished) return done;
-    busy = true;
+  /** Closes the input after a step failed, as for-await does when its body throws; the step's error is the one reported. */
+  async function closeInput(): Promise<void> {
     try {
+      await input?.return?.();
+    } catch {
+      // The step's failure is what the caller must see.
+    }
+  }
+
+  async function pull(): Promise<IteratorResult<any>> {
+    try {
+      if (finished) return done;
       input ??= documents[Symbol.asyncIterator]();
       for (;;) {
-        const next = await input.next();
-        if (next.done) {
+        let next: IteratorResult<unknown>;
+        try {
+          next = await input.next();
+        } catch (error) {
+          // A failed input is over: nothing to close.
           finished = true;
-          onEnd?.();
+          throw error;
+        }
+        if (next.done) {
+          if (!finished) {
+            finished = true;
+            onEnd?.();
+          }
           return done;
         }
-        let value = applySteps(next.value, steps);
-        if (value instanceof Promise) value = await value;
+        let value: unknown;
+        try {
+          value = applySteps(next.value, steps);
+          if (value instanceof Promise) value = await value;
+        } catch (error) {
+          finished = true;
+          await closeInput();
+          throw error;
+        }
         if (value !== undefined) return { done: false, value };
       }
-    } catch (error) {
-      finished = true;
-      throw error;
     } finally {
-      busy = false;
+      active--;
     }
   }
 
   const iterator: AsyncIterableIterator<any> = {
     [Symbol.asyncIterator]: () => iterator,
-    next: () => (last = busy ? last!.then(pull, pull) : pull()),
+    next() {
+      if (closing) return Promise.resolve(done);
+      const queued = active > 0;
+      active++;
+      last = queued ? last!.then(pull, pull) : pull();
+      return last;
+    },
     async return(value?: unknown): Promise<IteratorResult<any>> {
-      if (busy) await last!.catch(() => {});
-      if (!finished) {
-        finished = true;
-        await input?.return?.();
-      }
+      // Calls already made finish first (a generator queues return() behind them); any later next() is done.
+      closing = true;
+      if (active > 0) await last!.catch(() => {});
+      const wasFinished = finished;
+      finished = true;
+      if (!wasFinished) await input?.return?.();
       return { done: true, value };
     },
   };

@@ -150,6 +150,18 @@ t.test('the fast canonical form is byte-identical to stable-stringify of the con
     t.strictSame(contentKeys, [...contentKeys].sort(), `content fields in sorted order: ${label}`);
     t.strictSame(keys.slice(contentKeys.length), original._timestamp === undefined ? ['content_hash'] : ['_timestamp', 'content_hash']);
   }
+  // A "__proto__" key (JSON.parse makes it an own field) is content like any other: hashed, and kept in the line.
+  for (const text of [
+    '{"_id":"p1","type":"message","__proto__":{"x":1},"text":"hi"}',
+    '{"_id":"p2","type":"message","meta":{"__proto__":1}}',
+  ]) {
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    const expected = hash('sha256', stableStringify(JSON.parse(text)), 'base64url');
+    t.equal(contentHash(parsed), expected, `__proto__ hashed as a field: ${text}`);
+    const { document, line } = hashDocument(JSON.parse(text) as Record<string, unknown>);
+    t.equal(document.content_hash, expected);
+    t.match(line ?? JSON.stringify(document), /"__proto__"/, 'and written');
+  }
   // A value under a symbol key (the Slack object formats like slack-export need) stays on the document, out of hash and line.
   const carried = Symbol.for('slack-etl.slackObject');
   const withRaw = Object.assign(message({ text: 'carries its Slack object' }), { [carried]: { ts: '1', text: 'raw' } });

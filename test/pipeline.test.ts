@@ -101,6 +101,50 @@ t.test('fused steps keep the input order under concurrent next() calls, stop the
   t.ok(returned, 'return() stops the input');
   t.strictSame(await early.next(), { done: true, value: undefined }, 'and nothing more is read');
 
+  // A next() asked from the callback of the previous answer (not through for-await) still waits its turn.
+  const chained = runSteps(numbers(10), [(value: number) => (value % 2 === 1 ? undefined : value)]);
+  const order: number[] = [];
+  await new Promise<void>((resolve) => {
+    const first = chained.next();
+    const second = chained.next();
+    void first.then((result) => {
+      order.push(result.value as number);
+      void chained.next().then((third) => {
+        order.push(third.value as number);
+        resolve();
+      });
+    });
+    void second.then((result) => order.push(result.value as number));
+  });
+  t.strictSame(order, [0, 2, 4], 'answers in the order asked, whoever asks');
+  // A next() after return() is done, even while an earlier call is still being answered.
+  const closing = runSteps(numbers(10), []);
+  const pending = closing.next();
+  const closed = closing.return!();
+  t.strictSame(await closing.next(), { done: true, value: undefined }, 'after return(), done');
+  t.strictSame(await pending, { done: false, value: 0 }, 'the call made before return() is answered');
+  await closed;
+
+  // A step that fails closes the input (as for-await does when its body throws) and the step's error is reported.
+  let inputClosed = false;
+  const closable = (async function* () {
+    try {
+      yield* numbers(10);
+    } finally {
+      inputClosed = true;
+    }
+  })();
+  const throwing = runSteps(closable, [
+    (value: number) => {
+      if (value === 2) throw new Error('step failed');
+      return value;
+    },
+  ]);
+  await t.rejects(async () => {
+    for await (const value of throwing) void value;
+  }, /step failed/);
+  t.ok(inputClosed, 'the input was closed');
+
   const failing = runSteps(numbers(10, 3), []);
   const seen: unknown[] = [];
   await t.rejects(async () => {
