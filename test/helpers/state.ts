@@ -1,6 +1,9 @@
 // Test helper: reads a SQLite state file (version 2) the way the v1 tests read the JSON one.
 
 import Database from 'better-sqlite3';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface StateSnapshot {
   format: string;
@@ -13,8 +16,34 @@ export interface StateSnapshot {
   runChannels: string[];
 }
 
+/**
+ * A run killed with SIGKILL leaves its last commits in the WAL, without the shared-memory index (the CLI opens the state in
+ * exclusive mode): a read-only connection cannot rebuild that index and reads only the main file, as if those commits were
+ * lost. So a copy of the file and its WAL is opened read-write, as the next run would open it, and the state is untouched.
+ * Throws, as any other reader would, while a run holds the state.
+ */
 export function readState(path: string): StateSnapshot {
-  const database = new Database(path, { readonly: true, fileMustExist: true });
+  // As another process would try it: a state a live run holds (SQLite's exclusive lock) cannot be read at all.
+  const original = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    original.prepare('SELECT count(*) FROM meta').get();
+  } finally {
+    original.close();
+  }
+  const directory = mkdtempSync(join(tmpdir(), 'slack-etl-state-'));
+  try {
+    const copy = join(directory, 'state');
+    copyFileSync(path, copy);
+    if (existsSync(`${path}-wal`)) copyFileSync(`${path}-wal`, `${copy}-wal`);
+    return readStateFile(copy);
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+function readStateFile(path: string): StateSnapshot {
+  const database = new Database(path, { fileMustExist: true });
+  database.pragma('locking_mode = EXCLUSIVE');
   try {
     const meta = new Map(
       (database.prepare('SELECT key, value FROM meta').all() as Array<{ key: string; value: string }>).map((row) => [row.key, row.value]),
