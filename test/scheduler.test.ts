@@ -142,8 +142,11 @@ t.test('the restricted regime is detected once, reported, and the run completes'
     (channel) => channelTypeOf(channel.info) === 'public' && channel.botIsMember && channel.messages.length > 60,
   );
   const channel = [...candidates].sort((left, right) => left.messages.length - right.messages.length)[0]!;
-  // 600× windows keep the one-request-per-window tier short; Retry-After 0 keeps a stray 429 cheap.
+  // 600× windows keep the one-request-per-window tier short; Retry-After 0 keeps a stray 429 cheap. A 100 ms window is
+  // near a loaded machine's stalls: paced at twice the interval, a request that reaches the fake late still has a window
+  // of its own.
   const fastScale = 600;
+  const restrictedPacingMargin = 1;
   const slack = await serve(t, { restricted: true, rateScale: fastScale, retryAfterSeconds: 0 }, small);
   const warnings: string[] = [];
   const logger: Logger = { debug() {}, info() {}, warn: (message: string) => warnings.push(message), error() {} };
@@ -153,7 +156,7 @@ t.test('the restricted regime is detected once, reported, and the run completes'
     fetchLastNDays: 0,
     channels: [String(channel.info.id)],
     tierRates: ratesAt(fastScale),
-    pacingMargin,
+    pacingMargin: restrictedPacingMargin,
     retryBaseDelayMs: 10,
     logger,
     now: small.now * 1000,
@@ -173,9 +176,13 @@ t.test('the restricted regime is detected once, reported, and the run completes'
   const historyPages = slack.calls.filter((call) => call.method === 'conversations.history' && call.status === 200).length;
   t.equal(historyPages, Math.ceil(topLevel / 15), 'history read in pages of 15');
   // Once detected (three pages of 15 in a row), history and replies are paced at Tier 1 (one per window) instead of
-  // bouncing off 429s: past the third history page only a request already in flight may still meet one.
+  // bouncing off 429s. Requests released before the switch may still meet one: they reach the fake within a paced
+  // interval of the third page (how many depends on timing). Every request after that was paced at Tier 1.
   const paced = new Set(['conversations.history', 'conversations.replies']);
   const thirdPage = slack.calls.filter((call) => call.method === 'conversations.history' && call.status === 200)[2]!;
-  const throttledAfter = slack.calls.filter((call) => paced.has(call.method) && call.status === 429 && call.at > thirdPage.at).length;
-  t.ok(throttledAfter <= 2, `at most a 429 or two after detection (saw ${throttledAfter})`);
+  const pacedIntervalMs = (60_000 / fastScale) * (1 + restrictedPacingMargin);
+  const afterSwitch = slack.calls.filter((call) => paced.has(call.method) && call.at > thirdPage.at + pacedIntervalMs);
+  t.ok(afterSwitch.length >= 10, `history and replies went on after the switch (${afterSwitch.length} calls)`);
+  const throttledAfter = afterSwitch.filter((call) => call.status === 429).length;
+  t.ok(throttledAfter <= 1, `at most one 429 among the ${afterSwitch.length} calls after the switch (saw ${throttledAfter})`);
 });
