@@ -23,8 +23,10 @@ import {
 } from './helpers/slack.js';
 import { runCliInProcess } from './helpers/cli-in-process.js';
 
-// Generated once: tests that read it without joining channels each get their own fake (own call log) for it.
-const sharedWorkspace = generateWorkspace({ size: 'small', seed: 7 });
+// Every channel kind and message shape at half the small size. Generated once: tests that read it without joining
+// channels each get their own fake (own call log) for it.
+const workspaceOptions = { size: 'small', seed: 7, messageCount: 1000 } as const;
+const sharedWorkspace = generateWorkspace(workspaceOptions);
 
 const defaults: Omit<TruthOptions, 'now'> = {
   fetchLastNDays: 180,
@@ -53,7 +55,9 @@ t.test('the library source exports exactly the ground-truth ids for each option 
   ];
   for (const [name, overrides] of combinations) {
     // Auto-join changes membership for later runs: those get a fresh workspace.
-    const { workspace, slack, nowMs } = overrides.autoJoinChannels ? await startWorkspace(t) : await serveWorkspace(t, sharedWorkspace);
+    const { workspace, slack, nowMs } = overrides.autoJoinChannels
+      ? await startWorkspace(t, workspaceOptions)
+      : await serveWorkspace(t, sharedWorkspace);
     const options = { ...defaults, ...overrides };
     const documents = await collect(
       slackSource({ token: testToken, slackApiUrl: slack.url, tierRates: scaledTierRates, now: nowMs, ...options } as SlackSourceOptions),
