@@ -47,8 +47,9 @@ const hashesOf = (text: string): Map<string, string> =>
   new Map(parseNdjson(text).map((document) => [String(document._id), String(document.content_hash)]));
 
 t.test('SIGKILL at 10 random points of a resumable export, each followed by the same command, loses and repeats nothing', async (t) => {
-  // Half the small workspace's messages: each killed run pays Node's start-up and re-reads its unfinished channels. Slack
-  // answers in 25 ms, so later runs outlive the sink's one-second checkpoint timer and the kills also hit resumed runs.
+  // Half the small workspace's messages: each killed run pays Node's start-up and re-reads its unfinished channels. Most
+  // runs die before the sink's first checkpoint (a one-second timer) and the next starts over; Slack answering in 25 ms
+  // lets a late run commit now and then, and the run after it resume from the checkpoint (then checked below).
   const { slack, nowMs } = await startWorkspace(t, { messageCount: 1_000 }, { latencyMs: 25 });
   const directory = await temporaryDirectory(t);
   const env = { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) };
