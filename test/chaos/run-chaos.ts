@@ -36,6 +36,8 @@ export interface ElasticsearchFaultRates {
 
 export interface ChaosOptions {
   size: WorkspaceSize;
+  /** Messages of the generated workspace, when not the size's own number. */
+  messageCount?: number;
   /** Seed of the generated workspace (the same for the clean and the chaos run). */
   workspaceSeed: number;
   /** Seed of both fakes' fault draws. */
@@ -145,7 +147,7 @@ async function readNdjsonOutput(path: string): Promise<OutputSet> {
  * `faults: false` is the clean reference run.
  */
 export async function runOnce(options: ChaosOptions, sink: SinkKind, faults: boolean): Promise<ChaosRun> {
-  const workspace = generateWorkspace({ size: options.size, seed: options.workspaceSeed });
+  const workspace = generateWorkspace({ size: options.size, seed: options.workspaceSeed, messageCount: options.messageCount });
   const slack = await startFakeSlack({
     workspace,
     tokens: { [chaosToken]: { scopes: [...ALL_SCOPES] } },
