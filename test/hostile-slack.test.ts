@@ -5,12 +5,16 @@ import { readFile } from 'node:fs/promises';
 import t from 'tap';
 import { SlackApiClient, SlackPaginationError } from '../lib/sources/slack/client.js';
 import { actionFor, slackErrorPolicy } from '../lib/sources/slack/error-policy.js';
-import { exportArgs, parseNdjson, scaledTierRates, startWorkspace, testToken } from './helpers/slack.js';
+import { generateWorkspace } from '../fixtures/slack-api/generator.js';
+import { exportArgs, parseNdjson, scaledTierRates, serveWorkspace, testToken } from './helpers/slack.js';
 import { runCliInProcess } from './helpers/cli-in-process.js';
 import { repositoryPath } from './helpers/paths.js';
 
+// Faults are per fake, and no test changes the workspace: one generated workspace, a fake of its own for each test.
+const workspace = generateWorkspace({ size: 'small', seed: 7 });
+
 t.test('paginate: a cursor that comes back again is a cycle, reported after the page that repeated it', async (t) => {
-  const { slack, workspace } = await startWorkspace(t);
+  const { slack } = await serveWorkspace(t, workspace);
   const general = workspace.channels.find((channel) => channel.info.name === 'general')!;
   slack.injectFault('conversations.history', 'repeatCursor', 1_000);
   const client = new SlackApiClient({ token: testToken, slackApiUrl: slack.url, tierRates: scaledTierRates });
@@ -33,7 +37,7 @@ t.test('paginate: a cursor that comes back again is a cycle, reported after the 
 });
 
 t.test('paginate: endless empty pages that claim more stop at the cap; so does a page count beyond maxPages', async (t) => {
-  const { slack } = await startWorkspace(t);
+  const { slack } = await serveWorkspace(t, workspace);
   slack.injectFault('users.list', 'endlessEmpty', 1_000);
   const client = new SlackApiClient({ token: testToken, slackApiUrl: slack.url, tierRates: scaledTierRates });
   let pages = 0;
@@ -44,7 +48,7 @@ t.test('paginate: endless empty pages that claim more stop at the cap; so does a
     { code: 'slack_pagination_loop', message: /25 empty pages in a row still claimed more/ },
   );
   t.equal(pages, 25);
-  const fresh = await startWorkspace(t);
+  const fresh = await serveWorkspace(t, workspace);
   const boundedClient = new SlackApiClient({ token: testToken, slackApiUrl: fresh.slack.url, tierRates: scaledTierRates });
   await t.rejects(
     (async () => {
@@ -55,7 +59,7 @@ t.test('paginate: endless empty pages that claim more stop at the cap; so does a
 });
 
 t.test('CLI: a channel whose history cursor cycles is skipped with a warning naming it; the others are exported', async (t) => {
-  const { slack, nowMs } = await startWorkspace(t);
+  const { slack, nowMs } = await serveWorkspace(t, workspace);
   // Every history call repeats its cursor: every channel with more than one page cycles.
   slack.injectFault('conversations.history', 'repeatCursor', 10_000);
   const result = await runCliInProcess(exportArgs(slack, '--out', '-'), {
