@@ -91,7 +91,12 @@ t.test('committed documents and channel checkpoints are saved in one transaction
   store.channelDone('C1', messages.at(-1)!.ts, true);
   store.commit(3);
   await store.save();
-  t.throws(() => readState(path), 'another connection cannot even read the state while a run holds it');
+  // Refused at once rather than after SQLite's busy timeout: the run holds the lock until it closes the store.
+  t.throws(
+    () => readState(path, { busyTimeoutMs: 0 }),
+    { code: 'SQLITE_BUSY' },
+    'another connection cannot even read the state while a run holds it',
+  );
   t.equal(store.storedThread('C1', parent.ts), undefined, 'the channel checkpoint waits for all of its documents');
   store.commit();
   await store.save();

@@ -20,11 +20,12 @@ export interface StateSnapshot {
  * A run killed with SIGKILL leaves its last commits in the WAL, without the shared-memory index (the CLI opens the state in
  * exclusive mode): a read-only connection cannot rebuild that index and reads only the main file, as if those commits were
  * lost. So a copy of the file and its WAL is opened read-write, as the next run would open it, and the state is untouched.
- * Throws, as any other reader would, while a run holds the state.
+ * Throws, as any other reader would, while a run holds the state: after `busyTimeoutMs` (SQLite's busy timeout,
+ * better-sqlite3's default 5 s) spent waiting for the run to let go.
  */
-export function readState(path: string): StateSnapshot {
+export function readState(path: string, options: { busyTimeoutMs?: number } = {}): StateSnapshot {
   // As another process would try it: a state a live run holds (SQLite's exclusive lock) cannot be read at all.
-  const original = new Database(path, { readonly: true, fileMustExist: true });
+  const original = new Database(path, { readonly: true, fileMustExist: true, timeout: options.busyTimeoutMs ?? 5000 });
   try {
     original.prepare('SELECT count(*) FROM meta').get();
   } finally {
