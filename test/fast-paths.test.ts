@@ -30,7 +30,8 @@ function workspaceDocuments(): AnyDocument[] {
 }
 
 function convertWorkspace(): AnyDocument[] {
-  const workspace = generateWorkspace({ size: 'small', seed: 17 });
+  // Enough documents that a failure at document 1,500 comes after batches already written (256 a batch, 4 in flight).
+  const workspace = generateWorkspace({ size: 'small', seed: 17, messageCount: 1500 });
   const documents: AnyDocument[] = workspace.users.map((user) => toUserDocument(user));
   for (const channel of workspace.channels) documents.push(toChannelDocument(channel.info, workspace.team.url));
   for (const channel of workspace.channels) {
