@@ -5,14 +5,13 @@ import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { Client } from '@elastic/elasticsearch';
 import { DateTime } from 'luxon';
 import { startFakeElasticsearch } from '../fixtures/elasticsearch/server.js';
-import { main } from '../lib/cli/main.js';
 import { readSettings, slackConfigurationSchema } from '../lib/connector/configuration.js';
 import { dueRun, nextRun } from '../lib/connector/schedule.js';
 import { cursorOf, jobStateDirectory, maxSyncCursorBytes, restoreState } from '../lib/connector/sync-cursor.js';
+import { runCliInProcess } from './helpers/cli-in-process.js';
 
 const utc = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' });
 /** The HTTP status a rejected request answered with (0 when it did not fail). */
@@ -179,11 +178,8 @@ t.test('the fake Elasticsearch keeps the protocol: state machines, known configu
 
 t.test('slack-etl connector refuses bad usage with one line and exit 2', async (t) => {
   const run = async (args: string[]) => {
-    const stderr = new PassThrough();
-    let text = '';
-    stderr.on('data', (chunk) => (text += chunk));
-    const code = await main(['connector', ...args], { stdout: new PassThrough(), stderr, env: {}, stderrIsTTY: false });
-    return { code, text };
+    const { code, stderr } = await runCliInProcess(['connector', ...args]);
+    return { code, text: stderr };
   };
   t.match(await run(['--es-url', 'http://127.0.0.1:9']), { code: 2, text: /connector needs --connector-id ID/ });
   t.match(await run(['--connector-id', 'c']), { code: 2, text: /connector needs an Elasticsearch URL/ });
