@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@elastic/elasticsearch';
 import { startFakeElasticsearch } from '../fixtures/elasticsearch/server.js';
 import { expectedIds } from '../fixtures/slack-api/ground-truth.js';
-import { childEnvironment, scaledTierRatesFlag, startWorkspace, testToken, type TestContext } from './helpers/slack.js';
+import { childEnvironment, nodeCommand, scaledTierRatesFlag, startWorkspace, type TestContext, testToken } from './helpers/slack.js';
 import { binPath } from './helpers/paths.js';
 
 const apiKey = 'test-connector-api-key';
@@ -23,7 +23,7 @@ interface Service {
 }
 
 function startService(args: string[], env: Record<string, string>): Service {
-  const child = spawn(process.execPath, [binPath, 'connector', ...args], { env: childEnvironment(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(...nodeCommand([binPath, 'connector', ...args]), { env: childEnvironment(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   child.stdout!.resume();

@@ -8,6 +8,7 @@ import { ndjsonSink, type NdjsonCheckpoint } from '../lib/sinks/ndjson.js';
 import { writeStateFile, emptyState } from '../lib/state/state-file.js';
 import {
   childEnvironment,
+  nodeCommand,
   parseNdjson,
   runCli,
   scaledTierRatesFlag,
@@ -173,7 +174,7 @@ t.test('early checks: a read-only state directory, a malformed committedBytes, a
 t.test('a killed .gz export leaves no temporary file once the next run to it is done', async (t) => {
   const { directory, env, common } = await setup(t, 2_000);
   const out = join(directory, 'out.ndjson.gz');
-  const child = spawn(process.execPath, [binPath, ...common, '--out', out], { env: childEnvironment(env), stdio: 'ignore' });
+  const child = spawn(...nodeCommand([binPath, ...common, '--out', out]), { env: childEnvironment(env), stdio: 'ignore' });
   // Kill once its temporary file exists.
   for (;;) {
     const names = await readdir(directory);

@@ -13,12 +13,13 @@ import { expectedIds } from '../fixtures/slack-api/ground-truth.js';
 import {
   childEnvironment,
   idsOf,
+  nodeCommand,
   parseNdjson,
   scaledTierRatesFlag,
   startWorkspace,
   temporaryDirectory,
-  testToken,
   type TestContext,
+  testToken,
 } from './helpers/slack.js';
 import { runCliInProcess } from './helpers/cli-in-process.js';
 import { repositoryPath } from './helpers/paths.js';
@@ -37,7 +38,7 @@ async function arm(args: string[], env: Record<string, string>): Promise<Armed> 
   const script = `const { main } = await import(${JSON.stringify(mainModule)});
     process.stdout.write('ready\\n');
     process.stdin.once('data', async () => { process.stdin.pause(); process.exitCode = await main(${JSON.stringify(args)}); });`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+  const child = spawn(...nodeCommand(['--input-type=module', '-e', script]), {
     env: childEnvironment(env),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -170,7 +171,7 @@ t.test('a lock left by a killed run is taken over; a live one on another host is
     '--out',
     join(directory, 'out.ndjson'),
   ];
-  const gone = spawn(process.execPath, ['-e', ''], { env: childEnvironment() });
+  const gone = spawn(...nodeCommand(['-e', '']), { env: childEnvironment() });
   await once(gone, 'close');
   const lockPath = join(directory, 'state.json.lock');
   await writeFile(

@@ -6,7 +6,15 @@ import { spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readState } from './helpers/state.js';
-import { childEnvironment, parseNdjson, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import {
+  childEnvironment,
+  nodeCommand,
+  parseNdjson,
+  scaledTierRatesFlag,
+  startWorkspace,
+  temporaryDirectory,
+  testToken,
+} from './helpers/slack.js';
 import { binPath } from './helpers/paths.js';
 import { runCliInProcess } from './helpers/cli-in-process.js';
 
@@ -22,7 +30,7 @@ function runUntil(
   signal: NodeJS.Signals,
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; sent: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [binPath, ...args], { env: childEnvironment(env), stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(...nodeCommand([binPath, ...args]), { env: childEnvironment(env), stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let sent = false;
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import { childEnvironment, startWorkspace, temporaryDirectory, type TestContext, testToken } from './helpers/slack.js';
+import { childEnvironment, nodeCommand, startWorkspace, temporaryDirectory, type TestContext, testToken } from './helpers/slack.js';
 import type { FakeSlackServer } from '../fixtures/slack-api/server.js';
 import { binPath } from './helpers/paths.js';
 
@@ -13,7 +13,7 @@ const exitsWithinMs = 5_000;
 
 /** Starts an export, sends `signal` once history requests are waiting their turn, and reports how the process ended. */
 async function interruptWhileWaiting(t: TestContext, slack: FakeSlackServer, signal: NodeJS.Signals, args: string[] = [], out = '-') {
-  const child = spawn(process.execPath, [binPath, 'export', '--slack-api-url', slack.url, '--out', out, ...args], {
+  const child = spawn(...nodeCommand([binPath, 'export', '--slack-api-url', slack.url, '--out', out, ...args]), {
     env: childEnvironment({ SLACK_TOKEN: testToken }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { devNull } from 'node:os';
-import { childEnvironment, scaledTierRatesFlag, startWorkspace, testToken } from './helpers/slack.js';
+import { childEnvironment, nodeCommand, scaledTierRatesFlag, startWorkspace, testToken } from './helpers/slack.js';
 import type { FakeSlackServer } from '../fixtures/slack-api/server.js';
 import { binPath } from './helpers/paths.js';
 import { runCliInProcess } from './helpers/cli-in-process.js';
@@ -28,8 +28,7 @@ t.test('export | head -1: a stalled reader stops the reads, and once it leaves n
   const concurrency = 2;
   const threadConcurrency = 4; // the source's default
   const child = spawn(
-    process.execPath,
-    [
+    ...nodeCommand([
       binPath,
       'export',
       '--slack-api-url',
@@ -41,7 +40,7 @@ t.test('export | head -1: a stalled reader stops the reads, and once it leaves n
       '--concurrency',
       String(concurrency),
       '--quiet',
-    ],
+    ]),
     { env: childEnvironment({ SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) }), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';

@@ -6,7 +6,15 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { childEnvironment, parseNdjson, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from '../helpers/slack.js';
+import {
+  childEnvironment,
+  nodeCommand,
+  parseNdjson,
+  scaledTierRatesFlag,
+  startWorkspace,
+  temporaryDirectory,
+  testToken,
+} from '../helpers/slack.js';
 import { binPath } from '../helpers/paths.js';
 import { readState } from '../helpers/state.js';
 import { runCliInProcess } from '../helpers/cli-in-process.js';
@@ -20,7 +28,7 @@ function killAt(
   signal: NodeJS.Signals = 'SIGKILL',
 ): Promise<{ killed: boolean; code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [binPath, ...args], { env: childEnvironment(env), stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(...nodeCommand([binPath, ...args]), { env: childEnvironment(env), stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let killed = false;
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));

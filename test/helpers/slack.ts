@@ -87,6 +87,15 @@ export function childEnvironment(extra: Record<string, string | undefined> = {})
   return env;
 }
 
+/**
+ * `spawn(...nodeCommand(args), options)` starts node with `args`. Under tap, a spawn hook puts tap's process-info loader
+ * back into every child's NODE_OPTIONS, whatever its environment says (about a CPU-second per CLI run, for coverage that
+ * is not collected): `env -u NODE_OPTIONS` then executes node without it, in the same process, as a user's shell would.
+ */
+export function nodeCommand(args: string[]): [string, string[]] {
+  return ['env', ['-u', 'NODE_OPTIONS', process.execPath, ...args]];
+}
+
 /** Run the built CLI (bin/slack-etl.js → dist) as a child process, as a user would. */
 export function runCli(
   args: string[],
@@ -95,7 +104,7 @@ export function runCli(
   const started = performance.now();
   const env = childEnvironment(options.env);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [binPath, ...args], { env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(...nodeCommand([binPath, ...args]), { env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
