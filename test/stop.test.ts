@@ -4,7 +4,7 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { devNull } from 'node:os';
-import { childEnvironment, nodeCommand, scaledTierRatesFlag, startWorkspace, testToken } from './helpers/slack.js';
+import { childEnvironment, exportArgs, nodeCommand, startWorkspace, testToken } from './helpers/slack.js';
 import type { FakeSlackServer } from '../fixtures/slack-api/server.js';
 import { binPath } from './helpers/paths.js';
 import { runCliInProcess } from './helpers/cli-in-process.js';
@@ -27,22 +27,10 @@ t.test('export | head -1: a stalled reader stops the reads, and once it leaves n
   const { slack, nowMs } = await startWorkspace(t, { channelCount: 8, messageCount: 8_000 });
   const concurrency = 2;
   const threadConcurrency = 4; // the source's default
-  const child = spawn(
-    ...nodeCommand([
-      binPath,
-      'export',
-      '--slack-api-url',
-      slack.url,
-      '--tier-rates',
-      scaledTierRatesFlag,
-      '--fetch-last-n-days',
-      '0',
-      '--concurrency',
-      String(concurrency),
-      '--quiet',
-    ]),
-    { env: childEnvironment({ SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) }), stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(...nodeCommand([binPath, ...exportArgs(slack, '--concurrency', String(concurrency), '--quiet')]), {
+    env: childEnvironment({ SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
@@ -78,10 +66,9 @@ t.test('export | head -1: a stalled reader stops the reads, and once it leaves n
 
   // What the whole export takes, for scale: the stop saved nearly all of it.
   const before = totalCalls(slack);
-  const fullRun = await runCliInProcess(
-    ['export', '--slack-api-url', slack.url, '--tier-rates', scaledTierRatesFlag, '--fetch-last-n-days', '0', '--quiet', '--out', devNull],
-    { env: { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) } },
-  );
+  const fullRun = await runCliInProcess(exportArgs(slack, '--quiet', '--out', devNull), {
+    env: { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs) },
+  });
   t.equal(fullRun.code, 0, fullRun.stderr);
   const full = totalCalls(slack) - before;
   t.ok(full > whileStalled * 3, `a full export makes ${full} calls`);

@@ -4,7 +4,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { startFakeElasticsearch } from '../fixtures/elasticsearch/server.js';
 import { expectedIds } from '../fixtures/slack-api/ground-truth.js';
-import { readNdjson, scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
+import { readNdjson, scaledTierRatesFlag, startWorkspace, syncArgs, temporaryDirectory, testToken } from './helpers/slack.js';
 import { runCliInProcess } from './helpers/cli-in-process.js';
 
 t.test(
@@ -113,24 +113,9 @@ t.test('documents Elasticsearch rejects for good land in the dead-letter file an
   t.teardown(() => elasticsearch.close());
   const directory = await temporaryDirectory(t);
   const deadLetter = join(directory, 'dead.ndjson');
-  const result = await runCliInProcess(
-    [
-      'sync',
-      '--index',
-      'slack',
-      '--dead-letter',
-      deadLetter,
-      '--slack-api-url',
-      slack.url,
-      '--tier-rates',
-      scaledTierRatesFlag,
-      '--fetch-last-n-days',
-      '0',
-    ],
-    {
-      env: { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs), ELASTICSEARCH_URL: elasticsearch.url },
-    },
-  );
+  const result = await runCliInProcess(syncArgs(slack, 'slack', '--dead-letter', deadLetter), {
+    env: { SLACK_TOKEN: testToken, SLACK_ETL_NOW: String(nowMs), ELASTICSEARCH_URL: elasticsearch.url },
+  });
   t.equal(result.code, 1, 'a partial run');
   t.match(result.stderr, /the run was partial: \d+ documents were rejected/);
   const dropped = await readNdjson(deadLetter);
