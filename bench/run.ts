@@ -429,6 +429,13 @@ Per-stage cost (${number(sizes.stages)} messages, drained by a \`for await\` loo
 |---|---|---|
 ${stageRows}
 
+ix at runtime (issue 16): measured and not adopted; recorded here because it is not re-measured each run. With the
+channel fan-out on ix (\`flatMap\` with a concurrency limit) an export was no faster, loading ix cost about 0.1 CPU-s
+per run, and a small export wrote its first document later and ran about 25 % longer; ix's \`publish\`/\`memoize\`
+buffer without bound for the slower of two sinks, and its \`buffer\` counts items where our batches are sized in bytes.
+The per-document path uses no ix operator (enrich + syncRules measured 2.85 → 2.62 µs per document across that
+change), so its cost did not grow; library stages still compose with ix's \`pipe\` (test/pipeline.test.ts).
+
 ## 2. Slack-bound
 
 Fake Slack, ${slack?.size ?? ''} workspace (${json(slack?.workspace)}), tiers ×${slack?.scale ?? 60}
