@@ -98,3 +98,90 @@ t.test('--tier-rates parsing: three positive numbers; Tier 1 scales with Tier 3'
   t.same(parseTierRates('1200, 3000, 6000'), { tier1: 60, tier2: 1200, tier3: 3000, tier4: 6000 });
   for (const bad of ['20,50', '20,x,100', '0,50,100', '20,50,100,1', '']) t.throws(() => parseTierRates(bad), RangeError, bad);
 });
+
+/** Most calls that can share one window: call j can reach Slack from its release until its answer less the fastest answer. */
+function mostInOneWindow(calls: Array<{ at: number; latestArrival: number }>, windowMs: number): number {
+  // Call j is inside the window (t − windowMs, t] for some arrival iff release ≤ t < latestArrival + windowMs.
+  const edges = calls.flatMap((call) => [
+    { time: call.at, change: 1 },
+    { time: call.latestArrival + windowMs, change: -1 },
+  ]);
+  edges.sort((left, right) => left.time - right.time || left.change - right.change);
+  let inside = 0;
+  let most = 0;
+  for (const edge of edges) most = Math.max(most, (inside += edge.change));
+  return most;
+}
+
+t.test('with a known window, no window as Slack counts can hold more than the budget, however late calls arrive', async (t) => {
+  const windowMs = 100;
+  const intervalMs = 10;
+  const budget = windowMs / intervalMs;
+  const pacer = new MethodPacer(intervalMs, windowMs);
+  // Each call is told its answer at once, timed as if it took 2–4 ms; every seventh took 40 ms (a stalled event loop,
+  // a slow hop). The way back takes at least the fastest answer's 2 ms, so a call can reach Slack as late as its answer
+  // less 2 ms: the stuck ones long after their release.
+  const answerMs = Array.from({ length: 45 }, (_, index) => (index % 7 === 3 ? 40 : 2 + (index % 3)));
+  const released = await Promise.all(
+    answerMs.map((tookMs) =>
+      pacer.acquire().then((release) => {
+        pacer.answered(release, release.at + tookMs);
+        return release;
+      }),
+    ),
+  );
+  const fastest = Math.min(...answerMs);
+  const calls = released.map((call) => ({ at: call.at, latestArrival: call.answeredAt - fastest }));
+  const most = mostInOneWindow(calls, windowMs);
+  t.ok(most <= budget, `at most ${budget} calls can share a window (${most})`);
+  t.ok(most >= budget - 1, `the budget is used, not just never approached (${most})`);
+});
+
+t.test('with a known window, calls still in flight count against it: the next call waits for an answer', async (t) => {
+  const pacer = new MethodPacer(1, 20); // a budget of 20 per 20 ms window
+  const first = await Promise.all(Array.from({ length: 20 }, () => pacer.acquire()));
+  let released = false;
+  const next = pacer.acquire().then((release) => {
+    released = true;
+    return release;
+  });
+  // Several windows pass: unanswered calls may reach Slack at any moment, so the budget stays spent.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.equal(released, false, 'held while all 20 calls of the window are unanswered');
+  pacer.answered(first[0]!);
+  const release = await next;
+  t.ok(release.at >= first[0]!.answeredAt, 'released once an answer shows the oldest call has left the window');
+  for (const call of first.slice(1)) pacer.answered(call);
+  pacer.answered(release);
+});
+
+t.test('with a known window, a stall is made up by at most a tenth of the budget, then the rate holds again', async (t) => {
+  const intervalMs = 10;
+  const pacer = new MethodPacer(intervalMs, 200); // a budget of 20 per window, catch-up of 2
+  const releases: number[] = [];
+  for (let index = 0; index < 3; index++) {
+    const release = await pacer.acquire();
+    pacer.answered(release);
+    releases.push(release.at);
+  }
+  // A stall far longer than the catch-up allowance.
+  const stalledUntil = performance.now() + 80;
+  while (performance.now() < stalledUntil);
+  const after = await Promise.all(
+    Array.from({ length: 6 }, () =>
+      pacer.acquire().then((release) => {
+        pacer.answered(release);
+        return release.at;
+      }),
+    ),
+  );
+  const all = [...releases, ...after];
+  // Every span of k + 1 releases is at least k intervals less the allowance (2 intervals), never less.
+  for (let first = 0; first < all.length; first++) {
+    for (let last = first + 1; last < all.length; last++) {
+      const span = all[last]! - all[first]!;
+      if (span < (last - first - 2) * intervalMs - 1) t.fail(`releases ${first}..${last} span only ${span.toFixed(1)} ms`);
+    }
+  }
+  t.pass('no burst beyond the catch-up allowance');
+});

@@ -2,6 +2,7 @@
 // restricted regime.
 
 import t from 'tap';
+import type { Test } from 'tap';
 import { channelTypeOf, generateWorkspace, type Workspace } from '../fixtures/slack-api/generator.js';
 import { startFakeSlack, type FakeSlackOptions, type FakeSlackServer } from '../fixtures/slack-api/server.js';
 import type { Logger } from '../lib/log.js';
@@ -47,11 +48,8 @@ async function serve(
 const clientFor = (server: FakeSlackServer, scale = rateScale) =>
   new SlackApiClient({ token, slackApiUrl: server.url, tierRates: ratesAt(scale), pacingMargin, retryBaseDelayMs: 10 });
 
-t.test('many concurrent calls of several methods never exceed any method budget in the fake', async (t) => {
-  // Three-second windows: the budgets are the same per window, and a loaded machine still fills more than half of one.
-  const budgetScale = 20;
-  const slack = await serve(t, { rateScale: budgetScale });
-  const client = clientFor(slack, budgetScale);
+/** Many calls of four methods at once (more than a window holds for each); resolves when every one is answered. */
+async function callManyAtOnce(client: SlackApiClient): Promise<Record<string, number>> {
   const channel = String(readable[0]!.info.id);
   const requested: Record<string, number> = {
     'users.list': 26,
@@ -70,7 +68,10 @@ t.test('many concurrent calls of several methods never exceed any method budget 
     }
   }
   await Promise.all(calls);
+  return requested;
+}
 
+function withinEveryBudget(t: Test, slack: FakeSlackServer, client: SlackApiClient, requested: Record<string, number>): void {
   const stats = slack.stats();
   t.same(stats.rateLimitedByMethod, {}, 'no 429 for any method');
   for (const [method, budget] of Object.entries(budgetPerWindow)) {
@@ -86,6 +87,23 @@ t.test('many concurrent calls of several methods never exceed any method budget 
     'history ran near its budget',
   );
   t.same(client.stats().rateLimited, 0);
+}
+
+t.test('many concurrent calls of several methods never exceed any method budget in the fake', async (t) => {
+  // Three-second windows: the budgets are the same per window, and a loaded machine still fills more than half of one.
+  const budgetScale = 20;
+  const slack = await serve(t, { rateScale: budgetScale });
+  const client = clientFor(slack, budgetScale);
+  withinEveryBudget(t, slack, client, await callManyAtOnce(client));
+});
+
+t.test('told the window Slack counts in, the client spends each exact budget without a margin and without a 429', async (t) => {
+  const slack = await serve(t);
+  // No pacingMargin: the budget per window is exact, counted as the fake sees the calls arrive.
+  const client = new SlackApiClient({ token, slackApiUrl: slack.url, tierRates: ratesAt(rateScale), rateWindowMs: 60_000 / rateScale });
+  withinEveryBudget(t, slack, client, await callManyAtOnce(client));
+  const most = slack.stats().maxInWindowByMethod['conversations.history'] ?? 0;
+  t.ok(most >= budgetPerWindow['conversations.history']! - 1, `history used (nearly) its whole budget in a window (${most})`);
 });
 
 t.test('a 429 storm on one method does not stall another, and Retry-After is honoured', async (t) => {

@@ -22,7 +22,14 @@ export interface SlackClientOptions {
   /** First retry delay; doubles up to `retryMaxDelayMs` (defaults 1 s and 30 s). */
   retryBaseDelayMs?: number;
   retryMaxDelayMs?: number;
+  /** Fraction below the tier rates every window keeps when `rateWindowMs` is not given (default 0.03). */
   pacingMargin?: number;
+  /**
+   * The window Slack counts each method's calls in: 60000 (Slack's limits are per minute), or shorter for a server that
+   * runs Slack's minute faster (the fake's `rateScale`). Given, each method gets its exact budget per window, counted
+   * as Slack sees the calls arrive; not given, the pacing keeps `pacingMargin` below the rate in windows of any length.
+   */
+  rateWindowMs?: number;
   logger?: Logger;
   signal?: AbortSignal;
 }
@@ -146,7 +153,7 @@ export class SlackApiClient {
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 1000;
     this.retryMaxDelayMs = options.retryMaxDelayMs ?? 30_000;
     this.signal = options.signal;
-    this.pacers = new Pacers(options.tierRates ?? defaultTierRates, options.pacingMargin);
+    this.pacers = new Pacers(options.tierRates ?? defaultTierRates, options.pacingMargin, options.rateWindowMs);
     this.restrictedRegime = new RestrictedRegime(this.pacers, this.logger);
     const signal = this.signal;
     // Retries and 429s are ours: the built-in retry adds p-retry backoff on top of Retry-After and pauses every method.
@@ -202,10 +209,15 @@ export class SlackApiClient {
     const policy = { attempts, baseDelayMs: this.retryBaseDelayMs, maxDelayMs: this.retryMaxDelayMs };
     const result = await retry(
       async () => {
-        await pacer.acquire(this.signal);
+        const release = await pacer.acquire(this.signal);
         this.counters.calls++;
         this.counters.callsByMethod[method] = (this.counters.callsByMethod[method] ?? 0) + 1;
-        const answer = (await this.web.apiCall(method, { ...params })) as Record<string, any>;
+        let answer: Record<string, any>;
+        try {
+          answer = (await this.web.apiCall(method, { ...params })) as Record<string, any>;
+        } finally {
+          pacer.answered(release);
+        }
         this.rateLimitStreak.delete(method);
         this.restrictedRegime.noticeAnswer(method, params, answer);
         return answer;

@@ -33,6 +33,19 @@ const historyLength = 64;
  * slack in any window, and a fixed number of milliseconds so a one-per-minute budget never lets two requests into a minute.
  */
 const spanSlackMs = 5;
+/**
+ * With a known window: a tenth of its budget may go out closer together than the rate (Slack welcomes "sporadic
+ * bursts" on Tier 3), which is what makes up for an event-loop stall; the window's budget still holds.
+ */
+const catchUpShare = 0.1;
+/** With a known window: a call is counted until this share of a window after the latest time it can have reached Slack. */
+const windowSafetyShare = 0.002;
+
+/** One call let go by a pacer: when, and (once `MethodPacer.answered` was told) when its answer came. */
+export interface Release {
+  readonly at: number;
+  answeredAt: number;
+}
 
 /**
  * Releases waiting requests of one method in arrival order, by the times releases actually happened: k + 1 consecutive
@@ -40,19 +53,31 @@ const spanSlackMs = 5;
  * length. Slots booked in advance would not: after an event-loop stall they all fire together and the burst overruns
  * Slack's sliding window (measured: 55 × 429 in the medium benchmark). Here a stall only delays. A 429 holds every
  * later release until its Retry-After has passed.
+ *
+ * With `windowMs` (Slack counts each method's calls per minute; a time-compressed fake per shorter window) the budget is
+ * exact instead: at most `windowMs / intervalMs` calls in any window *as Slack sees them*. A call is counted from its
+ * release until the latest time it can have arrived — its answer's time less the fastest answer seen — is a window
+ * old; a call still in flight is counted. So a call held up on its way (measured: 155 ms behind a stalled event loop)
+ * cannot put one call too many in a window, spacing needs no margin, and a tenth of the budget may make up for a stall.
  */
 export class MethodPacer {
   private readonly releases = new Float64Array(historyLength).fill(Number.NEGATIVE_INFINITY);
   private releaseCount = 0;
   private pausedUntil = 0;
-  private readonly waiting: Array<{ release: () => void; signal?: AbortSignal; onAbort?: () => void }> = [];
+  private readonly waiting: Array<{ release: (release: Release) => void; signal?: AbortSignal; onAbort?: () => void }> = [];
   private timer: NodeJS.Timeout | undefined;
+  /** Windowed: calls that may still be inside Slack's window, in release order. */
+  private live: Release[] = [];
+  private fastestAnswerMs = Number.POSITIVE_INFINITY;
 
-  constructor(private intervalMs: number) {}
+  constructor(
+    private intervalMs: number,
+    private readonly windowMs?: number,
+  ) {}
 
-  acquire(signal?: AbortSignal): Promise<void> {
+  acquire(signal?: AbortSignal): Promise<Release> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<Release>((resolve, reject) => {
       const waiter: (typeof this.waiting)[number] = { release: resolve, signal };
       if (signal) {
         waiter.onAbort = () => {
@@ -70,6 +95,17 @@ export class MethodPacer {
       this.waiting.push(waiter);
       if (this.timer === undefined) this.pump();
     });
+  }
+
+  /** The call of `release` got its answer (or failed for good) at `now`: from then on its window can be reckoned. */
+  answered(release: Release, now = performance.now()): void {
+    if (!Number.isNaN(release.answeredAt)) return;
+    release.answeredAt = now;
+    this.fastestAnswerMs = Math.min(this.fastestAnswerMs, now - release.at);
+    if (this.windowMs !== undefined && this.waiting.length > 0) {
+      if (this.timer !== undefined) this.reschedule();
+      else this.pump();
+    }
   }
 
   /** Nothing may be sent before `ms` from now (Slack's Retry-After applies to the method, not the request). */
@@ -92,18 +128,46 @@ export class MethodPacer {
 
   /** How long the next waiting request still has to wait (0 when nothing waits): for progress displays. */
   waitMs(now = performance.now()): number {
-    return this.waiting.length === 0 ? 0 : Math.max(0, this.earliestRelease() - now);
+    if (this.waiting.length === 0) return 0;
+    const earliest = this.earliestRelease(now);
+    return earliest === Number.POSITIVE_INFINITY ? this.intervalMs : Math.max(0, earliest - now);
   }
 
-  /** Earliest time the next release keeps every span of the last releases within the rate. */
-  private earliestRelease(): number {
+  /** Calls Slack lets through per window (windowed pacers). */
+  private get budget(): number {
+    return Math.max(1, Math.floor(this.windowMs! / this.intervalMs + 1e-9));
+  }
+
+  /** Earliest time the next release keeps every span of the last releases within the rate (and the window's budget). */
+  private earliestRelease(now: number): number {
     let earliest = Number.NEGATIVE_INFINITY;
     const known = Math.min(this.releaseCount, historyLength);
     for (let back = 1; back <= known; back++) {
       const at = this.releases[(this.releaseCount - back) % historyLength]! + back * this.intervalMs;
       if (at > earliest) earliest = at;
     }
-    return Math.max(this.pausedUntil, earliest - Math.min(spanSlackMs, this.intervalMs / 4));
+    const slack = Math.min(spanSlackMs, this.intervalMs / 4);
+    if (this.windowMs === undefined) return Math.max(this.pausedUntil, earliest - slack);
+    // Right after a Retry-After nothing is made up: Slack just said our count and its own disagree.
+    const catchUp =
+      now < this.pausedUntil + this.windowMs ? slack : Math.max(slack, Math.floor(this.budget * catchUpShare) * this.intervalMs);
+    return Math.max(this.pausedUntil, earliest - catchUp, this.windowOpens(now));
+  }
+
+  /** When one more call fits the window's budget (infinity while that waits for answers still in flight). */
+  private windowOpens(now: number): number {
+    const windowMs = this.windowMs!;
+    const fastest = Number.isFinite(this.fastestAnswerMs) ? this.fastestAnswerMs : 0;
+    const safety = windowMs * windowSafetyShare;
+    // The latest a call can have reached Slack: its answer less the fastest answer (the way back takes at least that, less
+    // the fastest way there), and never before its release.
+    const leaves = this.live.map((call) =>
+      Number.isNaN(call.answeredAt) ? Number.POSITIVE_INFINITY : Math.max(call.at, call.answeredAt - fastest) + windowMs + safety,
+    );
+    this.live = this.live.filter((_call, index) => leaves[index]! > now);
+    const counted = leaves.filter((leave) => leave > now).sort((left, right) => left - right);
+    if (counted.length < this.budget) return Number.NEGATIVE_INFINITY;
+    return counted[counted.length - this.budget]!;
   }
 
   private reschedule(): void {
@@ -117,7 +181,8 @@ export class MethodPacer {
     this.timer = undefined;
     if (this.waiting.length === 0) return;
     const now = performance.now();
-    const earliest = this.earliestRelease();
+    const earliest = this.earliestRelease(now);
+    if (earliest === Number.POSITIVE_INFINITY) return; // an answer still in flight decides: `answered` pumps again
     if (now < earliest) {
       // Rounded up: a timer may not fire before its time, never early.
       this.timer = setTimeout(() => this.pump(), Math.min(Math.ceil(earliest - now), 2 ** 31 - 1));
@@ -127,7 +192,9 @@ export class MethodPacer {
     if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
     this.releases[this.releaseCount % historyLength] = now;
     this.releaseCount++;
-    waiter.release();
+    const release: Release = { at: now, answeredAt: Number.NaN };
+    if (this.windowMs !== undefined) this.live.push(release);
+    waiter.release(release);
     if (this.waiting.length > 0) this.pump();
   }
 }
@@ -138,6 +205,12 @@ export class Pacers {
     private readonly rates: TierRates,
     /** Fraction by which we stay below the rate, so network jitter never lands N+1 requests in one window. */
     private readonly margin = 0.03,
+    /**
+     * Length of the window Slack counts calls in (a minute; shorter for a time-compressed fake). Given, every method is
+     * paced to its exact budget per window (see MethodPacer) and `margin` is not needed; not given, every window of any
+     * length is kept `margin` below the rate.
+     */
+    private readonly windowMs?: number,
   ) {}
 
   /** Methods whose waiting requests are held at least `minimumMs` from now, longest wait first. */
@@ -152,7 +225,7 @@ export class Pacers {
   for(method: string): MethodPacer {
     let pacer = this.pacers.get(method);
     if (!pacer) {
-      pacer = new MethodPacer(this.intervalOf(methodTiers[method] ?? 3));
+      pacer = new MethodPacer(this.intervalOf(methodTiers[method] ?? 3), this.windowMs);
       this.pacers.set(method, pacer);
     }
     return pacer;
@@ -170,7 +243,7 @@ export class Pacers {
 
   private intervalOf(tier: SlackTier): number {
     const perMinute = this.rates[`tier${tier}`];
-    return perMinute > 0 ? (60_000 / perMinute) * (1 + this.margin) : 0;
+    return perMinute > 0 ? (60_000 / perMinute) * (this.windowMs === undefined ? 1 + this.margin : 1) : 0;
   }
 }
 
