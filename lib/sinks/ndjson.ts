@@ -10,6 +10,7 @@ import { createGzip } from 'node:zlib';
 import { ConfigError, RunError } from '../errors.js';
 import { defineSink, type ComponentStats, type Sink, type SinkContext } from '../stage.js';
 import { createPrivateFile, createTemporaryBeside, modeToKeep, openOwnedFile, replaceFile } from '../files.js';
+import { LineChunk } from './line-chunk.js';
 
 export interface NdjsonSinkOptions {
   /** File path, or `-` / undefined for stdout. A path ending in `.gz` is gzip-compressed. */
@@ -197,14 +198,14 @@ async function writeResumable(
   finalPath: string,
   resume: NdjsonResumeOptions,
   stats: NdjsonSinkStats,
-  lineOf: SinkContext['lineOf'],
+  context: SinkContext | undefined,
 ): Promise<NdjsonSinkStats> {
   const resuming = resume.committedBytes > 0;
   const handle = resuming ? await openOwnedFile(resume.partialPath, 'r+') : await createPartialFile(resume.partialPath, finalPath);
   const intervalMs = resume.intervalMs ?? 1000;
   const repeats = new Map(Object.entries(resume.repeats ?? {}));
   let position = resume.committedBytes;
-  let chunk = '';
+  const chunk = new LineChunk(chunkBytes, context);
   let chunkDocuments = 0;
   let chunkRepeats: string[] = [];
   let documentsInFile = 0;
@@ -218,11 +219,10 @@ async function writeResumable(
     return next;
   };
   const flush = async () => {
-    if (!chunk) return;
-    const buffer = Buffer.from(chunk);
+    const buffer = chunk.take();
+    if (buffer === undefined) return;
     const documentsInChunk = chunkDocuments;
     const repeatedInChunk = chunkRepeats;
-    chunk = '';
     chunkDocuments = 0;
     chunkRepeats = [];
     try {
@@ -269,11 +269,11 @@ async function writeResumable(
     }
     for await (const document of documents) {
       if (timerFailure) throw timerFailure;
-      chunk += (lineOf?.(document) ?? JSON.stringify(document)) + '\n';
+      chunk.addDocument(document);
       chunkDocuments++;
       stats.documents++;
       if (resuming && resume.isRepeat?.(document as { _id?: unknown })) chunkRepeats.push(String((document as { _id?: unknown })._id));
-      if (chunk.length >= chunkBytes) await serially(flush);
+      if (chunk.full) await serially(flush);
       // The timer cannot fire while documents arrive without the event loop turning: check here too.
       if (performance.now() - lastCheckpoint >= intervalMs) await serially(checkpoint);
     }
@@ -302,7 +302,6 @@ async function writeResumable(
 
 export function ndjsonSink(options: NdjsonSinkOptions = {}): Sink<object> {
   const sink = async (documents: AsyncIterable<object>, context?: SinkContext): Promise<NdjsonSinkStats> => {
-    const lineOf = context?.lineOf;
     const toStdout = isStdout(options.path);
     const gzip = options.gzip ?? (!toStdout && options.path!.endsWith('.gz'));
     const stats: NdjsonSinkStats = { documents: 0, bytes: 0, path: toStdout ? '-' : options.path!, closedEarly: false };
@@ -310,7 +309,7 @@ export function ndjsonSink(options: NdjsonSinkOptions = {}): Sink<object> {
     const finalPath = toStdout ? null : resolve(options.path!);
     if (options.resume) {
       if (!finalPath || gzip) throw new TypeError('ndjsonSink: `resume` needs a plain (not gzip) file path');
-      return writeResumable(documents, finalPath, options.resume, stats, lineOf);
+      return writeResumable(documents, finalPath, options.resume, stats, context);
     }
     // A device or a pipe (`/dev/null`, `/dev/full`, a FIFO) is written in place: a file renamed over it would replace it.
     const inPlace = finalPath !== null && (await stat(finalPath).catch(() => null))?.isFile() === false;
@@ -343,10 +342,8 @@ export function ndjsonSink(options: NdjsonSinkOptions = {}): Sink<object> {
     destination.on('close', wake);
     if (compressor) destination.on('error', remember);
 
-    async function write(chunk: string): Promise<void> {
+    async function write(buffer: Buffer): Promise<void> {
       if (streamError) throw streamError;
-      // The stream would make this Buffer itself; made here, its length is the byte count without a second pass.
-      const buffer = Buffer.from(chunk);
       stats.bytes += buffer.length;
       if (!head.write(buffer)) {
         if (head.destroyed || destination.destroyed) streamError ??= closedStreamError();
@@ -356,16 +353,14 @@ export function ndjsonSink(options: NdjsonSinkOptions = {}): Sink<object> {
     }
 
     try {
-      let chunk = '';
+      const chunk = new LineChunk(chunkBytes, context);
       for await (const document of documents) {
-        chunk += (lineOf?.(document) ?? JSON.stringify(document)) + '\n';
+        chunk.addDocument(document);
         stats.documents++;
-        if (chunk.length >= chunkBytes) {
-          await write(chunk);
-          chunk = '';
-        }
+        if (chunk.full) await write(chunk.take()!);
       }
-      if (chunk) await write(chunk);
+      const last = chunk.take();
+      if (last) await write(last);
       if (fileStream || compressor) {
         head.end();
         await finished(destination === process.stdout ? head : destination);
