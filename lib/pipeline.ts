@@ -146,6 +146,7 @@ export async function pipeline<T>(
     const offloaded = hashInWorker(fused, steps, [hashing, countByType], markSourceDone);
     stream = offloaded.stream;
     context.lineOf = offloaded.lineOf;
+    context.lineBytesOf = offloaded.lineBytesOf;
   } else {
     stream = runSteps(fused, [...steps, countByType], markSourceDone);
     // The last stage's line is the sink's only when nothing but counting runs between them (its step is fused last).

@@ -88,6 +88,11 @@ export interface SinkContext {
    * instead of serialising.
    */
   lineOf?: (document: object) => string | undefined;
+  /**
+   * The same line already encoded as UTF-8 (the hashing worker thread encodes its lines); undefined otherwise. A sink
+   * writing bytes may copy these instead of encoding the line.
+   */
+  lineBytesOf?: (document: object) => Uint8Array | undefined;
 }
 
 /** A sink consumes documents and resolves with its statistics once everything is durably written. */

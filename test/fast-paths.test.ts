@@ -39,7 +39,11 @@ function convertWorkspace(): AnyDocument[] {
     for (const replies of channel.replies.values())
       for (const reply of replies) documents.push(toMessageDocument(reply, channel.info, workspace.team.url));
   }
-  return [...documents, ...documents.slice(100, 160).map((document) => structuredClone(document))];
+  // Text in every UTF-8 length class, and one line larger than the sink's 64 KB chunk.
+  const message = documents.find((document) => document.type === 'message')!;
+  const scripts = { ...structuredClone(message), _id: 'scripts', text: 'é € 漢字 😀 \ud800 "q" \t'.repeat(20) };
+  const huge = { ...structuredClone(message), _id: 'huge', text: '😀€é ascii '.repeat(20_000) };
+  return [...documents, scripts, huge, ...documents.slice(100, 160).map((document) => structuredClone(document))] as AnyDocument[];
 }
 
 async function* fresh(documents: AnyDocument[]): AsyncIterable<AnyDocument> {
@@ -102,6 +106,20 @@ t.test('fused stages and the worker thread write byte-identical NDJSON, same has
   }
   t.ok((plain.stats.stages.dedupe as { duplicates: number }).duplicates >= 60, 'the repeats were dropped');
 
+  // Independently of the sink's encoding: the bytes are the UTF-8 of lines each of which is JSON.stringify of itself.
+  const text = plain.bytes.toString('utf8');
+  t.ok(Buffer.from(text).equals(plain.bytes), 'valid UTF-8 throughout');
+  const written = text.trimEnd().split('\n');
+  t.equal(written.filter((line) => JSON.stringify(JSON.parse(line)) !== line).length, 0, 'every line is one JSON document as written');
+  t.ok(
+    written.some((line) => line.includes('漢字 😀') && line.startsWith('{')),
+    'text in every script came through',
+  );
+  t.ok(
+    written.some((line) => line.length > 200_000),
+    'the line larger than a chunk came through whole',
+  );
+
   // The hash of every written line is sha256 of stable-stringify of its content fields: the contract.
   const lines = fused.bytes.toString('utf8').trimEnd().split('\n');
   const wrong = lines.filter((line) => {
@@ -146,6 +164,8 @@ t.test('on the worker path a failure (in the worker thread, in the source) fails
   const failures: Array<[string, () => AnyDocument, RegExp]> = [
     // JSON cannot represent a BigInt: contentHash throws inside the worker thread, after earlier batches were written.
     ['worker', () => ({ ...documents[1500]!, reply_count: 10n }) as unknown as AnyDocument, /BigInt/],
+    // A function cannot cross to the worker thread: the batch fails on this thread, after the batches before it.
+    ['main thread', () => ({ ...documents[1500]!, reply_count: () => 10 }) as unknown as AnyDocument, /could not be cloned/],
     [
       'source',
       () => {
@@ -174,8 +194,6 @@ t.test('on the worker path a sink that stops reading early ends the run (the wor
   };
   const stats = await pipeline(fresh(documents), stages, firstTen, { worker: true });
   t.strictSame(stats.sink, { read: 10 });
-  t.ok(
-    seen.every((line) => (JSON.parse(line) as { content_hash?: unknown }).content_hash !== undefined),
-    'the sink got each line',
-  );
+  const { plain } = await runEachShapeOnce();
+  t.strictSame(seen, plain.bytes.toString('utf8').split('\n').slice(0, 10), 'the sink got each line, as the plain path writes it');
 });

@@ -1,48 +1,71 @@
-// Worker thread of hashInWorker: the content hash and the JSON line of every document of a batch, in order.
+// Worker thread of hashInWorker: the content hash and the JSON line (UTF-8) of every document of a batch, in order.
 
-import { deserialize } from 'node:v8';
+import { DefaultDeserializer } from 'node:v8';
 import { parentPort } from 'node:worker_threads';
 import { contentHashLength as hashLength, hashDocument } from '../content-hash.js';
 
 export interface HashBatch {
   id: number;
-  /** The batch's documents, by v8.serialize. */
+  /** How many documents `documents` holds. */
+  count: number;
+  /** The batch's documents, one after another, by v8's DefaultSerializer (a header, then one value per document). */
   documents: Uint8Array;
 }
 
 /**
- * A batch's answer as three flat values instead of two arrays of strings (one clone each, not one per document): the
- * lines back to back with where each ends, and the 43-character hashes back to back (a tombstone's slot is blank).
+ * A batch's answer as flat values instead of arrays of strings (one transfer or clone each, not one per document): the
+ * lines encoded as UTF-8 back to back with the byte offset where each ends (the sink copies bytes, the main thread
+ * never encodes), and the 43-character hashes back to back (a tombstone's slot is blank).
  */
 export type HashResult =
-  | { id: number; lines: string; lineEnds: Int32Array; hashes: string; hashed: Uint8Array }
+  | { id: number; bytes: Uint8Array; byteEnds: Int32Array; hashes: string; hashed: Uint8Array }
   | { id: number; error: { name: string; message: string } };
 
 const blankHash = ' '.repeat(hashLength);
+/** Lines are encoded here as they are made; kept across batches. */
+let scratch = Buffer.allocUnsafeSlow(256 * 1024);
 
-parentPort!.on('message', ({ id, documents: serialized }: HashBatch) => {
+/** Room for `bytes` more after `used` bytes of the scratch buffer. */
+function ensureRoom(used: number, bytes: number): void {
+  if (used + bytes <= scratch.length) return;
+  const grown = Buffer.allocUnsafeSlow(Math.max(scratch.length * 2, used + bytes));
+  scratch.copy(grown, 0, 0, used);
+  scratch = grown;
+}
+
+parentPort!.on('message', ({ id, count, documents: serialized }: HashBatch) => {
   try {
-    const documents = deserialize(serialized) as Array<Record<string, unknown>>;
-    const lineEnds = new Int32Array(documents.length);
-    const hashed = new Uint8Array(documents.length);
-    let lines = '';
+    const reader = new DefaultDeserializer(serialized);
+    reader.readHeader();
+    const byteEnds = new Int32Array(count);
+    const hashed = new Uint8Array(count);
     let hashes = '';
-    for (let index = 0; index < documents.length; index++) {
-      const document = documents[index]!;
+    let used = 0;
+    // One document at a time, its line encoded at once: nothing of the batch but its bytes outlives the iteration.
+    for (let index = 0; index < count; index++) {
+      const document = reader.readValue() as Record<string, unknown>;
+      let line: string;
       // Tombstones are not hashed (as dedupe leaves them): their line is written as they are.
       if (document.type === 'tombstone') {
         hashes += blankHash;
-        lines += JSON.stringify(document);
+        line = JSON.stringify(document);
       } else {
         // The line in the order dedupe emits (canonical), so both paths write the same bytes.
         const result = hashDocument(document);
         hashed[index] = 1;
         hashes += result.document.content_hash as string;
-        lines += result.line ?? JSON.stringify(result.document);
+        line = result.line ?? JSON.stringify(result.document);
       }
-      lineEnds[index] = lines.length;
+      // At most 3 UTF-8 bytes per UTF-16 code unit.
+      ensureRoom(used, line.length * 3);
+      used += scratch.write(line, used);
+      byteEnds[index] = used;
     }
-    parentPort!.postMessage({ id, lines, lineEnds, hashes, hashed } satisfies HashResult, [lineEnds.buffer, hashed.buffer]);
+    // Copied to a buffer of the exact size: a transferred buffer counts as external memory, and oversized ones made V8
+    // collect more often.
+    const bytes = new Uint8Array(used);
+    bytes.set(scratch.subarray(0, used));
+    parentPort!.postMessage({ id, bytes, byteEnds, hashes, hashed } satisfies HashResult, [bytes.buffer, byteEnds.buffer, hashed.buffer]);
   } catch (error) {
     const { name, message } = error instanceof Error ? error : new Error(String(error));
     parentPort!.postMessage({ id, error: { name, message } } satisfies HashResult);

@@ -1,6 +1,6 @@
 // Hashing and serialization on a second core: batches of documents go to a worker thread and come back in order with hash and line.
 
-import { serialize } from 'node:v8';
+import { DefaultSerializer } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { applySteps, type DocumentStep } from '../document-step.js';
 import { contentHashLength as hashLength } from '../content-hash.js';
@@ -15,9 +15,10 @@ export interface WorkerHashOptions {
   batchesInFlight?: number;
 }
 
-/** The JSON line of the document handed to the sink last, as the worker wrote it (see SinkContext.lineOf). */
-export interface LineOf {
-  (document: object): string | undefined;
+/** The JSON line of the document handed to the sink last, as the worker wrote it (see SinkContext.lineOf, lineBytesOf). */
+export interface WorkerLines {
+  lineOf(document: object): string | undefined;
+  lineBytesOf(document: object): Uint8Array | undefined;
 }
 
 /**
@@ -33,10 +34,15 @@ export function hashInWorker(
   after: readonly AnyStep[],
   onEnd?: () => void,
   options: WorkerHashOptions = {},
-): { stream: AsyncIterable<any>; lineOf: LineOf } {
+): { stream: AsyncIterable<any> } & WorkerLines {
+  // The line of the document yielded last: bytes[lineStart, lineEnd) of its batch, unless a step replaced the document.
   let lastDocument: object | undefined;
-  let lastLine: string | undefined;
-  const lineOf: LineOf = (document) => (document === lastDocument ? lastLine : undefined);
+  let bytes: Buffer | undefined;
+  let lineStart = 0;
+  let lineEnd = -1;
+  const lineOf = (document: object) =>
+    document === lastDocument && lineEnd >= 0 ? bytes!.toString('utf8', lineStart, lineEnd) : undefined;
+  const lineBytesOf = (document: object) => (document === lastDocument && lineEnd >= 0 ? bytes!.subarray(lineStart, lineEnd) : undefined);
 
   async function* stream(): AsyncGenerator<any> {
     const batchSize = options.batchSize ?? 256;
@@ -58,14 +64,13 @@ export function hashInWorker(
     worker.on('exit', (code) => failAll(new Error(`the hashing worker thread exited (code ${code})`)));
 
     let nextId = 0;
-    const send = (batch: object[]): Promise<HashResult> =>
+    const send = (serializer: DefaultSerializer, count: number): Promise<HashResult> =>
       new Promise<HashResult>((resolve, reject) => {
         if (failure !== null) return reject(failure);
         const id = nextId++;
         waiting.set(id, { resolve, reject });
-        // v8.serialize and a transferred buffer cost this thread less than postMessage's own clone of the objects.
-        const serialized = serialize(batch);
-        worker.postMessage({ id, documents: serialized } satisfies HashBatch, [serialized.buffer]);
+        const serialized = serializer.releaseBuffer();
+        worker.postMessage({ id, count, documents: serialized } satisfies HashBatch, [serialized.buffer]);
       });
 
     const input = documents[Symbol.asyncIterator]();
@@ -73,6 +78,12 @@ export function hashInWorker(
     const inFlight: Array<{ batch: object[]; result: Promise<HashResult> }> = [];
     const fill = async () => {
       const batch: object[] = [];
+      // Each document is serialised as it arrives (still in the cache) rather than the batch at once, and the worker
+      // reads them back one by one, so it never holds a whole batch of objects. A transferred buffer costs this
+      // thread less than postMessage's own clone of the objects.
+      const serializer = new DefaultSerializer();
+      serializer.writeHeader();
+      let unserializable: unknown = null;
       while (batch.length < batchSize) {
         const next = await input.next();
         if (next.done) {
@@ -81,10 +92,18 @@ export function hashInWorker(
         }
         let document = applySteps(next.value, before);
         if (document instanceof Promise) document = await document;
-        if (document !== undefined) batch.push(document as object);
+        if (document === undefined) continue;
+        try {
+          serializer.writeValue(document);
+        } catch (error) {
+          // Reported when this batch's turn comes, after the documents before it.
+          unserializable = error;
+          break;
+        }
+        batch.push(document as object);
       }
-      if (batch.length === 0) return;
-      const result = send(batch);
+      if (batch.length === 0 && unserializable === null) return;
+      const result = unserializable === null ? send(serializer, batch.length) : Promise.reject(unserializable);
       // A batch failing while earlier ones are still being yielded is reported when its turn comes.
       result.catch(() => {});
       inFlight.push({ batch, result });
@@ -98,31 +117,34 @@ export function hashInWorker(
         const result = await head.result;
         if ('error' in result) throw Object.assign(new Error(result.error.message), { name: result.error.name });
         const { batch } = head;
-        const { lines, lineEnds, hashes, hashed } = result;
-        let lineStart = 0;
+        const { byteEnds, hashes, hashed } = result;
+        const batchBytes = Buffer.from(result.bytes.buffer, result.bytes.byteOffset, result.bytes.byteLength);
+        let start = 0;
         for (let index = 0; index < batch.length; index++) {
           const original: any = batch[index];
           if (hashed[index] === 1) original.content_hash = hashes.slice(index * hashLength, (index + 1) * hashLength);
-          const lineEnd = lineEnds[index]!;
+          const end = byteEnds[index]!;
           let document = applySteps(original, after);
           if (document instanceof Promise) document = await document;
-          const start = lineStart;
-          lineStart = lineEnd;
+          const documentStart = start;
+          start = end;
           if (document === undefined) continue;
           lastDocument = document as object;
+          bytes = batchBytes;
+          lineStart = documentStart;
           // A step that put another document in its place makes the worker's line stale.
-          lastLine = document === original ? lines.slice(start, lineEnd) : undefined;
+          lineEnd = document === original ? end : -1;
           yield document;
         }
       }
       onEnd?.();
     } finally {
-      lastDocument = lastLine = undefined;
+      lastDocument = bytes = undefined;
       worker.removeAllListeners('exit');
       await worker.terminate();
       if (!inputDone) await input.return?.(undefined);
     }
   }
 
-  return { stream: stream(), lineOf };
+  return { stream: stream(), lineOf, lineBytesOf };
 }
