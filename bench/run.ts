@@ -388,7 +388,11 @@ Every run loads the templates first (≈ 10 MB of JSON, only the raw fields the 
 Where the time goes (CPU profiles, \`node --cpu-prof\`): the generator (the source's converters) is most of the floor;
 the pipeline adds enrich (~1 µs), the rules, and dedupe's canonical form plus sha256. \`pipeline()\` runs the three
 stages fused in one loop (\`lib/document-step.ts\`: one iterator instead of four async generators), and the NDJSON
-sink counts bytes from the Buffer it writes and waits for drain without an AbortController per chunk. \`dedupe\`
+sink encodes each line as UTF-8 straight into its chunk's Buffer (\`lib/sinks/line-chunk.ts\`) and waits for drain
+without an AbortController per chunk. Joining the lines of a chunk into one string and encoding that, as the floor does
+(\`stream.write(string)\`), cost 3.8 µs per 680-character line (V8 first flattens the string built by \`+=\`); encoding
+each line into the Buffer costs 0.35 µs. The floor keeps the straightforward string chunks, so about 3 µs per document
+of the pipeline's ratio is this better write, not less work. \`dedupe\`
 copies the content fields into an object in sorted key order (one generated literal per document shape), native
 \`JSON.stringify\` writes it — the same bytes as fast-json-stable-stringify — and sha256 hashes that text. The document
 dedupe emits is that copy plus \`_timestamp\` and \`content_hash\` (canonical field order), so its JSON line is the
@@ -396,12 +400,16 @@ hashed text with those two members appended: the sink writes it as it is (\`Sink
 serialised once, as in the floor. The hash is today's: no state version bump, no migration, and the written bytes are
 exactly the hashed bytes plus the two excluded fields.
 
-The worker variant (\`pipeline(…, { worker: true })\`) sends batches of 256 documents (\`v8.serialize\`, at most 4
-batches in flight) to a worker thread that hashes and writes the JSON lines; the sink writes those lines. It needs a free
-second core: "main thread" below is the main thread's own CPU (Linux /proc), and floor CPU over it is the ratio this
-variant reaches when the worker thread has a core to itself. The main thread still generates, enriches, filters and
-serialises each document for the transfer (about one \`JSON.stringify\`), which is why it stays near the floor's cost
-rather than well below it.
+The worker variant (\`pipeline(…, { worker: true })\`) serialises each document with V8's serializer as it arrives
+(in segments of 32, 256 to a batch, at most 4 batches in flight); the worker thread reads them back one at a time,
+hashes them and encodes their JSON lines as UTF-8, and the sink copies those bytes. "Main thread" below is the main
+thread's own CPU (Linux /proc): floor CPU over it is the ratio this variant would reach if the worker thread, the
+garbage collectors of two V8 isolates and the file writes all had cores of their own. On two cores they do not: the
+main thread still generates, enriches, filters and serialises every document (the serializer costs about what the
+floor's \`JSON.stringify\` does), so it stays near the floor's own cost, and the process as a whole uses about 1.7–2×
+the floor's CPU time (CPU column), part of it V8's parallel scavenges on its helper threads. Measured with
+\`--cpu-prof\` and \`--trace-gc-nvp\`; reaching 1.0 needs the main thread well under the floor, i.e. enrich and the
+rules on the worker too (with name lookups answered by the main thread) — not built.
 
 Main-thread CPU ratio per size (floor main thread ÷ subject main thread, median and min–max):
 ${[
