@@ -6,10 +6,14 @@ import { contentHashLength as hashLength, hashDocument } from '../content-hash.j
 
 export interface HashBatch {
   id: number;
-  /** How many documents `documents` holds. */
+  /** Documents in the batch. */
   count: number;
-  /** The batch's documents, one after another, by v8's DefaultSerializer (a header, then one value per document). */
-  documents: Uint8Array;
+  /**
+   * The batch's documents in segments of `segmentSize` (the last may be shorter), each by v8's DefaultSerializer: a
+   * header, then one value per document.
+   */
+  segments: Uint8Array[];
+  segmentSize: number;
 }
 
 /**
@@ -33,17 +37,20 @@ function ensureRoom(used: number, bytes: number): void {
   scratch = grown;
 }
 
-parentPort!.on('message', ({ id, count, documents: serialized }: HashBatch) => {
+parentPort!.on('message', ({ id, count, segments, segmentSize }: HashBatch) => {
   try {
-    const reader = new DefaultDeserializer(serialized);
-    reader.readHeader();
     const byteEnds = new Int32Array(count);
     const hashed = new Uint8Array(count);
     let hashes = '';
     let used = 0;
-    // One document at a time, its line encoded at once: nothing of the batch but its bytes outlives the iteration.
+    let reader: DefaultDeserializer | undefined;
+    // One document at a time, its line encoded at once; a deserializer keeps what it read, hence one per segment.
     for (let index = 0; index < count; index++) {
-      const document = reader.readValue() as Record<string, unknown>;
+      if (index % segmentSize === 0) {
+        reader = new DefaultDeserializer(segments[index / segmentSize]!);
+        reader.readHeader();
+      }
+      const document = reader!.readValue() as Record<string, unknown>;
       let line: string;
       // Tombstones are not hashed (as dedupe leaves them): their line is written as they are.
       if (document.type === 'tombstone') {

@@ -8,6 +8,42 @@ import type { HashBatch, HashResult } from './worker-hash-thread.js';
 
 type AnyStep = DocumentStep<any, any>;
 
+/** Documents per serialised segment of a batch (see SerializedBatch). */
+const segmentSize = 32;
+
+/**
+ * A batch being filled: its documents, and the same documents serialised by V8's serializer as each arrives (still in
+ * the cache), rather than the whole batch at once. A transferred buffer costs this thread less than postMessage's own
+ * clone of the objects. A (de)serializer keeps every object it has seen: segments of `segmentSize` documents let the
+ * worker drop documents as it goes.
+ */
+class SerializedBatch {
+  readonly documents: object[] = [];
+  private readonly segments: Buffer[] = [];
+  private serializer: DefaultSerializer | undefined;
+
+  /** Throws what the serializer throws for a value that cannot cross threads (a function, a symbol). */
+  add(document: object): void {
+    if (this.serializer === undefined) {
+      this.serializer = new DefaultSerializer();
+      this.serializer.writeHeader();
+    }
+    this.serializer.writeValue(document);
+    this.documents.push(document);
+    if (this.documents.length % segmentSize === 0) this.endSegment();
+  }
+
+  finish(): Buffer[] {
+    this.endSegment();
+    return this.segments;
+  }
+
+  private endSegment(): void {
+    if (this.serializer !== undefined) this.segments.push(this.serializer.releaseBuffer());
+    this.serializer = undefined;
+  }
+}
+
 export interface WorkerHashOptions {
   /** Documents per message to the worker; default 256. */
   batchSize?: number;
@@ -64,27 +100,26 @@ export function hashInWorker(
     worker.on('exit', (code) => failAll(new Error(`the hashing worker thread exited (code ${code})`)));
 
     let nextId = 0;
-    const send = (serializer: DefaultSerializer, count: number): Promise<HashResult> =>
+    const send = (batch: SerializedBatch): Promise<HashResult> =>
       new Promise<HashResult>((resolve, reject) => {
         if (failure !== null) return reject(failure);
         const id = nextId++;
         waiting.set(id, { resolve, reject });
-        const serialized = serializer.releaseBuffer();
-        worker.postMessage({ id, count, documents: serialized } satisfies HashBatch, [serialized.buffer]);
+        const segments = batch.finish();
+        const message: HashBatch = { id, count: batch.documents.length, segments, segmentSize };
+        worker.postMessage(
+          message,
+          segments.map((segment) => segment.buffer as ArrayBuffer),
+        );
       });
 
     const input = documents[Symbol.asyncIterator]();
     let inputDone = false;
     const inFlight: Array<{ batch: object[]; result: Promise<HashResult> }> = [];
     const fill = async () => {
-      const batch: object[] = [];
-      // Each document is serialised as it arrives (still in the cache) rather than the batch at once, and the worker
-      // reads them back one by one, so it never holds a whole batch of objects. A transferred buffer costs this
-      // thread less than postMessage's own clone of the objects.
-      const serializer = new DefaultSerializer();
-      serializer.writeHeader();
+      const batch = new SerializedBatch();
       let unserializable: unknown = null;
-      while (batch.length < batchSize) {
+      while (batch.documents.length < batchSize) {
         const next = await input.next();
         if (next.done) {
           inputDone = true;
@@ -94,19 +129,18 @@ export function hashInWorker(
         if (document instanceof Promise) document = await document;
         if (document === undefined) continue;
         try {
-          serializer.writeValue(document);
+          batch.add(document as object);
         } catch (error) {
           // Reported when this batch's turn comes, after the documents before it.
           unserializable = error;
           break;
         }
-        batch.push(document as object);
       }
-      if (batch.length === 0 && unserializable === null) return;
-      const result = unserializable === null ? send(serializer, batch.length) : Promise.reject(unserializable);
+      if (batch.documents.length === 0 && unserializable === null) return;
+      const result = unserializable === null ? send(batch) : Promise.reject(unserializable);
       // A batch failing while earlier ones are still being yielded is reported when its turn comes.
       result.catch(() => {});
-      inFlight.push({ batch, result });
+      inFlight.push({ batch: batch.documents, result });
     };
 
     try {
