@@ -134,7 +134,7 @@ t.test('with a known window, no window as Slack counts can hold more than the bu
   const calls = released.map((call) => ({ at: call.at, latestArrival: call.answeredAt - fastest }));
   const most = mostInOneWindow(calls, windowMs);
   t.ok(most <= budget, `at most ${budget} calls can share a window (${most})`);
-  t.ok(most >= budget - 1, `the budget is used, not just never approached (${most})`);
+  t.ok(most > budget / 2, `the budget is used, not just never approached (${most})`);
 });
 
 t.test('with a known window, calls still in flight count against it: the next call waits for an answer', async (t) => {
@@ -155,20 +155,21 @@ t.test('with a known window, calls still in flight count against it: the next ca
   pacer.answered(release);
 });
 
-t.test('with a known window, a stall is made up by at most a tenth of the budget, then the rate holds again', async (t) => {
+t.test('with a known window, a stall is made up by at most half the budget at once, then the rate holds again', async (t) => {
   const intervalMs = 10;
-  const pacer = new MethodPacer(intervalMs, 200); // a budget of 20 per window, catch-up of 2
+  const allowance = 10; // half of the budget of 20 per 200 ms window
+  const pacer = new MethodPacer(intervalMs, 200);
   const releases: number[] = [];
   for (let index = 0; index < 3; index++) {
     const release = await pacer.acquire();
     pacer.answered(release);
     releases.push(release.at);
   }
-  // A stall far longer than the catch-up allowance.
-  const stalledUntil = performance.now() + 80;
+  // A stall far longer than the allowance.
+  const stalledUntil = performance.now() + 150;
   while (performance.now() < stalledUntil);
   const after = await Promise.all(
-    Array.from({ length: 6 }, () =>
+    Array.from({ length: 14 }, () =>
       pacer.acquire().then((release) => {
         pacer.answered(release);
         return release.at;
@@ -176,12 +177,12 @@ t.test('with a known window, a stall is made up by at most a tenth of the budget
     ),
   );
   const all = [...releases, ...after];
-  // Every span of k + 1 releases is at least k intervals less the allowance (2 intervals), never less.
+  // Every span of k + 1 releases is at least k intervals less the allowance, never less.
   for (let first = 0; first < all.length; first++) {
     for (let last = first + 1; last < all.length; last++) {
       const span = all[last]! - all[first]!;
-      if (span < (last - first - 2) * intervalMs - 1) t.fail(`releases ${first}..${last} span only ${span.toFixed(1)} ms`);
+      if (span < (last - first - allowance) * intervalMs - 1) t.fail(`releases ${first}..${last} span only ${span.toFixed(1)} ms`);
     }
   }
-  t.pass('no burst beyond the catch-up allowance');
+  t.pass('no burst beyond the allowance');
 });

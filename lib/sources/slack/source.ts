@@ -162,8 +162,12 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
       const decisions = options.state
         ? new IncrementalDecisions({ ...context, state: options.state }, { nowSeconds, activeThreadDays: options.activeThreadDays ?? 30 })
         : undefined;
+      // The first users page is read while the conversations are listed: both only wait for auth.test.
+      const users = listUsers(context);
+      const firstUsers = users.next();
+      firstUsers.catch(() => {}); // awaited below, unless listing the conversations failed first
       const channels = await selectChannels(context, options, types, conversationNames);
-      for await (const users of listUsers(context)) if (options.syncUsers !== false) yield* users;
+      for (let page = await firstUsers; !page.done; page = await users.next()) if (options.syncUsers !== false) yield* page.value;
 
       selectedCount = channels.length;
       // Every channel document comes before any message, so enrich can name every #channel mention whatever order
