@@ -449,7 +449,9 @@ change), so its cost did not grow; library stages still compose with ix's \`pipe
 Fake Slack, ${slack?.size ?? ''} workspace (${json(slack?.workspace)}), tiers ×${slack?.scale ?? 60}
 (Tier 2 = ${(20 * (slack?.scale ?? 60)) / 60}/s, Tier 3 = ${(50 * (slack?.scale ?? 60)) / 60}/s),
 ${slack?.latencyMs ?? 20} ms latency per response. slackSource with \`fetchLastNDays: 0\` (all history), threads on,
-the public channels the bot is in, \`tierRates\` ×${slack?.scale ?? 60}, into a null sink.
+the public channels the bot is in, \`tierRates\` ×${slack?.scale ?? 60} and \`rateWindowMs\` ${60_000 / (slack?.scale ?? 60)}
+(the fake's minute: the client spends each method's exact budget per window, counted as the fake sees calls arrive),
+into a null sink.
 
 Floor: for each method, the fewest calls at the largest page sizes (users ⌈users/999⌉, conversations.list pages,
 history ⌈messages/999⌉ per channel, one replies call per thread, ⌈replies/999⌉) divided by that method's scaled rate.

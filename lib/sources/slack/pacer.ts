@@ -39,10 +39,8 @@ const spanSlackMs = 5;
  * machine, 5–22 calls at 50 a second); the window's budget still holds.
  */
 const catchUpShare = 0.5;
-/** With a known window: a call is counted until this share of a window after the latest time it can have reached Slack. */
+/** With a known window: a call is counted until this share of a window after its answer (clock granularity). */
 const windowSafetyShare = 0.002;
-/** With a known window: a fastest answer up to this share of a window is believed as a lower bound of the way back. */
-const trustedFastestShare = 0.05;
 
 /** One call let go by a pacer: when, and (once `MethodPacer.answered` was told) when its answer came. */
 export interface Release {
@@ -59,9 +57,10 @@ export interface Release {
  *
  * With `windowMs` (Slack counts each method's calls per minute; a time-compressed fake per shorter window) the budget is
  * exact instead: at most `windowMs / intervalMs` calls in any window *as Slack sees them*. A call is counted from its
- * release until the latest time it can have arrived — its answer's time less the fastest answer seen — is a window
- * old; a call still in flight is counted. So a call held up on its way (measured: 155 ms behind a stalled event loop)
- * cannot put one call too many in a window, spacing needs no margin, and half the budget may make up for a stall.
+ * release until its answer (the latest it can have reached Slack) is a window old; a call still in flight is counted.
+ * So a call held up on its way (measured: 155 ms behind a stalled event loop, 13 s in a starved process) cannot put
+ * one call too many in a window, spacing needs no margin, and half the budget may make up for a stall. The price is
+ * one answer's time per window (about 2 % at 20 ms per answer in a one-second window, nothing at Slack's minute).
  */
 export class MethodPacer {
   private readonly releases = new Float64Array(historyLength).fill(Number.NEGATIVE_INFINITY);
@@ -71,8 +70,6 @@ export class MethodPacer {
   private timer: NodeJS.Timeout | undefined;
   /** Windowed: calls that may still be inside Slack's window, in release order. */
   private live: Release[] = [];
-  private fastestAnswerMs = Number.POSITIVE_INFINITY;
-  private firstAnswerAt = Number.POSITIVE_INFINITY;
 
   constructor(
     private intervalMs: number,
@@ -105,8 +102,6 @@ export class MethodPacer {
   answered(release: Release, now = performance.now()): void {
     if (!Number.isNaN(release.answeredAt)) return;
     release.answeredAt = now;
-    this.fastestAnswerMs = Math.min(this.fastestAnswerMs, now - release.at);
-    this.firstAnswerAt = Math.min(this.firstAnswerAt, now);
     if (this.windowMs !== undefined && this.waiting.length > 0) {
       if (this.timer !== undefined) this.reschedule();
       else this.pump();
@@ -162,16 +157,10 @@ export class MethodPacer {
   /** When one more call fits the window's budget (infinity while that waits for answers still in flight). */
   private windowOpens(now: number): number {
     const windowMs = this.windowMs!;
-    // The fastest answer bounds the way back only once it was fast and a window of answers has been seen: the first
-    // ones may all have been stuck on their way out (a burst, a starved process; measured: 30 ms to 13 s), and then a
-    // call may have reached Slack just before its answer.
-    const trusted = now >= this.firstAnswerAt + windowMs && this.fastestAnswerMs <= windowMs * trustedFastestShare;
-    const fastest = trusted ? this.fastestAnswerMs : 0;
     const safety = windowMs * windowSafetyShare;
-    // The latest a call can have reached Slack: its answer less the fastest answer (the way back takes at least that, less
-    // the fastest way there), and never before its release.
+    // A call reached Slack before its answer came back: that is the latest it can count in Slack's window.
     const leaves = this.live.map((call) =>
-      Number.isNaN(call.answeredAt) ? Number.POSITIVE_INFINITY : Math.max(call.at, call.answeredAt - fastest) + windowMs + safety,
+      Number.isNaN(call.answeredAt) ? Number.POSITIVE_INFINITY : call.answeredAt + windowMs + safety,
     );
     this.live = this.live.filter((_call, index) => leaves[index]! > now);
     const counted = leaves.filter((leave) => leave > now).sort((left, right) => left - right);
