@@ -54,7 +54,9 @@ const cpuNodeFlags = ['--max-old-space-size=128'];
 const cpu = (variant: string, count: number, extra: string[] = []) =>
   runFigure('cpu-pipeline', ['--templates', templatesPath, '--variant', variant, '--count', String(count), ...extra], cpuNodeFlags);
 /** Floor and pipeline in alternating rounds, each run its own process (bench/cpu-pipeline.ts). */
-const cpuRounds = (count: number) => cpu('rounds', count, ['--rounds', '3', '--variants', cpuVariants.join(',')]);
+/** Five rounds at the small size, whose runs are short enough for load that comes and goes to move single rounds; three at the large. */
+const cpuRounds = (count: number, rounds: number) =>
+  cpu('rounds', count, ['--rounds', String(rounds), '--variants', cpuVariants.join(',')]);
 const cpuVariants = ['pipeline', 'worker'];
 const quickFlag = quick ? ['--quick'] : [];
 
@@ -79,8 +81,8 @@ async function archiveFigures(): Promise<Record<string, Result>> {
 let results: Record<string, Result>;
 try {
   results = {
-    cpuSmall: await cpuRounds(sizes.small),
-    cpuLarge: await cpuRounds(sizes.large),
+    cpuSmall: await cpuRounds(sizes.small, 5),
+    cpuLarge: await cpuRounds(sizes.large, 3),
     stages: await cpu('stages', sizes.stages),
     slack: await runFigure('slack-bound', quickFlag),
     slackThreads: await runFigure('slack-bound', ['--variant', 'threads-latency', ...quickFlag]),
@@ -371,8 +373,8 @@ dedupe(), ndjsonSink({ path }))\` with four rules (include one author, exclude a
 regex). Floor: the same generator, \`JSON.stringify\` of every document, written in the same 64 KB chunks with the same
 drain/fsync pattern. docs/s counts input documents for both.
 
-Each size runs floor and ${cpuVariants.join(', ')} in ${cpuSmall?.rounds ?? 3} alternating rounds, each run its own process
-(the order rotates every round). Ratio = the round's docs/s over the same round's floor docs/s; CPU = floor CPU seconds over the subject's
+Each size runs floor and ${cpuVariants.join(', ')} in alternating rounds
+(${cpuSmall?.rounds ?? 5} at ${number(sizes.small)}, ${cpuLarge?.rounds ?? 3} at ${number(sizes.large)}), each run its own process (the order rotates every round). Ratio = the round's docs/s over the same round's floor docs/s; CPU = floor CPU seconds over the subject's
 (process.cpuUsage, all threads): median and (min–max) over the rounds.
 
 | size | run | docs/s median (min–max) | seconds per round | CPU seconds per round | written | peak RSS median |
