@@ -1,7 +1,7 @@
 // slackSource(): users, channels, messages and thread replies of a workspace as one stream, composed from per-entity streams.
 
 import { setMaxListeners } from 'node:events';
-import { compareTs, type AnyDocument, type MessageDocument } from '../../documents.js';
+import { compareTs, type AnyDocument, type MessageDocument, type UserDocument } from '../../documents.js';
 import { silentLogger, type Logger } from '../../log.js';
 import type { ComponentStats, Source, SourceReport } from '../../stage.js';
 import type { StateStore } from '../../state/store.js';
@@ -162,12 +162,8 @@ export function slackSource(options: SlackSourceOptions): SlackSource {
       const decisions = options.state
         ? new IncrementalDecisions({ ...context, state: options.state }, { nowSeconds, activeThreadDays: options.activeThreadDays ?? 30 })
         : undefined;
-      // The first users page is read while the conversations are listed: both only wait for auth.test.
-      const users = listUsers(context);
-      const firstUsers = users.next();
-      firstUsers.catch(() => {}); // awaited below, unless listing the conversations failed first
-      const channels = await selectChannels(context, options, types, conversationNames);
-      for (let page = await firstUsers; !page.done; page = await users.next()) if (options.syncUsers !== false) yield* page.value;
+      const selecting = () => selectChannels(context, options, types, conversationNames);
+      const channels = yield* usersWhileSelecting(listUsers(context), options.syncUsers !== false, selecting);
 
       selectedCount = channels.length;
       // Every channel document comes before any message, so enrich can name every #channel mention whatever order
@@ -248,6 +244,27 @@ async function selectChannels(
 }
 
 /** A channel's batches gathered into one block: messages and replies by ts, tombstones last. */
+/**
+ * The user documents, then what `select` found: the first users page is read while `select` runs (both only wait for
+ * auth.test), the users come out before anything `select` found. A failure or an early stop closes the users listing,
+ * as for-await would (not awaited: the error comes first).
+ */
+async function* usersWhileSelecting<Selected>(
+  users: AsyncGenerator<UserDocument[]>,
+  emit: boolean,
+  select: () => Promise<Selected>,
+): AsyncGenerator<UserDocument, Selected> {
+  const firstPage = users.next();
+  firstPage.catch(() => {}); // awaited below, unless `select` failed first
+  try {
+    const selected = await select();
+    for (let page = await firstPage; !page.done; page = await users.next()) if (emit) yield* page.value;
+    return selected;
+  } finally {
+    void users.return(undefined).catch(() => {});
+  }
+}
+
 async function* asOneBlock(stream: AsyncGenerator<AnyDocument[]>): AsyncGenerator<AnyDocument[]> {
   const messages: MessageDocument[] = [];
   const tombstones: AnyDocument[] = [];
