@@ -73,6 +73,18 @@ t.test('fused steps keep the input order under concurrent next() calls, stop the
       yield index;
     }
   };
+  /** `numbers(count)` with a flag telling whether the consumer closed it (its finally ran). */
+  const watched = (count: number) => {
+    const state = { closed: false };
+    const values = (async function* () {
+      try {
+        yield* numbers(count);
+      } finally {
+        state.closed = true;
+      }
+    })();
+    return { values, state };
+  };
   // Odd numbers are dropped and some steps wait: a caller asking twice at once must still get 0, 2, 4… in order.
   const steps = [
     (value: number) => (value % 2 === 1 ? undefined : value),
@@ -87,18 +99,11 @@ t.test('fused steps keep the input order under concurrent next() calls, stop the
   );
   t.equal(ended, 1, 'onEnd once, when the input is exhausted');
 
-  let returned = false;
-  const input = (async function* () {
-    try {
-      yield* numbers(100);
-    } finally {
-      returned = true;
-    }
-  })();
-  const early = runSteps(input, []);
+  const input = watched(100);
+  const early = runSteps(input.values, []);
   t.strictSame(await early.next(), { done: false, value: 0 });
   t.strictSame(await early.return!(), { done: true, value: undefined });
-  t.ok(returned, 'return() stops the input');
+  t.ok(input.state.closed, 'return() stops the input');
   t.strictSame(await early.next(), { done: true, value: undefined }, 'and nothing more is read');
 
   // A next() asked from the callback of the previous answer (not through for-await) still waits its turn.
@@ -126,15 +131,8 @@ t.test('fused steps keep the input order under concurrent next() calls, stop the
   await closed;
 
   // A step that fails closes the input (as for-await does when its body throws) and the step's error is reported.
-  let inputClosed = false;
-  const closable = (async function* () {
-    try {
-      yield* numbers(10);
-    } finally {
-      inputClosed = true;
-    }
-  })();
-  const throwing = runSteps(closable, [
+  const closable = watched(10);
+  const throwing = runSteps(closable.values, [
     (value: number) => {
       if (value === 2) throw new Error('step failed');
       return value;
@@ -143,7 +141,7 @@ t.test('fused steps keep the input order under concurrent next() calls, stop the
   await t.rejects(async () => {
     for await (const value of throwing) void value;
   }, /step failed/);
-  t.ok(inputClosed, 'the input was closed');
+  t.ok(closable.state.closed, 'the input was closed');
 
   const failing = runSteps(numbers(10, 3), []);
   const seen: unknown[] = [];
