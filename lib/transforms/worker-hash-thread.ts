@@ -26,8 +26,9 @@ export type HashResult =
   | { id: number; error: { name: string; message: string } };
 
 const blankHash = ' '.repeat(hashLength);
-/** Lines are encoded here as they are made; kept across batches. */
-let scratch = Buffer.allocUnsafeSlow(256 * 1024);
+/** Lines are encoded here as they are made; kept across batches unless a batch of huge documents grew it. */
+const scratchBytes = 256 * 1024;
+let scratch = Buffer.allocUnsafeSlow(scratchBytes);
 
 /** Room for `bytes` more after `used` bytes of the scratch buffer. */
 function ensureRoom(used: number, bytes: number): void {
@@ -72,6 +73,7 @@ parentPort!.on('message', ({ id, count, segments, segmentSize }: HashBatch) => {
     // collect more often.
     const bytes = new Uint8Array(used);
     bytes.set(scratch.subarray(0, used));
+    if (scratch.length > 16 * scratchBytes) scratch = Buffer.allocUnsafeSlow(scratchBytes);
     parentPort!.postMessage({ id, bytes, byteEnds, hashes, hashed } satisfies HashResult, [bytes.buffer, byteEnds.buffer, hashed.buffer]);
   } catch (error) {
     const { name, message } = error instanceof Error ? error : new Error(String(error));
