@@ -1,19 +1,12 @@
 // Worker thread of hashInWorker: the content hash and the JSON line (UTF-8) of every document of a batch, in order.
 
-import { DefaultDeserializer } from 'node:v8';
 import { parentPort } from 'node:worker_threads';
 import { contentHashLength as hashLength, hashDocument } from '../content-hash.js';
 
 export interface HashBatch {
   id: number;
-  /** Documents in the batch. */
-  count: number;
-  /**
-   * The batch's documents in segments of `segmentSize` (the last may be shorter), each by v8's DefaultSerializer: a
-   * header, then one value per document.
-   */
-  segments: Uint8Array[];
-  segmentSize: number;
+  /** The batch's documents, in order (cloned by postMessage). */
+  documents: object[];
 }
 
 /**
@@ -38,20 +31,16 @@ function ensureRoom(used: number, bytes: number): void {
   scratch = grown;
 }
 
-parentPort!.on('message', ({ id, count, segments, segmentSize }: HashBatch) => {
+parentPort!.on('message', ({ id, documents }: HashBatch) => {
   try {
+    const count = documents.length;
     const byteEnds = new Int32Array(count);
     const hashed = new Uint8Array(count);
     let hashes = '';
     let used = 0;
-    let reader: DefaultDeserializer | undefined;
-    // One document at a time, its line encoded at once; a deserializer keeps what it read, hence one per segment.
+    // Each line is encoded as soon as it is made.
     for (let index = 0; index < count; index++) {
-      if (index % segmentSize === 0) {
-        reader = new DefaultDeserializer(segments[index / segmentSize]!);
-        reader.readHeader();
-      }
-      const document = reader!.readValue() as Record<string, unknown>;
+      const document = documents[index] as Record<string, unknown>;
       let line: string;
       // Tombstones are not hashed (as dedupe leaves them): their line is written as they are.
       if (document.type === 'tombstone') {
