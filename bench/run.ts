@@ -403,18 +403,21 @@ hashed text with those two members appended: the sink writes it as it is (\`Sink
 serialised once, as in the floor. The hash is today's: no state version bump, no migration, and the written bytes are
 exactly the hashed bytes plus the two excluded fields.
 
-The worker variant (\`pipeline(…, { worker: true })\`) serialises each document with V8's serializer as it arrives
-(in segments of 32, 256 to a batch, at most 4 batches in flight); the worker thread reads them back one at a time,
-hashes them and encodes their JSON lines as UTF-8, and the sink copies those bytes. "Main thread" below is the main
-thread's own CPU (Linux /proc): floor CPU over it is the ratio this variant would reach if the worker thread, the
-garbage collectors of two V8 isolates and the file writes all had cores of their own. On two cores they do not: the
-main thread still generates, enriches, filters and serialises every document (V8's serializer: 2.1–2.7 µs per
-document measured alone, against 3.4–4.4 µs for \`JSON.stringify\`, but enrich, the rules, the batches and the
-sink's copy come on top), so it stays near the floor's own cost, and the process as a whole uses about 1.6–1.7× the
-floor's CPU time (CPU column), part of it V8's parallel scavenges of two isolates on its helper threads. Measured
-with \`--cpu-prof\`, \`--trace-gc-nvp\` and per-thread CPU from /proc. Reaching 1.0 needs the main thread well under
-the floor, i.e. enrich and the rules on the worker too (with name lookups answered by the main thread and the
-enriched fields sent back) — not built.
+The worker variant (\`pipeline(…, { worker: true })\`) sends documents to a worker thread 256 to a batch, each batch
+as one \`postMessage\` (a structured clone), at most 4 batches in flight; the worker thread hashes them and encodes their
+JSON lines as UTF-8, and the sink copies those bytes. Batches are read and sent in the background, so the source and
+enrich and the rules keep the main thread busy while the sink waits for its writes, where the floor's loop idles.
+An earlier version serialised each document with V8's \`DefaultSerializer\` (one per 32 documents): a (de)serializer
+holds every object it wrote or read as a GC root until its wrapper is collected, so every scavenge of both threads
+copied about 1.6 MB of finished documents (\`--trace-gc-nvp\`: 5–7 ms pauses against 2) — hashing 300k documents
+alone took 6.8 s that way and takes 4.7 s with one clone per batch. "Main thread" below is the main thread's own CPU
+(Linux /proc): floor CPU over it is the ratio this variant would reach if the worker thread, the garbage collectors of
+two V8 isolates and the file writes all had cores of their own. On two cores they share: the main thread still
+generates, enriches, filters and clones every document (the clone costs about what \`JSON.stringify\` does), so the
+ratio rides on the main thread keeping a core to itself, and it moves with the machine's load more than the one-thread
+figure does. Measured with \`--cpu-prof\`, \`--trace-gc-nvp\` and per-thread CPU from /proc. More headroom needs
+less on the main thread: enrich and the rules on the worker too (name lookups answered by the main thread, enriched
+fields sent back) — not built.
 
 Main-thread CPU ratio per size (floor main thread ÷ subject main thread, median and min–max):
 ${[

@@ -17,6 +17,7 @@ import type { SinkContext, Stage } from '../lib/stage.js';
 import { dedupe } from '../lib/transforms/dedupe.js';
 import { enrich } from '../lib/transforms/enrich.js';
 import { syncRules } from '../lib/transforms/sync-rules.js';
+import { hashInWorker } from '../lib/transforms/worker-hash.js';
 
 let generated: AnyDocument[] | undefined;
 
@@ -196,4 +197,45 @@ t.test('on the worker path a sink that stops reading early ends the run (the wor
   t.strictSame(stats.sink, { read: 10 });
   const { plain } = await runEachShapeOnce();
   t.strictSame(seen, plain.bytes.toString('utf8').split('\n').slice(0, 10), 'the sink got each line, as the plain path writes it');
+});
+
+t.test('on the worker path the source is read ahead while the sink waits, no further than the bound', async (t) => {
+  const documents = workspaceDocuments().filter((document) => document.type !== 'tombstone');
+  const batchSize = 8;
+  const batchesInFlight = 2;
+  let read = 0;
+  async function* counted(failAfter = Infinity): AsyncIterable<AnyDocument> {
+    for (const document of documents) {
+      if (read === failAfter) throw new Error('Slack went away');
+      read++;
+      yield structuredClone(document);
+    }
+  }
+  const settled = async () => {
+    // Until the reading ahead has stopped growing for a while.
+    for (let last = -1; last !== read; await new Promise((resolve) => setTimeout(resolve, 100))) last = read;
+    return read;
+  };
+
+  const { stream } = hashInWorker(counted(), [], [], undefined, { batchSize, batchesInFlight });
+  let readWhileWaiting = -1;
+  let yielded = 0;
+  for await (const document of stream) {
+    t.ok(document.content_hash, 'each document comes back hashed');
+    if (yielded++ === 0) readWhileWaiting = await settled();
+    if (yielded === 3 * batchSize) break;
+  }
+  // The batch being handed to the sink, and a full window behind it.
+  t.equal(readWhileWaiting, batchSize * (batchesInFlight + 1), 'read ahead while the sink waited on its first document, up to the bound');
+
+  read = 0;
+  const failing = hashInWorker(counted(20), [], [], undefined, { batchSize, batchesInFlight });
+  const received: unknown[] = [];
+  await t.rejects(
+    (async () => {
+      for await (const document of failing.stream) received.push(document);
+    })(),
+    /Slack went away/,
+  );
+  t.equal(received.length, 16, "a source's failure comes after the whole batches read before it");
 });

@@ -20,6 +20,40 @@ export interface WorkerLines {
   lineBytesOf(document: object): Uint8Array | undefined;
 }
 
+/** The worker thread, and `send`: a batch's answer, in the order batches were sent (rejected if the thread fails or exits). */
+function startHashWorker(): { send: (batch: object[]) => Promise<HashResult>; terminate: () => Promise<void> } {
+  const worker = new Worker(new URL('./worker-hash-thread.js', import.meta.url));
+  const waiting = new Map<number, { resolve: (result: HashResult) => void; reject: (error: unknown) => void }>();
+  let failure: unknown = null;
+  const failAll = (error: unknown) => {
+    failure ??= error;
+    for (const { reject } of waiting.values()) reject(error);
+    waiting.clear();
+  };
+  worker.on('message', (result: HashResult) => {
+    const entry = waiting.get(result.id);
+    waiting.delete(result.id);
+    entry?.resolve(result);
+  });
+  worker.on('error', failAll);
+  worker.on('exit', (code) => failAll(new Error(`the hashing worker thread exited (code ${code})`)));
+
+  let nextId = 0;
+  const send = (batch: object[]): Promise<HashResult> =>
+    new Promise<HashResult>((resolve, reject) => {
+      if (failure !== null) return reject(failure);
+      const id = nextId++;
+      // Throws (rejecting this batch) for a document that cannot cross threads, such as one holding a function.
+      worker.postMessage({ id, documents: batch } satisfies HashBatch);
+      waiting.set(id, { resolve, reject });
+    });
+  const terminate = async () => {
+    worker.removeAllListeners('exit');
+    await worker.terminate();
+  };
+  return { send, terminate };
+}
+
 /**
  * Runs `before` on each document (on this thread), sends documents in batches to a worker thread that sets
  * `content_hash` (today's hash, contentHash) and writes each JSON line, then runs `after` on each document as it comes
@@ -51,45 +85,25 @@ export function hashInWorker(
   async function* stream(): AsyncGenerator<any> {
     const batchSize = options.batchSize ?? 256;
     const batchesInFlight = options.batchesInFlight ?? 4;
-    const worker = new Worker(new URL('./worker-hash-thread.js', import.meta.url));
-    const waiting = new Map<number, { resolve: (result: HashResult) => void; reject: (error: unknown) => void }>();
-    let failure: unknown = null;
-    const failAll = (error: unknown) => {
-      failure ??= error;
-      for (const { reject } of waiting.values()) reject(error);
-      waiting.clear();
-    };
-    worker.on('message', (result: HashResult) => {
-      const entry = waiting.get(result.id);
-      waiting.delete(result.id);
-      entry?.resolve(result);
-    });
-    worker.on('error', failAll);
-    worker.on('exit', (code) => failAll(new Error(`the hashing worker thread exited (code ${code})`)));
-
-    let nextId = 0;
-    const send = (batch: object[]): Promise<HashResult> =>
-      new Promise<HashResult>((resolve, reject) => {
-        if (failure !== null) return reject(failure);
-        const id = nextId++;
-        // Throws (rejecting this batch) for a document that cannot cross threads, such as one holding a function.
-        worker.postMessage({ id, documents: batch } satisfies HashBatch);
-        waiting.set(id, { resolve, reject });
-      });
+    const worker = startHashWorker();
+    const send = worker.send;
 
     const input = documents[Symbol.asyncIterator]();
     let inputDone = false;
+    let stopped = false;
     const inFlight: Array<{ batch: object[]; result: Promise<HashResult> }> = [];
     const fill = async () => {
       const batch: object[] = [];
       while (batch.length < batchSize) {
         const next = await input.next();
+        if (stopped) return;
         if (next.done) {
           inputDone = true;
           break;
         }
         let document = applySteps(next.value, before);
         if (document instanceof Promise) document = await document;
+        if (stopped) return;
         if (document !== undefined) batch.push(document as object);
       }
       if (batch.length === 0) return;
@@ -98,12 +112,39 @@ export function hashInWorker(
       result.catch(() => {});
       inFlight.push({ batch, result });
     };
+    // Batches are read and sent in the background, up to the bound, so that the source and the steps before the
+    // worker keep this thread busy while the sink waits for its writes (instead of only when the sink asks for more).
+    let filling: Promise<void> | null = null;
+    let readFailure: { error: unknown } | null = null;
+    const topUp = (): void => {
+      if (filling !== null || inputDone || stopped || readFailure !== null || inFlight.length >= batchesInFlight) return;
+      filling = fill().then(
+        () => {
+          filling = null;
+          topUp();
+        },
+        (error: unknown) => {
+          filling = null;
+          readFailure = { error };
+        },
+      );
+    };
 
     try {
       for (;;) {
-        while (!inputDone && inFlight.length < batchesInFlight) await fill();
+        topUp();
         const head = inFlight.shift();
-        if (head === undefined) break;
+        if (head === undefined) {
+          if (filling !== null) {
+            await filling;
+            continue;
+          }
+          // The source's failure, after every batch read before it (set by topUp's callback, hence the cast).
+          const failed = readFailure as { error: unknown } | null;
+          if (failed !== null) throw failed.error;
+          break;
+        }
+        topUp();
         const result = await head.result;
         if ('error' in result) throw Object.assign(new Error(result.error.message), { name: result.error.name });
         const { batch } = head;
@@ -130,9 +171,11 @@ export function hashInWorker(
       onEnd?.();
     } finally {
       lastDocument = bytes = undefined;
-      worker.removeAllListeners('exit');
+      stopped = true;
+      // A batch being read stops after the source's current step; the source is closed after it, not during it.
+      await filling;
       await worker.terminate();
-      if (!inputDone) await input.return?.(undefined);
+      if (!inputDone && readFailure === null) await input.return?.(undefined);
     }
   }
 
