@@ -238,4 +238,29 @@ t.test('on the worker path the source is read ahead while the sink waits, no fur
     /Slack went away/,
   );
   t.equal(received.length, 16, "a source's failure comes after the whole batches read before it");
+
+  // A step's failure comes in turn too, and the source is closed, as for-await closes it when its body throws.
+  read = 0;
+  let closed = false;
+  async function* closable(): AsyncIterable<AnyDocument> {
+    try {
+      yield* counted();
+    } finally {
+      closed = true;
+    }
+  }
+  const failingStep = (document: AnyDocument) => {
+    if (read === 20) throw new Error('a rule broke');
+    return document;
+  };
+  const stepFailing = hashInWorker(closable(), [failingStep], [], undefined, { batchSize, batchesInFlight });
+  received.length = 0;
+  await t.rejects(
+    (async () => {
+      for await (const document of stepFailing.stream) received.push(document);
+    })(),
+    /a rule broke/,
+  );
+  t.equal(received.length, 16, "a step's failure comes after the whole batches read before it");
+  t.ok(closed, 'the source was closed after the step failed');
 });

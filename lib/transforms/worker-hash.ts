@@ -95,7 +95,14 @@ export function hashInWorker(
     const fill = async () => {
       const batch: object[] = [];
       while (batch.length < batchSize) {
-        const next = await input.next();
+        let next: IteratorResult<unknown>;
+        try {
+          next = await input.next();
+        } catch (error) {
+          // A failed input is over: nothing to close (after a step's failure, the finally below closes it).
+          inputDone = true;
+          throw error;
+        }
         if (stopped) return;
         if (next.done) {
           inputDone = true;
@@ -139,7 +146,7 @@ export function hashInWorker(
             await filling;
             continue;
           }
-          // The source's failure, after every batch read before it (set by topUp's callback, hence the cast).
+          // The source's or a step's failure, after every batch read before it (set by topUp's callback, hence the cast).
           const failed = readFailure as { error: unknown } | null;
           if (failed !== null) throw failed.error;
           break;
@@ -175,7 +182,7 @@ export function hashInWorker(
       // A batch being read stops after the source's current step; the source is closed after it, not during it.
       await filling;
       await worker.terminate();
-      if (!inputDone && readFailure === null) await input.return?.(undefined);
+      if (!inputDone) await input.return?.(undefined);
     }
   }
 
