@@ -86,8 +86,6 @@ export function hashInWorker(
     const batchSize = options.batchSize ?? 256;
     const batchesInFlight = options.batchesInFlight ?? 4;
     const worker = startHashWorker();
-    const send = worker.send;
-
     const input = documents[Symbol.asyncIterator]();
     let inputDone = false;
     let stopped = false;
@@ -114,7 +112,7 @@ export function hashInWorker(
         if (document !== undefined) batch.push(document as object);
       }
       if (batch.length === 0) return;
-      const result = send(batch);
+      const result = worker.send(batch);
       // A batch failing while earlier ones are still being yielded is reported when its turn comes.
       result.catch(() => {});
       inFlight.push({ batch, result });
@@ -146,9 +144,8 @@ export function hashInWorker(
             await filling;
             continue;
           }
-          // The source's or a step's failure, after every batch read before it (set by topUp's callback, hence the cast).
-          const failed = readFailure as { error: unknown } | null;
-          if (failed !== null) throw failed.error;
+          // The source's or a step's failure, after every batch read before it (set in topUp's callback, hence the cast).
+          if (readFailure !== null) throw (readFailure as { error: unknown }).error;
           break;
         }
         topUp();
