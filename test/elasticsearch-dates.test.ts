@@ -4,6 +4,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { startFakeElasticsearch } from '../fixtures/elasticsearch/server.js';
 import { createElasticsearchClient } from '../lib/sinks/elasticsearch.js';
+import { slackTsToIso } from '../lib/documents.js';
 import { scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
 import { runCliInProcess } from './helpers/cli-in-process.js';
 
@@ -87,4 +88,26 @@ t.test('date fields under their mappings fall between the oldest Slack time in t
   }
   for (const field of ['_timestamp', 'created', 'last_updated', 'updated', 'topic_last_updated', 'purpose_last_updated'])
     t.ok(withValues.includes(field), `${field} has values`);
+});
+
+t.test('slackTsToIso writes what Date#toISOString writes of the ts truncated to milliseconds, across days and edge cases', async (t) => {
+  // The reference: the ts's digits to whole milliseconds (no float rounding), formatted by Date.
+  const reference = (ts: string) => {
+    const [seconds, fraction = ''] = ts.split('.');
+    return new Date(Number(seconds) * 1000 + Number(fraction.padEnd(3, '0').slice(0, 3))).toISOString();
+  };
+  const cases = ['0', '0.1', '1.12', '59.999999', '86399.999999', '86400', '86400.000001', '1700000000.', '1700000000.123456'];
+  cases.push('951782399.5', '951782400.5', '253402300799.999', '253402300800', '8639999999999.999');
+  // Runs of one day, day changes, back-and-forth between days, and the same ts twice in a row (as created_at and _timestamp).
+  for (let index = 0; index < 3000; index++) {
+    const micros = String((index * 104_729) % 1_000_000).padStart(6, '0');
+    cases.push(`${1_600_000_000 + ((index * 7919) % 400_000)}.${micros}`);
+  }
+  cases.push(cases.at(-1)!, '1600000000.000001', '1600000000.000001');
+  const wrong = cases.filter((ts) => slackTsToIso(ts) !== reference(ts));
+  t.same(wrong, [], 'every ts formats as Date does');
+  t.equal(slackTsToIso('1700000000.123456'), '2023-11-14T22:13:20.123Z');
+  t.equal(slackTsToIso(1_700_000_000.5), '2023-11-14T22:13:20.500Z', 'a number (a channel created, an updated time)');
+  t.throws(() => slackTsToIso('1700000000.12a'), /not a Slack timestamp: 1700000000\.12a/);
+  t.throws(() => slackTsToIso('99999999999999'), RangeError, 'beyond the range of Date');
 });
