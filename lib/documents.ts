@@ -198,9 +198,13 @@ export const messageId = (channelId: string, ts: string): string => `${channelId
 
 const slackTsText = /^\d+(?:\.\d*)?$/;
 const twoDigits = Array.from({ length: 60 }, (_, value) => String(value).padStart(2, '0'));
-/** The last UTC day formatted ("YYYY-MM-DDT", from Date) and the last ts converted: messages come in runs of one day. */
-let cachedDayStart = Number.NaN;
-let cachedDayPrefix = '';
+/**
+ * UTC days formatted ("YYYY-MM-DDT", by Date) by their first second, and the last ts converted. A channel's history
+ * and its threads' replies jump between days, so more than the last day is kept (a bounded number: a workspace's
+ * whole history is a few thousand days).
+ */
+const dayPrefixes = new Map<number, string>();
+const maxDayPrefixes = 8192;
 let lastTs = '';
 let lastIso = '';
 
@@ -223,14 +227,17 @@ export function slackTsToIso(ts: string | number): string {
   // Beyond Date's range (8.64e12 s) this throws Date's own RangeError.
   if (!(seconds <= 8.64e12)) return new Date(seconds * 1000 + Number(milliseconds)).toISOString();
   const secondOfDay = seconds % 86_400;
-  if (seconds - secondOfDay !== cachedDayStart) {
-    cachedDayStart = seconds - secondOfDay;
-    cachedDayPrefix = new Date(cachedDayStart * 1000).toISOString().slice(0, -13);
+  const dayStart = seconds - secondOfDay;
+  let dayPrefix = dayPrefixes.get(dayStart);
+  if (dayPrefix === undefined) {
+    dayPrefix = new Date(dayStart * 1000).toISOString().slice(0, -13);
+    if (dayPrefixes.size >= maxDayPrefixes) dayPrefixes.clear();
+    dayPrefixes.set(dayStart, dayPrefix);
   }
   const minuteOfDay = Math.floor(secondOfDay / 60);
   const time = `${twoDigits[Math.floor(minuteOfDay / 60)]}:${twoDigits[minuteOfDay % 60]}:${twoDigits[secondOfDay % 60]}`;
   lastTs = ts;
-  lastIso = `${cachedDayPrefix}${time}.${milliseconds}Z`;
+  lastIso = `${dayPrefix}${time}.${milliseconds}Z`;
   return lastIso;
 }
 

@@ -104,6 +104,9 @@ t.test('slackTsToIso writes what Date#toISOString writes of the ts truncated to 
     cases.push(`${1_600_000_000 + ((index * 7919) % 400_000)}.${micros}`);
   }
   cases.push(cases.at(-1)!, '1600000000.000001', '1600000000.000001');
+  // More distinct days than are remembered, then the first of them again.
+  for (let day = 0; day <= 9000; day++) cases.push(`${day * 86_400 + 3661}.5`);
+  cases.push('3661.5', '90061.25');
   const wrong = cases.filter((ts) => slackTsToIso(ts) !== reference(ts));
   t.same(wrong, [], 'every ts formats as Date does');
   t.equal(slackTsToIso('1700000000.123456'), '2023-11-14T22:13:20.123Z');
