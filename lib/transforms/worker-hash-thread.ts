@@ -2,11 +2,11 @@
 
 import { parentPort } from 'node:worker_threads';
 import { contentHashLength as hashLength, hashDocument } from '../content-hash.js';
+import { DocumentUnpacker, type PackedBatch } from './worker-packing.js';
 
-export interface HashBatch {
+/** A batch's documents, in order, packed (cloned by postMessage). */
+export interface HashBatch extends PackedBatch {
   id: number;
-  /** The batch's documents, in order (cloned by postMessage). */
-  documents: object[];
 }
 
 /**
@@ -31,8 +31,12 @@ function ensureRoom(used: number, bytes: number): void {
   scratch = grown;
 }
 
-parentPort!.on('message', ({ id, documents }: HashBatch) => {
+const unpacker = new DocumentUnpacker();
+
+parentPort!.on('message', (batch: HashBatch) => {
+  const { id } = batch;
   try {
+    const documents = unpacker.unpack(batch);
     const count = documents.length;
     const byteEnds = new Int32Array(count);
     const hashed = new Uint8Array(count);

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { applySteps, type DocumentStep } from '../document-step.js';
 import { contentHashLength as hashLength } from '../content-hash.js';
 import type { HashBatch, HashResult } from './worker-hash-thread.js';
+import { DocumentPacker } from './worker-packing.js';
 
 type AnyStep = DocumentStep<any, any>;
 
@@ -39,12 +40,19 @@ function startHashWorker(): { send: (batch: object[]) => Promise<HashResult>; te
   worker.on('exit', (code) => failAll(new Error(`the hashing worker thread exited (code ${code})`)));
 
   let nextId = 0;
+  const packer = new DocumentPacker();
   const send = (batch: object[]): Promise<HashResult> =>
     new Promise<HashResult>((resolve, reject) => {
       if (failure !== null) return reject(failure);
       const id = nextId++;
-      // Throws (rejecting this batch) for a document that cannot cross threads, such as one holding a function.
-      worker.postMessage({ id, documents: batch } satisfies HashBatch);
+      const packed = packer.pack(batch);
+      try {
+        worker.postMessage({ id, ...packed } satisfies HashBatch, [packed.shapes.buffer as ArrayBuffer]);
+      } catch (error) {
+        // A value that cannot cross threads (a function): this batch fails, and its new shapes never reached the worker.
+        packer.discard(packed);
+        throw error;
+      }
       waiting.set(id, { resolve, reject });
     });
   const terminate = async () => {
@@ -61,10 +69,11 @@ function startHashWorker(): { send: (batch: object[]) => Promise<HashResult>; te
  * it, as long as nothing changes the document in between (pipeline() only uses this with nothing in between).
  * Documents must be plain JSON data (what every source of this library produces): they cross threads by structured clone.
  *
- * A batch crosses as one postMessage, whose serializer is freed as soon as it is sent. Serialising each document as it
- * arrived, with one v8 DefaultSerializer per few documents, cost more: a (de)serializer holds every object it wrote or
- * read as a GC root until its wrapper is collected, so each scavenge of both threads copied about 1.6 MB of finished
- * documents (pauses of 5-7 ms against 2), and a run of hashing alone took 6.8 s where this takes 4.7 s.
+ * A batch crosses as one postMessage (packed: worker-packing.ts), whose serializer is freed as soon as it is sent.
+ * Serialising each document as it arrived, with one v8 DefaultSerializer per few documents, cost more: a (de)serializer
+ * holds every object it wrote or read as a GC root until its wrapper is collected, so each scavenge of both threads
+ * copied about 1.6 MB of finished documents (pauses of 5-7 ms against 2), and a run of hashing alone took 6.8 s where
+ * this takes 4.7 s.
  */
 export function hashInWorker(
   documents: AsyncIterable<unknown>,
