@@ -54,7 +54,7 @@ const cpuNodeFlags = ['--max-old-space-size=128'];
 const cpu = (variant: string, count: number, extra: string[] = []) =>
   runFigure('cpu-pipeline', ['--templates', templatesPath, '--variant', variant, '--count', String(count), ...extra], cpuNodeFlags);
 /** Floor and pipeline in alternating rounds, each run its own process (bench/cpu-pipeline.ts). */
-/** Five rounds at the small size, whose runs are short enough for load that comes and goes to move single rounds; three at the large. */
+/** Seven rounds at the small size, whose runs are short enough for load that comes and goes to move single rounds; five at the large. */
 const cpuRounds = (count: number, rounds: number) =>
   cpu('rounds', count, ['--rounds', String(rounds), '--variants', cpuVariants.join(',')]);
 const cpuVariants = ['pipeline', 'worker'];
@@ -81,8 +81,8 @@ async function archiveFigures(): Promise<Record<string, Result>> {
 let results: Record<string, Result>;
 try {
   results = {
-    cpuSmall: await cpuRounds(sizes.small, 5),
-    cpuLarge: await cpuRounds(sizes.large, 3),
+    cpuSmall: await cpuRounds(sizes.small, 7),
+    cpuLarge: await cpuRounds(sizes.large, 5),
     stages: await cpu('stages', sizes.stages),
     slack: await runFigure('slack-bound', quickFlag),
     slackThreads: await runFigure('slack-bound', ['--variant', 'threads-latency', ...quickFlag]),
@@ -374,7 +374,7 @@ regex). Floor: the same generator, \`JSON.stringify\` of every document, written
 drain/fsync pattern. docs/s counts input documents for both.
 
 Each size runs floor and ${cpuVariants.join(', ')} in alternating rounds
-(${cpuSmall?.rounds ?? 5} at ${number(sizes.small)}, ${cpuLarge?.rounds ?? 3} at ${number(sizes.large)}), each run its own process (the
+(${cpuSmall?.rounds ?? 7} at ${number(sizes.small)}, ${cpuLarge?.rounds ?? 5} at ${number(sizes.large)}), each run its own process (the
 order rotates every round). Ratio = the round's docs/s over the same round's floor docs/s; CPU = floor CPU seconds over the
 subject's (process.cpuUsage, all threads): median and (min–max) over the rounds.
 
@@ -388,8 +388,11 @@ Every run loads the templates first (≈ 10 MB of JSON, only the raw fields the 
 \`node --max-old-space-size=128\`: without a cap V8 defers major collections, and RSS drifts with the volume allocated
 (measured uncapped: pipeline 138 → 247 MB, floor 131 → 194 MB from 100k to 1M), although nothing is retained.
 
-Where the time goes (CPU profiles, \`node --cpu-prof\`): the generator (the source's converters) is most of the floor;
-the pipeline adds enrich (~1 µs), the rules, and dedupe's canonical form plus sha256. \`pipeline()\` runs the three
+Where the time goes (CPU profiles, \`node --cpu-prof\`): the generator (the source's converters) is most of the floor.
+Its \`slackTsToIso\` (\`created_at\` and \`_timestamp\` of each message) went through \`Date#toISOString\` twice per message,
+12 % of the source's CPU; it now formats each UTC day's date once (a bounded map: history and thread replies jump
+between days) and the time of day from the seconds, 2.17 → 0.3 µs per message, which made floor and pipeline alike
+faster. The pipeline adds enrich (~1 µs), the rules, and dedupe's canonical form plus sha256. \`pipeline()\` runs the three
 stages fused in one loop (\`lib/document-step.ts\`: one iterator instead of four async generators), and the NDJSON
 sink encodes each line as UTF-8 straight into its chunk's Buffer (\`lib/sinks/line-chunk.ts\`) and waits for drain
 without an AbortController per chunk. Joining the lines of a chunk into one string and encoding that, as the floor does
@@ -404,8 +407,10 @@ serialised once, as in the floor. The hash is today's: no state version bump, no
 exactly the hashed bytes plus the two excluded fields.
 
 The worker variant (\`pipeline(…, { worker: true })\`) sends documents to a worker thread 256 to a batch, each batch
-as one \`postMessage\` (a structured clone), at most 4 batches in flight; the worker thread hashes them and encodes their
-JSON lines as UTF-8, and the sink copies those bytes. Batches are read and sent in the background, so the source and
+as one \`postMessage\` of one flat array of the documents' values, each shape's keys sent once
+(\`lib/transforms/worker-packing.ts\`; a structured clone of the documents themselves writes every key of every object
+and cost 3.8 µs per message on the main thread, the packed batch 2.9), at most 4 batches in flight; the worker
+thread hashes them and encodes their JSON lines as UTF-8, and the sink copies those bytes. Batches are read and sent in the background, so the source and
 enrich and the rules keep the main thread busy while the sink waits for its writes, where the floor's loop idles.
 An earlier version serialised each document with V8's \`DefaultSerializer\` (one per 32 documents): a (de)serializer
 holds every object it wrote or read as a GC root until its wrapper is collected, so every scavenge of both threads
@@ -413,9 +418,13 @@ copied about 1.6 MB of finished documents (\`--trace-gc-nvp\`: 5–7 ms pauses a
 alone took 6.8 s that way and takes 4.7 s with one clone per batch. "Main thread" below is the main thread's own CPU
 (Linux /proc): floor CPU over it is the ratio this variant would reach if the worker thread, the garbage collectors of
 two V8 isolates and the file writes all had cores of their own. On two cores they share: the main thread still
-generates, enriches, filters and clones every document (the clone costs about what \`JSON.stringify\` does), so the
+generates, enriches, filters and packs every document (the clone still costs most of what \`JSON.stringify\` does), so the
 ratio rides on the main thread keeping a core to itself, and it moves with the machine's load more than the one-thread
-figure does. Measured with \`--cpu-prof\`, \`--trace-gc-nvp\` and per-thread CPU from /proc. More headroom needs
+figure does. The main thread's garbage collector also does more than the floor's: the ~1,000 documents in flight
+survive its scavenges (\`--trace-gc-nvp\` at 300k: 112 MB copied against the floor's 24 MB, 0.5 s of pauses against
+0.26), and fewer in flight (64 × 4 instead of 256 × 4) halved that without a measurable change of the wall ratio
+(six alternating rounds at 300k: 1.05 against 1.04, spreads 0.89–1.21). Measured with \`--cpu-prof\`,
+\`--trace-gc-nvp\` and per-thread CPU from /proc. More headroom needs
 less on the main thread: enrich and the rules on the worker too (name lookups answered by the main thread, enriched
 fields sent back) — not built.
 
