@@ -411,7 +411,8 @@ as one \`postMessage\` of one flat array of the documents' values, each shape's 
 (\`lib/transforms/worker-packing.ts\`; a structured clone of the documents themselves writes every key of every object
 and cost 3.8 µs per message on the main thread, the packed batch 2.9), at most 4 batches in flight; the worker
 thread hashes them and encodes their JSON lines as UTF-8, and the sink copies those bytes. Batches are read and sent
-in the background, so the source and enrich and the rules keep the main thread busy while the sink waits for its writes, where the floor's loop idles.
+in the background, so the source and enrich and the rules keep the main thread busy while the sink waits for its
+writes, where the floor's loop idles.
 An earlier version serialised each document with V8's \`DefaultSerializer\` (one per 32 documents): a (de)serializer
 holds every object it wrote or read as a GC root until its wrapper is collected, so every scavenge of both threads
 copied about 1.6 MB of finished documents (\`--trace-gc-nvp\`: 5–7 ms pauses against 2) — hashing 300k documents
