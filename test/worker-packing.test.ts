@@ -80,3 +80,25 @@ t.test('a batch that cannot cross threads leaves its new shapes to be sent with 
   t.equal(packed.newShapes.length, 1, 'the shape is sent again');
   sameDocuments(t, unpacker.unpack(crossed(packed)), documents, 'and the document rebuilds');
 });
+
+t.test('anything but a plain object is sent whole, and a getter that throws leaves no shape behind', async (t) => {
+  const packer = new DocumentPacker();
+  const unpacker = new DocumentUnpacker();
+  const documents: object[] = [['x', 'y'], new Date(0), Object.assign(Object.create(null) as object, { type: 'message', _id: 'C1-1' })];
+  const packed = packer.pack(documents);
+  t.same([...packed.shapes], [-1, -1, 0], 'an array and a Date go whole; a null-prototype object is packed');
+  sameDocuments(t, unpacker.unpack(crossed(packed)), documents, 'they serialise as before');
+
+  const throwing = {
+    type: 'user',
+    _id: 'U1',
+    get name(): string {
+      throw new Error('getter failed');
+    },
+  };
+  t.throws(() => packer.pack([{ type: 'user', _id: 'U0', name: 'ann' }, throwing]), /getter failed/);
+  const next = [{ type: 'user', _id: 'U2', name: 'bob' }];
+  const packedNext = packer.pack(next);
+  t.equal(packedNext.newShapes.length, 1, 'the shape of the failed batch is sent with the next one');
+  sameDocuments(t, unpacker.unpack(crossed(packedNext)), next, 'and the document rebuilds');
+});

@@ -33,6 +33,11 @@ function ensureRoom(used: number, bytes: number): void {
 
 const unpacker = new DocumentUnpacker();
 
+// A batch this thread cannot read has no id to answer: failing the thread fails every batch waiting (hashInWorker).
+parentPort!.on('messageerror', (error) => {
+  throw error;
+});
+
 parentPort!.on('message', (batch: HashBatch) => {
   const { id } = batch;
   try {

@@ -37,6 +37,8 @@ function startHashWorker(): { send: (batch: object[]) => Promise<HashResult>; te
     entry?.resolve(result);
   });
   worker.on('error', failAll);
+  // An answer that cannot be read here would leave its batch waiting for ever.
+  worker.on('messageerror', failAll);
   worker.on('exit', (code) => failAll(new Error(`the hashing worker thread exited (code ${code})`)));
 
   let nextId = 0;
@@ -45,6 +47,7 @@ function startHashWorker(): { send: (batch: object[]) => Promise<HashResult>; te
     new Promise<HashResult>((resolve, reject) => {
       if (failure !== null) return reject(failure);
       const id = nextId++;
+      // Throws (rejecting this batch) when a document's getter does.
       const packed = packer.pack(batch);
       try {
         worker.postMessage({ id, ...packed } satisfies HashBatch, [packed.shapes.buffer as ArrayBuffer]);

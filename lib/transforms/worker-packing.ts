@@ -41,16 +41,22 @@ export class DocumentPacker {
     const values: unknown[] = [];
     const shapes = new Int32Array(documents.length);
     const newShapes: PackedBatch['newShapes'] = [];
-    for (let position = 0; position < documents.length; position++) {
-      const document = documents[position]!;
-      const shape = this.shapeOf(document, newShapes);
-      if (shape === null) {
-        shapes[position] = -1;
-        values.push(document);
-      } else {
-        shapes[position] = shape.index;
-        shape.pack(document, values);
+    try {
+      for (let position = 0; position < documents.length; position++) {
+        const document = documents[position]!;
+        const shape = this.shapeOf(document, newShapes);
+        if (shape === null) {
+          shapes[position] = -1;
+          values.push(document);
+        } else {
+          shapes[position] = shape.index;
+          shape.pack(document, values);
+        }
       }
+    } catch (error) {
+      // A getter that threw: this batch fails, and the shapes it introduced never reach the worker.
+      this.discard({ newShapes });
+      throw error;
     }
     return { values, shapes, newShapes };
   }
@@ -66,6 +72,9 @@ export class DocumentPacker {
   }
 
   private shapeOf(document: object, newShapes: PackedBatch['newShapes']): PackShape | null {
+    // Only plain objects rebuild as an object literal; an array, a Date or a class instance is sent whole, as it clones.
+    const prototype = Object.getPrototypeOf(document) as unknown;
+    if (prototype !== Object.prototype && prototype !== null) return null;
     const keys = Object.keys(document);
     const type = (document as { type?: unknown }).type;
     let shapes = this.shapesByType.get(type);
