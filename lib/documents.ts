@@ -205,7 +205,7 @@ const twoDigits = Array.from({ length: 60 }, (_, value) => String(value).padStar
  */
 const dayPrefixes = new Map<number, string>();
 const maxDayPrefixes = 8192;
-let lastTs = '';
+let lastTs: string | undefined;
 let lastIso = '';
 
 /**
@@ -224,8 +224,8 @@ export function slackTsToIso(ts: string | number): string {
   const seconds = Number(dot === -1 ? ts : ts.slice(0, dot));
   const fraction = dot === -1 ? '' : ts.slice(dot + 1);
   const milliseconds = fraction.length >= 3 ? fraction.slice(0, 3) : fraction.padEnd(3, '0');
-  // Beyond Date's range (8.64e12 s) this throws Date's own RangeError.
-  if (!(seconds <= 8.64e12)) return new Date(seconds * 1000 + Number(milliseconds)).toISOString();
+  // At the end of Date's range (8.64e12 s) and beyond, Date formats or throws its own RangeError.
+  if (!(seconds < 8.64e12)) return new Date(seconds * 1000 + Number(milliseconds)).toISOString();
   const secondOfDay = seconds % 86_400;
   const dayStart = seconds - secondOfDay;
   let dayPrefix = dayPrefixes.get(dayStart);

@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { startFakeElasticsearch } from '../fixtures/elasticsearch/server.js';
 import { createElasticsearchClient } from '../lib/sinks/elasticsearch.js';
 import { slackTsToIso } from '../lib/documents.js';
+import { spawnSync } from 'node:child_process';
+
+const documentsModule = new URL('../lib/documents.js', import.meta.url).href;
 import { scaledTierRatesFlag, startWorkspace, temporaryDirectory, testToken } from './helpers/slack.js';
 import { runCliInProcess } from './helpers/cli-in-process.js';
 
@@ -113,4 +116,14 @@ t.test('slackTsToIso writes what Date#toISOString writes of the ts truncated to 
   t.equal(slackTsToIso(1_700_000_000.5), '2023-11-14T22:13:20.500Z', 'a number (a channel created, an updated time)');
   t.throws(() => slackTsToIso('1700000000.12a'), /not a Slack timestamp: 1700000000\.12a/);
   t.throws(() => slackTsToIso('99999999999999'), RangeError, 'beyond the range of Date');
+  t.throws(() => slackTsToIso('8640000000000.5'), RangeError, 'just past the end of the range of Date');
+  t.equal(slackTsToIso('8640000000000'), '+275760-09-13T00:00:00.000Z', 'the last time Date can write');
+  t.throws(() => slackTsToIso(''), /not a Slack timestamp/, 'an empty ts');
+  // And as the first call of a process (the memo of the last ts starts empty).
+  const firstCall = spawnSync(
+    process.execPath,
+    ['--input-type=module', '-e', `import { slackTsToIso } from ${JSON.stringify(documentsModule)}; slackTsToIso('');`],
+    { encoding: 'utf8' },
+  );
+  t.match(firstCall.stderr, /not a Slack timestamp/, 'an empty ts throws in a fresh process too');
 });
