@@ -23,7 +23,8 @@ interface Shape {
 const shapesByType = new Map<unknown, Shape[]>();
 const maxShapesPerType = 8;
 
-function sameKeys(cached: string[], keys: string[]): boolean {
+/** Two key lists in the same order (a cached shape's and a document's). */
+export function sameKeys(cached: string[], keys: string[]): boolean {
   if (cached.length !== keys.length) return false;
   for (let index = 0; index < keys.length; index++) if (cached[index] !== keys[index]) return false;
   return true;
