@@ -198,6 +198,32 @@ t.test('the next batch is compared with the index while a bulk write is in fligh
   t.same(order.slice(0, 3), ['_mget', '_mget', '_bulk'], 'the second lookup went out before the first write');
 });
 
+t.test('with an input that never waits, a bulk request reaches the cluster while later batches are still being built', async (t) => {
+  // An array or fused synchronous stages never give the event loop a turn; the sink must, after sending each batch, or
+  // every request's socket writes wait until the input ends (or all slots are taken).
+  const { server, client } = await setup(t);
+  const documents = Array.from({ length: 600 }, (_, index) => message('C1', `17000${String(index).padStart(5, '0')}.000100`));
+  let pulled = 0;
+  let pulledWhenFirstBulkArrived: number | undefined;
+  async function* neverWaits(): AsyncIterable<AnyDocument> {
+    for (const document of documents) {
+      if (pulledWhenFirstBulkArrived === undefined && server.requests.some((request) => request.path.endsWith('/_bulk'))) {
+        pulledWhenFirstBulkArrived = pulled;
+      }
+      pulled++;
+      yield document;
+    }
+  }
+  const sink = elasticsearchSink({ client, index: 'slack', flushBytes: 8000, concurrency: 1000 });
+  const stats = await sink(neverWaits(), { logger: recordingLogger(), sourceReport: () => undefined });
+  t.match(stats, { indexed: documents.length, dropped: 0 });
+  t.ok((stats.bulkRequests as number) >= 20, `many batches (${String(stats.bulkRequests)})`);
+  t.ok(
+    pulledWhenFirstBulkArrived !== undefined && pulledWhenFirstBulkArrived < documents.length / 2,
+    `the first bulk request arrived after ${String(pulledWhenFirstBulkArrived)} of ${documents.length} documents were read`,
+  );
+});
+
 t.test('tombstones delete their message; a tombstone for an id that is already gone is not an error', async (t) => {
   const { run, stored } = await setup(t);
   await run(workspace());

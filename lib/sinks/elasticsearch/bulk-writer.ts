@@ -1,6 +1,7 @@
 // Batched bulk writes: batches compared with the index (content_hash by mget), changed part sent, every item verified, 413 split.
 
 import type { Client, TransportRequestOptions } from '@elastic/elasticsearch';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { backoffDelay, sleep, type RetryPolicy } from '../../retry.js';
 import { statusOf } from './connection.js';
 
@@ -142,6 +143,9 @@ export class BulkWriter {
     );
     this.running.add(task);
     void task.finally(() => this.running.delete(task));
+    // One turn of the event loop before the next batch is built, as helpers.bulk does: an input that never waits (an array,
+    // fused synchronous stages) would otherwise hold the request's socket writes back until that batch is full.
+    await nextTurn();
   }
 
   /** Sends what is left and waits for every batch; throws the first request-level failure. */
