@@ -513,12 +513,17 @@ ${incrementalRow('unchanged re-sync', incremental.again)}`
     : `Pending: ${incremental?.error ?? 'not run'}`
 }
 `;
+/** A median peak RSS with every run's beside it. */
+const peakOfRuns = (run: Record<string, any> | undefined): string => {
+  const each = (run?.peakRssRunsMb ?? []) as number[];
+  return `${number(run?.peakRssMb)} MB${each.length > 1 ? ` (${each.map(number).join(', ')})` : ''}`;
+};
 const scaleRow = (count: number, kind: string, run: Record<string, any> | undefined, floor: Record<string, any> | undefined): string =>
   markdownRow(
     number(count),
     kind,
-    run?.error ?? `${number(run?.peakRssMb)} MB`,
-    `${number(floor?.peakRssMb)} MB`,
+    run?.error ?? peakOfRuns(run),
+    peakOfRuns(floor),
     `${run?.seconds ?? '–'} s (CPU ${run?.cpuSeconds ?? '–'} s)`,
     `${floor?.seconds ?? '–'} s (CPU ${floor?.cpuSeconds ?? '–'} s)`,
   );
@@ -530,7 +535,9 @@ const scaleSection =
 The CLI (each run its own process, peak RSS from \`process.resourceUsage().maxRSS\` at exit) against the fake Slack serving one
 channel computed page by page (\`fixtures/slack-api/lazy-channel.ts\`, rate limits off, \`--tier-rates 1000000,…\`); \`sync\` into
 the fake Elasticsearch in its own process, \`--delete-stale\`. Floor: the same history and replies pages read through the same
-client and thrown away (\`bench/scale-floor.ts\`).
+client and thrown away (\`bench/scale-floor.ts\`). Below the largest size each run and the floor ran
+${json(scale.repeats)} times: peak RSS is where V8 happened to collect, so the table gives the median run (its wall and CPU)
+and every run's peak in brackets, and the growth compares medians.
 
 | messages | run | peak RSS | floor peak RSS | wall | floor wall |
 |---|---|---|---|---|---|

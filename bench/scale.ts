@@ -20,6 +20,7 @@ const { quick, values } = figureArguments({
   sizes: { type: 'string' },
   'state-sizes': { type: 'string' },
   'largest-kinds': { type: 'string' },
+  repeats: { type: 'string' },
 });
 const sizes = String(values.sizes ?? (quick ? '20000,60000' : '60000,180000,1000000'))
   .split(',')
@@ -30,6 +31,11 @@ const stateSizes = String(values['state-sizes'] ?? (quick ? '10000,100000' : '10
 const kinds = ['export', 'stateFirst', 'stateUnchanged', 'syncFirst', 'syncUnchanged'] as const;
 /** At the largest size only these runs (the floor always): `npm run bench` keeps its wall down this way. */
 const largestKinds = new Set(String(values['largest-kinds'] ?? kinds.join(',')).split(','));
+/**
+ * Runs of each kind at every size but the largest: a peak RSS is where V8 happened to collect, ±10 % from run to run,
+ * so the growth compares medians. The largest size runs once (its runs take minutes); its figure is the 256 MB bound.
+ */
+const repeats = Math.max(1, Number(values.repeats ?? (quick ? 1 : 3)));
 const token = 'xoxb-test-token';
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 const binPath = here('../../bin/slack-etl.js');
@@ -81,6 +87,14 @@ async function figure(script: string, args: string[]): Promise<Result> {
   return { ...(JSON.parse(line.slice(resultMarker.length)) as Result), wallSeconds: round((performance.now() - started) / 1000, 2) };
 }
 
+/** The run with the median peak RSS, with every run's peak beside it; a failed run fails the kind. */
+function medianRun(results: Result[]): Result {
+  const failed = results.find((result) => result.error);
+  if (failed) return failed;
+  const sorted = [...results].sort((left, right) => Number(left.peakRssMb) - Number(right.peakRssMb));
+  return { ...sorted[Math.floor(sorted.length / 2)], peakRssRunsMb: results.map((result) => result.peakRssMb as number) };
+}
+
 const fakeElasticsearch = spawn(process.execPath, [here('./fake-elasticsearch-process.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
 const lines = createInterface({ input: fakeElasticsearch.stdout! })[Symbol.asyncIterator]();
 const { url: esUrl } = JSON.parse(String((await lines.next()).value)) as { url: string };
@@ -91,27 +105,35 @@ try {
     const channel = channels.get(count)!;
     const { threads, replies } = channel.lazy.countReplies();
     const read = ['--fetch-last-n-days', '0', '--channels', String(channel.info.name)];
-    const state = join(directory, `state-${count}.db`);
-    const sync = ['sync', ...read, '--es-url', esUrl, '--index', `scale-${count}`, '--delete-stale'];
     process.stderr.write(`scale: ${count} messages\n`);
-    const wanted = (kind: string): boolean => count !== sizes.at(-1) || sizes.length === 1 || largestKinds.has(kind);
-    const run: Result = { messages: count, threads, replies };
-    run.floor = await figure('scale-floor', ['--url', slack.url, '--channel', String(channel.info.id), '--token', token]);
-    const commands: Record<(typeof kinds)[number], string[]> = {
-      export: ['export', ...read],
-      stateFirst: ['export', ...read, '--state', state],
-      stateUnchanged: ['export', ...read, '--state', state],
-      syncFirst: sync,
-      syncUnchanged: sync,
-    };
-    for (const kind of kinds) {
-      // An unchanged run needs its first run before it.
-      const needed =
-        wanted(kind) || (kind === 'stateFirst' && wanted('stateUnchanged')) || (kind === 'syncFirst' && wanted('syncUnchanged'));
-      if (needed) run[kind] = await cli(`${kind}-${count}`, commands[kind]);
+    const isLargest = count === sizes.at(-1) && sizes.length > 1;
+    const wanted = (kind: string): boolean => !isLargest || largestKinds.has(kind);
+    const samples: Record<string, Result[]> = { floor: [] };
+    for (let repeat = 0; repeat < (isLargest ? 1 : repeats); repeat++) {
+      const state = join(directory, `state-${count}-${repeat}.db`);
+      const index = `scale-${count}-${repeat}`;
+      const sync = ['sync', ...read, '--es-url', esUrl, '--index', index, '--delete-stale'];
+      samples.floor!.push(await figure('scale-floor', ['--url', slack.url, '--channel', String(channel.info.id), '--token', token]));
+      const commands: Record<(typeof kinds)[number], string[]> = {
+        export: ['export', ...read],
+        stateFirst: ['export', ...read, '--state', state],
+        stateUnchanged: ['export', ...read, '--state', state],
+        syncFirst: sync,
+        syncUnchanged: sync,
+      };
+      for (const kind of kinds) {
+        // An unchanged run needs its first run before it.
+        const needed =
+          wanted(kind) || (kind === 'stateFirst' && wanted('stateUnchanged')) || (kind === 'syncFirst' && wanted('syncUnchanged'));
+        if (needed) (samples[kind] ??= []).push(await cli(`${kind}-${count}-${repeat}`, commands[kind]));
+      }
+      await rm(state, { force: true });
+      // The fake keeps every index in its memory: drop this repeat's before the next.
+      await fetch(`${esUrl}/${index}`, { method: 'DELETE' });
     }
+    const run: Result = { messages: count, threads, replies };
+    for (const [kind, results] of Object.entries(samples)) run[kind] = medianRun(results);
     runs[count] = run;
-    await rm(state, { force: true });
   }
   const checkpoint: Record<number, Result> = {};
   for (const documents of stateSizes) checkpoint[documents] = await figure('scale-checkpoint', ['--documents', String(documents)]);
@@ -129,6 +151,7 @@ try {
   reportResult({
     figure: 'scale',
     sizes,
+    repeats,
     runs,
     growth: { from: small, to: large, ...growth },
     peakAtLargestMb: peakAtLargest,
