@@ -15,7 +15,7 @@ import { benchmarkDocuments, readTemplates } from './documents.js';
 const { quick, values } = figureArguments({ templates: { type: 'string' }, count: { type: 'string' }, rounds: { type: 'string' } });
 const templates = await readTemplates(String(values.templates));
 const messageCount = Number(values.count ?? (quick ? 10_000 : 50_000));
-const rounds = Math.max(Number(values.rounds ?? (quick ? 1 : 7)), quick ? 1 : 3);
+const rounds = Math.max(Number(values.rounds ?? (quick ? 1 : 15)), quick ? 1 : 3);
 /** The sink's defaults, given to raw helpers.bulk too so both send the same requests. */
 const flushBytes = 2_000_000;
 const concurrency = 4;
